@@ -1,0 +1,41 @@
+"""Everything the build generates, rendered in memory as {relative path: bytes}.
+
+Generated roots are owned entirely by the build: a file there that the build no longer renders is stale
+and gets removed (build) or reported (validate).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import PurePosixPath
+from typing import Any
+
+from agentmon_bundle.serialize import json_bytes, yaml_bytes
+from agentmon_config import PlatformConfig
+from agentmon_dashboards import render_dashboards
+from agentmon_provisioning import render_provisioning
+
+DASHBOARDS_ROOT = "dashboards"
+PROVISIONING_ROOT = "provisioning"
+GENERATED_ROOTS = (DASHBOARDS_ROOT, PROVISIONING_ROOT)
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """The rendered bundle: documents for checks, bytes for writing and drift comparison."""
+
+    dashboards: dict[str, dict[str, Any]]  # path under dashboards/ -> dashboard JSON
+    provisioning: dict[str, dict[str, Any]]  # path under provisioning/ -> provisioning document
+    files: dict[str, bytes]  # repo-relative POSIX path -> exact file content
+
+
+def render(config: PlatformConfig) -> Rendered:
+    dashboards = render_dashboards(config)
+    provisioning = render_provisioning(config)
+    files = {_join(DASHBOARDS_ROOT, name): json_bytes(doc) for name, doc in dashboards.items()}
+    files |= {_join(PROVISIONING_ROOT, name): yaml_bytes(doc) for name, doc in provisioning.items()}
+    return Rendered(dashboards=dashboards, provisioning=provisioning, files=dict(sorted(files.items())))
+
+
+def _join(root: str, name: str) -> str:
+    return str(PurePosixPath(root) / name)

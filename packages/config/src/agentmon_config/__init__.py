@@ -1,0 +1,15 @@
+"""Typed agentmon configuration: the only package that reads configuration files."""
+
+from agentmon_config.errors import ConfigError
+from agentmon_config.loader import load_platform
+from agentmon_config.model import Datasource, MainDashboard, PlatformConfig, Provisioning, Thresholds
+
+__all__ = [
+    "ConfigError",
+    "Datasource",
+    "MainDashboard",
+    "PlatformConfig",
+    "Provisioning",
+    "Thresholds",
+    "load_platform",
+]

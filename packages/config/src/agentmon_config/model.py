@@ -1,0 +1,71 @@
+"""Typed configuration objects. Defaults live in the JSON Schema, not here: these are filled in by the loader."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Datasource:
+    name: str
+    uid: str
+    url: str
+    scrape_interval: str
+
+
+@dataclass(frozen=True)
+class MainDashboard:
+    name: str
+    title: str
+    description: str
+    tags: tuple[str, ...]
+    refresh: str
+    time_from: str
+    timezone: str
+    refresh_intervals: tuple[str, ...]
+    quick_ranges: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    success_rate_critical: float
+    success_rate_warning: float
+    queue_depth_reference: int
+    p95_latency_sla_seconds: float
+    error_rate_warning: float
+    error_rate_critical: float
+    workers_minimum: int
+
+
+@dataclass(frozen=True)
+class Provisioning:
+    provider_name: str
+    dashboards_path: str
+    update_interval_seconds: int
+
+
+@dataclass(frozen=True)
+class PlatformConfig:
+    source: Path
+    datasource: Datasource
+    main_dashboard: MainDashboard
+    thresholds: Thresholds
+    provisioning: Provisioning
+
+    @classmethod
+    def from_document(cls, source: Path, doc: dict[str, Any]) -> PlatformConfig:
+        """Build from a schema-valid document whose defaults are already filled in."""
+        return cls(
+            source=source,
+            datasource=Datasource(**doc["datasource"]),
+            main_dashboard=MainDashboard(**_tuples(doc["main_dashboard"])),
+            thresholds=Thresholds(**doc["thresholds"]),
+            provisioning=Provisioning(**doc["provisioning"]),
+        )
+
+
+def _tuples(section: dict[str, Any]) -> dict[str, Any]:
+    """Lists become tuples so the frozen objects are hashable and truly immutable."""
+    return {k: tuple(v) if isinstance(v, list) else v for k, v in section.items()}

@@ -1,0 +1,96 @@
+"""The main dashboard: platform health for the selected tenants."""
+
+from __future__ import annotations
+
+from grafana_foundation_sdk.builders import dashboard as dashboard_b
+from grafana_foundation_sdk.models import dashboard as dashboard_m
+
+from agentmon_config import PlatformConfig
+from agentmon_config.contract import TENANT_LABEL
+from agentmon_dashboards import queries as q
+from agentmon_dashboards.identity import GENERATED_TAG, dashboard_uid
+from agentmon_dashboards.panels import (
+    datasource_ref,
+    percent_gauge,
+    prom_query,
+    ranked_table,
+    series_with_line,
+    total_stat,
+)
+
+# Grafana substitutes this for "All" instead of a regex of every tenant: short queries at any tenant count.
+ALL_TENANTS_REGEX = ".+"
+
+
+def main_dashboard(config: PlatformConfig) -> dashboard_b.Dashboard:
+    cfg, t = config.main_dashboard, config.thresholds
+    ds = datasource_ref(config.datasource.uid)
+    scope = q.tenant_variable_scope()
+    board = (
+        dashboard_b.Dashboard(cfg.title).uid(dashboard_uid(cfg.name)).description(cfg.description)
+        .tags([*cfg.tags, GENERATED_TAG]).refresh(cfg.refresh).time(cfg.time_from, "now")
+        .timezone(cfg.timezone).editable().timepicker(_time_picker(cfg.refresh_intervals, cfg.quick_ranges))
+        .with_variable(_tenant_variable(ds))
+    )
+    panels = [
+        (percent_gauge(
+            "Enhancement Success Rate",
+            "Share of successful enhancement requests across the selected tenants, weighted by request volume.",
+            prom_query(ds, q.success_rate_percent(scope), "Success rate", instant=True),
+            [(None, "red"), (t.success_rate_critical, "yellow"), (t.success_rate_warning, "green")],
+        ), (0, 0, 6, 8)),
+        (total_stat(
+            "Active Celery Workers",
+            "Celery workers currently processing enhancements for the selected tenants. 0 means nothing is processed.",
+            prom_query(ds, q.active_workers_total(scope), "Active workers"),
+            [(None, "red"), (t.workers_minimum, "green")],
+        ), (6, 0, 6, 8)),
+        (series_with_line(
+            "Pending Enhancement Jobs in Queue",
+            f"Jobs waiting in Redis for the selected tenants. Dashed line: {t.queue_depth_reference} jobs.",
+            prom_query(ds, q.queue_depth_total(scope), "Pending jobs"),
+            unit="none", decimals=0, line_at=t.queue_depth_reference, fill_opacity=25,
+        ), (12, 0, 12, 8)),
+        (series_with_line(
+            "p95 Enhancement Processing Latency",
+            f"95th percentile of end-to-end processing time. Dashed line: the {t.p95_latency_sla_seconds:g} s SLA.",
+            prom_query(ds, q.latency_quantile(scope, 0.95), "p95 latency"),
+            unit="s", decimals=1, line_at=t.p95_latency_sla_seconds,
+        ), (0, 8, 12, 9)),
+        (ranked_table(
+            "Error Rate by Tenant",
+            "Failed share of each tenant's requests, worst first.",
+            prom_query(ds, q.error_rate_percent_by_tenant(scope), "{{tenant_id}}", instant=True, as_table=True),
+            key=(TENANT_LABEL, "Tenant"), value=("Value", "Error Rate %"), unit="percent",
+            steps=[(None, "green"), (t.error_rate_warning, "yellow"), (t.error_rate_critical, "red")],
+        ), (12, 8, 12, 9)),
+    ]
+    for panel_id, (panel, (x, y, w, h)) in enumerate(panels, start=1):
+        board = board.with_panel(panel.id(panel_id).datasource(ds).grid_pos(dashboard_m.GridPos(h=h, w=w, x=x, y=y)))
+    return board
+
+
+def _tenant_variable(ds: dashboard_m.DataSourceRef) -> dashboard_b.QueryVariable:
+    return (
+        dashboard_b.QueryVariable(q.TENANT_VARIABLE).label("Tenant").datasource(ds)
+        .query(f"label_values({q.REQUESTS}, {TENANT_LABEL})")
+        .multi(True).include_all(True).all_value(ALL_TENANTS_REGEX)
+        .current(dashboard_m.VariableOption(selected=True, text=["All"], value=["$__all"]))
+        .refresh(dashboard_m.VariableRefresh.ON_TIME_RANGE_CHANGED).sort(dashboard_m.VariableSort.ALPHABETICAL_ASC)
+    )
+
+
+def _time_picker(refresh_intervals: tuple[str, ...], quick_ranges: tuple[str, ...]) -> dashboard_b.TimePicker:
+    ranges = [
+        dashboard_b.TimeOption().display(_last(span)).from_val(f"now-{span}").to("now") for span in quick_ranges
+    ]
+    return dashboard_b.TimePicker().refresh_intervals(list(refresh_intervals)).quick_ranges(ranges)
+
+
+_SPAN_WORDS = {"m": "minute", "h": "hour", "d": "day", "w": "week"}
+
+
+def _last(span: str) -> str:
+    """'6h' -> 'Last 6 hours', as Grafana's own quick ranges read."""
+    count, word = int(span[:-1]), _SPAN_WORDS[span[-1]]
+    return f"Last {count} {word}{'s' if count != 1 else ''}"

@@ -1,0 +1,94 @@
+"""Small typed panel factories. Layout (grid position) is decided at the call site, not here."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from grafana_foundation_sdk.builders import common as common_b
+from grafana_foundation_sdk.builders import dashboard as dashboard_b
+from grafana_foundation_sdk.builders import gauge, prometheus, stat, table, timeseries
+from grafana_foundation_sdk.models import common as common_m
+from grafana_foundation_sdk.models import dashboard as dashboard_m
+from grafana_foundation_sdk.models import prometheus as prometheus_m
+
+# A threshold step: (lower bound or None for the base step, colour).
+Step = tuple[float | None, str]
+
+LAST_VALUE = ["lastNotNull"]
+
+
+def datasource_ref(uid: str) -> dashboard_m.DataSourceRef:
+    return dashboard_m.DataSourceRef(type_val="prometheus", uid=uid)
+
+
+def prom_query(ds: dashboard_m.DataSourceRef, expr: str, legend: str, *, instant: bool = False,
+               as_table: bool = False, ref_id: str = "A") -> prometheus.Dataquery:
+    query = prometheus.Dataquery().expr(expr).ref_id(ref_id).datasource(ds).legend_format(legend)
+    query = query.instant() if instant else query.range()
+    if as_table:
+        query = query.format(prometheus_m.PromQueryFormat.TABLE)
+    return query
+
+
+def thresholds(steps: Sequence[Step]) -> dashboard_b.ThresholdsConfig:
+    return dashboard_b.ThresholdsConfig().mode(dashboard_m.ThresholdsMode.ABSOLUTE).steps(
+        [dashboard_m.Threshold(value=value, color=color) for value, color in steps]
+    )
+
+
+def percent_gauge(title: str, description: str, query: prometheus.Dataquery, steps: Sequence[Step]) -> gauge.Panel:
+    """One percentage 0-100, coloured by steps."""
+    return (
+        gauge.Panel().title(title).description(description).with_target(query)
+        .unit("percent").min(0).max(100).decimals(2)
+        .thresholds(thresholds(steps)).show_threshold_markers(True)
+        .reduce_options(common_b.ReduceDataOptions().calcs(LAST_VALUE).values(False))
+    )
+
+
+def total_stat(title: str, description: str, query: prometheus.Dataquery, steps: Sequence[Step]) -> stat.Panel:
+    """One number with a sparkline, its background coloured by steps."""
+    return (
+        stat.Panel().title(title).description(description).with_target(query)
+        .unit("none").decimals(0).thresholds(thresholds(steps))
+        .graph_mode(common_m.BigValueGraphMode.AREA).color_mode(common_m.BigValueColorMode.BACKGROUND)
+        .reduce_options(common_b.ReduceDataOptions().calcs(LAST_VALUE).values(False))
+    )
+
+
+def series_with_line(title: str, description: str, query: prometheus.Dataquery, *, unit: str, decimals: int,
+                     line_at: float, fill_opacity: int = 0) -> timeseries.Panel:
+    """A time series with a visible reference line (a threshold drawn as a dashed line) at line_at."""
+    return (
+        timeseries.Panel().title(title).description(description).with_target(query)
+        .unit(unit).decimals(decimals).min(0).fill_opacity(fill_opacity).line_width(2)
+        .thresholds(thresholds([(None, "green"), (line_at, "red")]))
+        .thresholds_style(common_b.GraphThresholdsStyleConfig().mode(common_m.GraphThresholdsStyleMode.DASHED))
+        .legend(common_b.VizLegendOptions().display_mode(common_m.LegendDisplayMode.LIST)
+                .placement(common_m.LegendPlacement.BOTTOM).show_legend(True))
+    )
+
+
+def ranked_table(title: str, description: str, query: prometheus.Dataquery, *, key: tuple[str, str],
+                 value: tuple[str, str], unit: str, steps: Sequence[Step]) -> table.Panel:
+    """Two columns (key label, value) from an instant table query, sorted by value descending,
+    value cells coloured by steps. key/value are (source field, column title)."""
+    (key_field, key_title), (value_field, value_title) = key, value
+    organize = dashboard_m.DataTransformerConfig(id_val="organize", options={
+        "excludeByName": {"Time": True},
+        "indexByName": {key_field: 0, value_field: 1},
+        "renameByName": {key_field: key_title, value_field: value_title},
+    })
+    cell_colour = dashboard_m.DynamicConfigValue(
+        id_val="custom.cellOptions", value={"type": "color-background", "mode": "basic"})
+    return (
+        table.Panel().title(title).description(description).with_target(query)
+        .with_transformation(organize)
+        .sort_by([common_b.TableSortByFieldState().display_name(value_title).desc(True)])
+        .override_by_name(value_title, [
+            cell_colour,
+            dashboard_m.DynamicConfigValue(id_val="unit", value=unit),
+            dashboard_m.DynamicConfigValue(id_val="decimals", value=2),
+            dashboard_m.DynamicConfigValue(id_val="thresholds", value=thresholds(steps).build()),
+        ])
+    )

@@ -1,0 +1,71 @@
+"""PromQL for every panel, derived from the metrics contract.
+
+`scope` is the label matcher that selects tenants (the tenant variable on the main dashboard). It is
+interpolated into every selector, so no query repeats a selector inline.
+
+Aggregation rules (DESIGN.md): platform-wide ratios are ratios of summed counters (request-weighted);
+numerator and denominator carry the same `by` labels; quantiles come from `sum by (le)` of bucket rates.
+"""
+
+from __future__ import annotations
+
+from agentmon_config.contract import TENANT_LABEL
+
+REQUESTS = "enhancement_requests_total"
+DURATION_BUCKETS = "enhancement_duration_seconds_bucket"
+QUEUE_DEPTH = "queue_depth"
+WORKERS = "worker_active_count"
+
+RATE_WINDOW = "$__rate_interval"
+TENANT_VARIABLE = TENANT_LABEL
+
+
+def tenant_variable_scope() -> str:
+    """Matcher for the multi-select tenant variable; Grafana expands it to a regex (or `.+` for All)."""
+    return f'{TENANT_LABEL}=~"${TENANT_VARIABLE}"'
+
+
+def selector(metric: str, scope: str, *extra: str) -> str:
+    return f"{metric}{{{','.join((scope, *extra))}}}"
+
+
+def _rate(metric: str, scope: str, *extra: str) -> str:
+    return f"rate({selector(metric, scope, *extra)}[{RATE_WINDOW}])"
+
+
+def _outcome_ratio_percent(scope: str, status: str, by: str) -> str:
+    """100 * requests with `status` / all requests, both summed with the same grouping.
+
+    `or 0 * total` keeps groups that never saw this status (no such series) at 0 % instead of dropping them.
+    """
+    grouping = f" by ({by}) " if by else ""
+    status_matcher = f'status="{status}"'
+    part = f"sum{grouping}({_rate(REQUESTS, scope, status_matcher)})"
+    total = f"sum{grouping}({_rate(REQUESTS, scope)})"
+    return f"100 * ({part} or 0 * {total}) / {total}"
+
+
+def success_rate_percent(scope: str) -> str:
+    """One request-weighted success percentage for the whole selection."""
+    return _outcome_ratio_percent(scope, "success", by="")
+
+
+def error_rate_percent_by_tenant(scope: str) -> str:
+    """Failure percentage per tenant; summing by tenant_id on both sides drops the status label."""
+    return _outcome_ratio_percent(scope, "failure", by=TENANT_LABEL)
+
+
+def request_rate_by_status(scope: str) -> str:
+    return f"sum by (status) ({_rate(REQUESTS, scope)})"
+
+
+def latency_quantile(scope: str, quantile: float) -> str:
+    return f"histogram_quantile({quantile}, sum by (le) ({_rate(DURATION_BUCKETS, scope)}))"
+
+
+def queue_depth_total(scope: str) -> str:
+    return f"sum({selector(QUEUE_DEPTH, scope)})"
+
+
+def active_workers_total(scope: str) -> str:
+    return f"sum({selector(WORKERS, scope)})"

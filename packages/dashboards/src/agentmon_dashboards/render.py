@@ -1,0 +1,22 @@
+"""Dashboards as plain JSON-ready dicts, keyed by their file name under dashboards/."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from grafana_foundation_sdk.cog.builder import Builder
+from grafana_foundation_sdk.cog.encoder import JSONEncoder
+
+from agentmon_config import PlatformConfig
+from agentmon_dashboards.main import main_dashboard
+
+
+def to_json_dict(builder: Builder[Any]) -> dict[str, Any]:
+    return json.loads(json.dumps(builder.build(), cls=JSONEncoder))
+
+
+def render_dashboards(config: PlatformConfig) -> dict[str, dict[str, Any]]:
+    """File name (relative to the dashboards folder) -> dashboard JSON."""
+    main = to_json_dict(main_dashboard(config))
+    return {f"{main['uid']}.json": main}
