@@ -73,19 +73,22 @@ _QUOTED = re.compile(r"'([^']+)'")
 
 def _locate(path: Path, tree: Any, error: jsonschema.ValidationError) -> ConfigError:
     """Turn a jsonschema error into a ConfigError with the dotted field and the YAML line."""
-    parts = [str(p) for p in error.absolute_path]
+    keys = list(error.absolute_path)
     message = error.message
+    extra: list[str] = []
     if error.validator == "required":
         missing = _QUOTED.search(error.message)
-        parts.append(missing.group(1) if missing else "?")
+        extra = [missing.group(1) if missing else "?"]
         message = "missing required field"
     elif error.validator == "additionalProperties":
         unknown = _QUOTED.findall(error.message)
-        parts.append(",".join(unknown))
+        extra = [",".join(unknown)]
+        keys += unknown[:1]  # point at the unknown key's own line
         message = "unknown field (check the spelling; see the schema for allowed fields)"
     elif error.validator == "pattern":
         message = f"{error.instance!r} does not match the expected format {error.validator_value}"
-    return ConfigError(path, ".".join(parts), message, _line_of(tree, list(error.absolute_path)))
+    field = ".".join([str(k) for k in error.absolute_path] + extra)
+    return ConfigError(path, field, message, _line_of(tree, keys))
 
 
 def _line_of(tree: Any, keys: list[Any]) -> int | None:

@@ -1,0 +1,111 @@
+"""Run and query a real Prometheus on loopback: used by the terminal demo and the end-to-end tests."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import socket
+import subprocess
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+INSTALL_HINT = "install the Debian package `prometheus` (apt-get install prometheus), or put the binaries on PATH"
+
+
+class PrerequisiteMissing(RuntimeError):
+    pass
+
+
+class QueryError(RuntimeError):
+    pass
+
+
+def find_binary(name: str) -> str:
+    path = shutil.which(name)
+    if path is None:
+        raise PrerequisiteMissing(f"`{name}` not found on PATH: {INSTALL_HINT}")
+    return path
+
+
+def free_loopback_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@dataclass
+class PrometheusServer:
+    """A Prometheus process bound to 127.0.0.1, started with `start()` and stopped with `stop()`."""
+
+    config_file: Path
+    storage: Path
+    port: int = field(default_factory=free_loopback_port)
+    extra_args: tuple[str, ...] = ()
+    process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, timeout: float = 60) -> PrometheusServer:
+        log = (self.storage.parent / f"prometheus-{self.port}.log").open("wb")
+        self.process = subprocess.Popen(
+            [find_binary("prometheus"), f"--config.file={self.config_file}",
+             f"--storage.tsdb.path={self.storage}", f"--web.listen-address=127.0.0.1:{self.port}",
+             "--storage.tsdb.retention.time=30d", *self.extra_args],
+            stdout=log, stderr=subprocess.STDOUT)
+        self._wait_ready(timeout, log.name)
+        return self
+
+    def _wait_ready(self, timeout: float, log_name: str) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process is not None and self.process.poll() is not None:
+                raise RuntimeError(f"prometheus exited with {self.process.returncode}; see {log_name}")
+            try:
+                with urllib.request.urlopen(f"{self.url}/-/ready", timeout=2) as response:
+                    if response.status == 200:
+                        return
+            except (urllib.error.URLError, ConnectionError):
+                time.sleep(0.2)
+        self.stop()
+        raise TimeoutError(f"prometheus not ready on {self.url} after {timeout:.0f}s; see {log_name}")
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+    def __enter__(self) -> PrometheusServer:
+        return self.start() if self.process is None else self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def api(self, path: str, **params: Any) -> Any:
+        data = urllib.parse.urlencode({k: v for k, v in params.items() if v is not None}).encode()
+        request = urllib.request.Request(f"{self.url}/api/v1/{path}", data=data, method="POST")
+        try:
+            with urllib.request.urlopen(request, timeout=60) as response:
+                body = json.load(response)
+        except urllib.error.HTTPError as exc:
+            body = json.load(exc)
+        if body.get("status") != "success":
+            raise QueryError(f"{body.get('errorType')}: {body.get('error')} (query: {params.get('query')})")
+        return body["data"]
+
+    def query(self, expr: str, at: float | None = None) -> list[dict[str, Any]]:
+        """Instant query: the vector Grafana gets for an instant target."""
+        return self.api("query", query=expr, time=at)["result"]
+
+    def query_range(self, expr: str, start: float, end: float, step: float) -> list[dict[str, Any]]:
+        return self.api("query_range", query=expr, start=start, end=end, step=step)["result"]
