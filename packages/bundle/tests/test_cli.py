@@ -13,11 +13,13 @@ from agentmon_dashboards import queries
 
 REPO = Path(__file__).resolve().parents[3]
 MAIN = "dashboards/agentmon-system-health.json"
+HAND_WRITTEN = ("config", "base", "overlays", "components")
 
 
 @pytest.fixture
 def repo(tmp_path: Path) -> Path:
-    shutil.copytree(REPO / "config", tmp_path / "config")
+    for name in HAND_WRITTEN:
+        shutil.copytree(REPO / name, tmp_path / name, ignore=shutil.ignore_patterns("generated"))
     assert cli.main(["--repo", str(tmp_path), "build"]) == 0
     return tmp_path
 
@@ -33,8 +35,9 @@ def tree(root: Path) -> dict[str, bytes]:
 
 
 def test_build_writes_the_committed_files_byte_for_byte(repo):
-    for rel in (MAIN, "provisioning/datasources/agentmon.yaml", "provisioning/dashboards/agentmon.yaml"):
-        assert (repo / rel).read_bytes() == (REPO / rel).read_bytes(), rel
+    generated = ("dashboards", "provisioning", "base/generated")
+    assert {root: tree(repo / root) for root in generated} == {root: tree(REPO / root) for root in generated}
+    assert len(tree(repo / "base/generated")) == 4
 
 
 def test_generated_files_are_deterministic_sorted_and_marked(repo):
@@ -51,7 +54,9 @@ def test_generated_files_are_deterministic_sorted_and_marked(repo):
 def test_validate_passes_on_a_fresh_build(repo):
     result = agentmon(repo, "validate")
     assert result.returncode == 0, result.stderr
-    assert "validate ok: 3 generated files fresh; 1 dashboards, 5 queries checked" in result.stdout
+    assert "validate ok: 9 generated files fresh; 1 dashboards, 5 queries checked" in result.stdout
+    assert "kustomize renders dev, prod, prod+ingress valid for Kubernetes 1.34 and 1.37" in " ".join(
+        result.stdout.split())
 
 
 def test_validate_names_a_hand_edited_file(repo):
@@ -74,7 +79,8 @@ def test_validate_names_stale_and_missing_files(repo):
 def test_build_removes_stale_outputs(repo):
     (repo / "dashboards/old-board.json").write_text("{}\n")
     assert cli.main(["--repo", str(repo), "build"]) == 0
-    assert sorted(p.name for p in (repo / "dashboards").iterdir()) == ["agentmon-system-health.json"]
+    assert sorted(p.name for p in (repo / "dashboards").iterdir()) == [
+        "agentmon-system-health.json", "kustomization.yaml"]
 
 
 def test_config_error_exits_2_naming_file_and_field_and_writes_nothing(repo):

@@ -12,8 +12,9 @@ from pathlib import Path
 
 from rich.console import Console
 
-from agentmon_bundle import checks
+from agentmon_bundle import checks, kube_checks
 from agentmon_bundle.checks import Finding
+from agentmon_bundle.kustomize import KustomizeError, render_overlays
 from agentmon_bundle.outputs import GENERATED_ROOTS, Rendered, render
 from agentmon_bundle.writer import write_roots
 from agentmon_config import ConfigError, PlatformConfig, load_platform
@@ -52,6 +53,7 @@ def _parser() -> argparse.ArgumentParser:
 def build(repo: Path, config: PlatformConfig) -> int:
     rendered = render(config)
     findings = list(_semantic_checks(config, rendered))
+    findings += _kubernetes_checks(repo, config, rendered)[0]
     if findings:
         return _report_failure(findings, "build refused: nothing was written")
     write_roots(repo, GENERATED_ROOTS, rendered.files)
@@ -65,10 +67,14 @@ def validate(repo: Path, config: PlatformConfig) -> int:
     rendered = render(config)
     findings = list(checks.drift(repo, GENERATED_ROOTS, rendered.files))
     findings += _semantic_checks(config, rendered)
+    kube_findings, overlays = _kubernetes_checks(repo, config, rendered)
+    findings += kube_findings
     if findings:
         return _report_failure(findings, "validate failed")
     out.print(f"[green]validate ok[/]: {len(rendered.files)} generated files fresh; "
-              f"{len(rendered.dashboards)} dashboards, {_query_count(rendered)} queries checked")
+              f"{len(rendered.dashboards)} dashboards, {_query_count(rendered)} queries checked; "
+              f"kustomize renders {', '.join(overlays)} valid for Kubernetes "
+              f"{' and '.join(kube_checks.KUBERNETES_VERSIONS)}")
     return 0
 
 
@@ -83,6 +89,17 @@ def _semantic_checks(config: PlatformConfig, rendered: Rendered) -> Iterable[Fin
     for name, dashboard in rendered.dashboards.items():
         for check in per_dashboard:
             yield from check(f"dashboards/{name}", dashboard)
+
+
+def _kubernetes_checks(repo: Path, config: PlatformConfig, rendered: Rendered) -> tuple[list[Finding], list[str]]:
+    """Render every overlay (and optional component) with real kustomize; return findings and overlay names."""
+    with err.status("rendering overlays with kustomize and checking them"):
+        try:
+            overlays = render_overlays(repo, rendered.files)
+        except KustomizeError as exc:
+            return [Finding("overlays", "", str(exc))], []
+        findings = [f for overlay in overlays for f in kube_checks.check_overlay(overlay, config)]
+    return findings, [o.name for o in overlays]
 
 
 def _query_count(rendered: Rendered) -> int:

@@ -13,11 +13,14 @@ from typing import Any
 from agentmon_bundle.serialize import json_bytes, yaml_bytes
 from agentmon_config import PlatformConfig
 from agentmon_dashboards import render_dashboards
-from agentmon_provisioning import render_provisioning
+from agentmon_deploy import dashboards_kustomization, provisioning_kustomization, render_base_fragments
+from agentmon_provisioning import DASHBOARD_PROVIDERS_FILE, DATASOURCES_FILE, render_provisioning
 
 DASHBOARDS_ROOT = "dashboards"
 PROVISIONING_ROOT = "provisioning"
-GENERATED_ROOTS = (DASHBOARDS_ROOT, PROVISIONING_ROOT)
+BASE_FRAGMENTS_ROOT = "base/generated"
+GENERATED_ROOTS = (DASHBOARDS_ROOT, PROVISIONING_ROOT, BASE_FRAGMENTS_ROOT)
+KUSTOMIZATION = "kustomization.yaml"
 
 
 @dataclass(frozen=True)
@@ -32,8 +35,14 @@ class Rendered:
 def render(config: PlatformConfig) -> Rendered:
     dashboards = render_dashboards(config)
     provisioning = render_provisioning(config)
+    kubernetes = {
+        _join(DASHBOARDS_ROOT, KUSTOMIZATION): dashboards_kustomization(dashboards),
+        _join(PROVISIONING_ROOT, KUSTOMIZATION): provisioning_kustomization(DATASOURCES_FILE, DASHBOARD_PROVIDERS_FILE),
+        **{_join(BASE_FRAGMENTS_ROOT, name): doc for name, doc in render_base_fragments(config).items()},
+    }
     files = {_join(DASHBOARDS_ROOT, name): json_bytes(doc) for name, doc in dashboards.items()}
     files |= {_join(PROVISIONING_ROOT, name): yaml_bytes(doc) for name, doc in provisioning.items()}
+    files |= {path: yaml_bytes(doc) for path, doc in kubernetes.items()}
     return Rendered(dashboards=dashboards, provisioning=provisioning, files=dict(sorted(files.items())))
 
 

@@ -2,11 +2,12 @@
 
 from agentmon_config.errors import ConfigError
 from agentmon_config.loader import load_platform
-from agentmon_config.model import Datasource, MainDashboard, PlatformConfig, Provisioning, Thresholds
+from agentmon_config.model import Datasource, Kubernetes, MainDashboard, PlatformConfig, Provisioning, Thresholds
 
 __all__ = [
     "ConfigError",
     "Datasource",
+    "Kubernetes",
     "MainDashboard",
     "PlatformConfig",
     "Provisioning",

@@ -47,12 +47,25 @@ class Provisioning:
 
 
 @dataclass(frozen=True)
+class Kubernetes:
+    grafana_image: str
+    admin_secret: str
+    ingress_namespace: str
+    prometheus_port: int
+    cpu_request: str
+    memory_request: str
+    cpu_limit: str
+    memory_limit: str
+
+
+@dataclass(frozen=True)
 class PlatformConfig:
     source: Path
     datasource: Datasource
     main_dashboard: MainDashboard
     thresholds: Thresholds
     provisioning: Provisioning
+    kubernetes: Kubernetes
 
     @classmethod
     def from_document(cls, source: Path, doc: dict[str, Any]) -> PlatformConfig:
@@ -63,6 +76,7 @@ class PlatformConfig:
             main_dashboard=MainDashboard(**_tuples(doc["main_dashboard"])),
             thresholds=Thresholds(**doc["thresholds"]),
             provisioning=Provisioning(**doc["provisioning"]),
+            kubernetes=Kubernetes(**doc["kubernetes"]),
         )
 
 

@@ -1,0 +1,122 @@
+"""The Grafana workload: Deployment, Service, ServiceAccount, NetworkPolicy.
+
+Secure by default: the base is what prod runs; overlays only relax (dev) or add (ingress).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from agentmon_config import PlatformConfig
+from agentmon_deploy.names import DASHBOARDS_CONFIGMAP, DATASOURCES_CONFIGMAP, PROVIDERS_CONFIGMAP
+
+NAME = "grafana"
+APP_LABELS = {"app": NAME}
+CONTAINER_PORT = 3000
+GRAFANA_UID = 472  # the uid/gid the official image runs as
+PROVISIONING_DIR = "/etc/grafana/provisioning"
+# Keys the admin Secret must hold (prod: created out of band; dev: a secretGenerator).
+ADMIN_SECRET_KEYS = {"GF_SECURITY_ADMIN_USER": "admin-user", "GF_SECURITY_ADMIN_PASSWORD": "admin-password",
+                     "GF_SECURITY_SECRET_KEY": "secret-key"}
+# grafana.ini hardening, as GF_<SECTION>_<KEY> environment variables.
+HARDENING_ENV = {
+    "GF_AUTH_ANONYMOUS_ENABLED": "false",
+    "GF_AUTH_ANONYMOUS_HIDE_VERSION": "true",
+    "GF_USERS_ALLOW_SIGN_UP": "false",
+    "GF_SECURITY_COOKIE_SECURE": "true",
+    "GF_SECURITY_DISABLE_GRAVATAR": "true",
+    "GF_ANALYTICS_REPORTING_ENABLED": "false",
+    "GF_ANALYTICS_CHECK_FOR_UPDATES": "false",
+    "GF_ANALYTICS_CHECK_FOR_PLUGIN_UPDATES": "false",
+    "GF_SNAPSHOTS_EXTERNAL_ENABLED": "false",
+    "GF_PATHS_PROVISIONING": PROVISIONING_DIR,
+    "GF_LOG_MODE": "console",
+}
+
+
+def _meta(name: str = NAME) -> dict[str, Any]:
+    return {"name": name, "labels": dict(APP_LABELS)}
+
+
+def service_account() -> dict[str, Any]:
+    return {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": _meta(),
+            "automountServiceAccountToken": False}
+
+
+def service() -> dict[str, Any]:
+    return {"apiVersion": "v1", "kind": "Service", "metadata": _meta(), "spec": {
+        "type": "ClusterIP", "selector": dict(APP_LABELS),
+        "ports": [{"name": "http", "port": CONTAINER_PORT, "targetPort": "http", "protocol": "TCP"}],
+    }}
+
+
+def deployment(config: PlatformConfig) -> dict[str, Any]:
+    return {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": _meta(), "spec": {
+        "replicas": 1,
+        "selector": {"matchLabels": dict(APP_LABELS)},
+        "template": {"metadata": {"labels": dict(APP_LABELS)}, "spec": {
+            "serviceAccountName": NAME,
+            "automountServiceAccountToken": False,
+            "securityContext": {"runAsNonRoot": True, "runAsUser": GRAFANA_UID, "runAsGroup": GRAFANA_UID,
+                                "fsGroup": GRAFANA_UID, "seccompProfile": {"type": "RuntimeDefault"}},
+            "containers": [_container(config)],
+            "volumes": _volumes(),
+        }},
+    }}
+
+
+def _container(config: PlatformConfig) -> dict[str, Any]:
+    k = config.kubernetes
+    secret_env = [{"name": var, "valueFrom": {"secretKeyRef": {"name": k.admin_secret, "key": key}}}
+                  for var, key in ADMIN_SECRET_KEYS.items()]
+    return {
+        "name": NAME,
+        "image": k.grafana_image,
+        "ports": [{"name": "http", "containerPort": CONTAINER_PORT, "protocol": "TCP"}],
+        "env": secret_env + [{"name": n, "value": v} for n, v in HARDENING_ENV.items()],
+        "resources": {"requests": {"cpu": k.cpu_request, "memory": k.memory_request},
+                      "limits": {"cpu": k.cpu_limit, "memory": k.memory_limit}},
+        # Ready when the HTTP API and database answer; alive while the port accepts connections, so a slow
+        # database does not get the pod killed (liveness deliberately differs from readiness).
+        "readinessProbe": {"httpGet": {"path": "/api/health", "port": "http"}, "periodSeconds": 10,
+                           "timeoutSeconds": 3, "failureThreshold": 3},
+        "livenessProbe": {"tcpSocket": {"port": "http"}, "initialDelaySeconds": 60, "periodSeconds": 20,
+                          "timeoutSeconds": 3, "failureThreshold": 6},
+        "securityContext": {"allowPrivilegeEscalation": False, "readOnlyRootFilesystem": True,
+                            "runAsNonRoot": True, "capabilities": {"drop": ["ALL"]}},
+        "volumeMounts": [
+            {"name": "data", "mountPath": "/var/lib/grafana"},
+            {"name": "tmp", "mountPath": "/tmp"},
+            {"name": "datasources", "mountPath": f"{PROVISIONING_DIR}/datasources", "readOnly": True},
+            {"name": "dashboard-providers", "mountPath": f"{PROVISIONING_DIR}/dashboards", "readOnly": True},
+            {"name": "dashboards", "mountPath": config.provisioning.dashboards_path, "readOnly": True},
+        ],
+    }
+
+
+def _volumes() -> list[dict[str, Any]]:
+    return [
+        {"name": "data", "emptyDir": {}},
+        {"name": "tmp", "emptyDir": {}},
+        {"name": "datasources", "configMap": {"name": DATASOURCES_CONFIGMAP}},
+        {"name": "dashboard-providers", "configMap": {"name": PROVIDERS_CONFIGMAP}},
+        {"name": "dashboards", "configMap": {"name": DASHBOARDS_CONFIGMAP}},
+    ]
+
+
+def network_policy(config: PlatformConfig) -> dict[str, Any]:
+    k = config.kubernetes
+    dns_ports = [{"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53}]
+    return {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy", "metadata": _meta(), "spec": {
+        "podSelector": {"matchLabels": dict(APP_LABELS)},
+        "policyTypes": ["Ingress", "Egress"],
+        "ingress": [{
+            "from": [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": k.ingress_namespace}}}],
+            "ports": [{"protocol": "TCP", "port": CONTAINER_PORT}],
+        }],
+        "egress": [
+            {"to": [{"namespaceSelector": {}, "podSelector": {"matchLabels": {"k8s-app": "kube-dns"}}}],
+             "ports": dns_ports},
+            {"ports": [{"protocol": "TCP", "port": k.prometheus_port}]},
+        ],
+    }}
