@@ -48,3 +48,10 @@ def lint(session: nox.Session) -> None:
     """Lint and check formatting-independent style with ruff."""
     install(session, "lint")
     session.run("ruff", "check", ".", *session.posargs)
+
+
+@nox.session
+def demo(session: nox.Session) -> None:
+    """Show the five panels live in the terminal (simulator + local prometheus, no Docker)."""
+    install(session)
+    session.run("agentmon", "demo", *session.posargs)

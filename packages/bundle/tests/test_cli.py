@@ -13,7 +13,7 @@ from agentmon_dashboards import queries
 
 REPO = Path(__file__).resolve().parents[3]
 MAIN = "dashboards/agentmon-system-health.json"
-HAND_WRITTEN = ("config", "base", "overlays", "components")
+HAND_WRITTEN = ("config", "base", "overlays", "components", "compose")
 
 
 @pytest.fixture

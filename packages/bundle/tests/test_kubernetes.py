@@ -163,7 +163,7 @@ def prod_datasources_ident(overlay):
 
 @pytest.fixture
 def repo(tmp_path: Path) -> Path:
-    for name in ("config", "base", "overlays", "components", "dashboards", "provisioning"):
+    for name in ("config", "base", "overlays", "components", "compose", "dashboards", "provisioning"):
         shutil.copytree(REPO / name, tmp_path / name)
     return tmp_path
 

@@ -1,6 +1,6 @@
-"""`agentmon` command line: build, validate.
+"""`agentmon` command line: build, validate, simulate, demo.
 
-Exit status: 0 success, 1 validation failed, 2 bad configuration or usage.
+Exit status: 0 success, 1 validation failed, 2 bad configuration or usage, 3 missing prerequisite.
 """
 
 from __future__ import annotations
@@ -12,16 +12,18 @@ from pathlib import Path
 
 from rich.console import Console
 
-from agentmon_bundle import checks, kube_checks
+from agentmon_bundle import checks, compose_checks, kube_checks, live
 from agentmon_bundle.checks import Finding
 from agentmon_bundle.kustomize import KustomizeError, render_overlays
 from agentmon_bundle.outputs import GENERATED_ROOTS, Rendered, render
+from agentmon_bundle.prometheus import PrerequisiteMissing
 from agentmon_bundle.writer import write_roots
 from agentmon_config import ConfigError, PlatformConfig, load_platform
 
 DEFAULT_CONFIG = Path("config/platform.yaml")
 EXIT_INVALID = 1
 EXIT_CONFIG = 2
+EXIT_PREREQUISITE = 3
 
 out = Console(highlight=False)
 err = Console(stderr=True, highlight=False)
@@ -30,11 +32,18 @@ err = Console(stderr=True, highlight=False)
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
-        config = load_platform(args.repo / (args.config or DEFAULT_CONFIG))
+        if args.command in ("build", "validate"):
+            return args.run(args.repo, load_platform(args.repo / (args.config or DEFAULT_CONFIG)))
+        return args.run(args)
     except ConfigError as exc:
-        err.print(f"[bold red]configuration error[/]\n{exc}", markup=True, soft_wrap=True)
+        err.print(f"[bold red]configuration error[/]\n{exc}", soft_wrap=True)
         return EXIT_CONFIG
-    return args.run(args.repo, config)
+    except ValueError as exc:  # bad option values (incident syntax, unknown tenant, ...)
+        err.print(f"[bold red]error[/]: {exc}", soft_wrap=True)
+        return EXIT_CONFIG
+    except PrerequisiteMissing as exc:
+        err.print(f"[bold red]missing prerequisite[/]: {exc}", soft_wrap=True)
+        return EXIT_PREREQUISITE
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -47,6 +56,8 @@ def _parser() -> argparse.ArgumentParser:
     commands.add_parser("build", help="render and write every generated file").set_defaults(run=build)
     commands.add_parser("validate", help="re-render in memory and check the committed bundle").set_defaults(
         run=validate)
+    live.add_simulate_parser(commands)
+    live.add_demo_parser(commands)
     return parser
 
 
@@ -54,6 +65,7 @@ def build(repo: Path, config: PlatformConfig) -> int:
     rendered = render(config)
     findings = list(_semantic_checks(config, rendered))
     findings += _kubernetes_checks(repo, config, rendered)[0]
+    findings += compose_checks.check_compose(repo, config, rendered.files)
     if findings:
         return _report_failure(findings, "build refused: nothing was written")
     write_roots(repo, GENERATED_ROOTS, rendered.files)
@@ -69,12 +81,13 @@ def validate(repo: Path, config: PlatformConfig) -> int:
     findings += _semantic_checks(config, rendered)
     kube_findings, overlays = _kubernetes_checks(repo, config, rendered)
     findings += kube_findings
+    findings += compose_checks.check_compose(repo, config, rendered.files)
     if findings:
         return _report_failure(findings, "validate failed")
     out.print(f"[green]validate ok[/]: {len(rendered.files)} generated files fresh; "
               f"{len(rendered.dashboards)} dashboards, {_query_count(rendered)} queries checked; "
               f"kustomize renders {', '.join(overlays)} valid for Kubernetes "
-              f"{' and '.join(kube_checks.KUBERNETES_VERSIONS)}")
+              f"{' and '.join(kube_checks.KUBERNETES_VERSIONS)}; {compose_checks.COMPOSE_FILE} valid")
     return 0
 
 

@@ -35,6 +35,15 @@ def load_platform(path: Path | str) -> PlatformConfig:
     return PlatformConfig.from_document(path, doc)
 
 
+def load_simulator_profile(path: Path | str) -> dict[str, dict[str, Any]]:
+    """Tenant name -> traffic settings (defaults filled in), from a simulator profile file."""
+    path = Path(path)
+    schema = load_schema("simulator")
+    doc = load_document(path, schema)
+    tenant_schema = schema["properties"]["tenants"]["additionalProperties"]
+    return {name: fill_defaults(tenant_schema, settings or {}, schema) for name, settings in doc["tenants"].items()}
+
+
 def load_document(path: Path, schema: dict[str, Any]) -> dict[str, Any]:
     """Parse YAML, validate against schema, and return a plain dict with schema defaults filled in."""
     tree = _parse_yaml(path)

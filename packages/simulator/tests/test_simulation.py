@@ -1,0 +1,109 @@
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+
+import pytest
+from prometheus_client import generate_latest
+from prometheus_client.parser import text_string_to_metric_families
+
+from agentmon_config.contract import CONTRACT
+from agentmon_simulator import Simulation, TenantProfile, default_profiles, parse_incident
+
+ACME = TenantProfile("acme", requests_per_second=10, failure_ratio=0.1, latency_median_seconds=5,
+                     latency_spread=0.3, queue_depth=12, active_workers=3)
+
+
+def samples(simulation: Simulation) -> dict[tuple[str, tuple], float]:
+    text = generate_latest(simulation.registry).decode()
+    return {(s.name, tuple(sorted(s.labels.items()))): s.value
+            for family in text_string_to_metric_families(text) for s in family.samples}
+
+
+def test_serves_exactly_the_metrics_contract_with_tenant_labels():
+    text = generate_latest(Simulation((ACME,)).registry).decode()
+    families = {f.name: f for f in text_string_to_metric_families(text)}
+    # The parser strips _total from counter family names.
+    assert set(families) == {"enhancement_requests", "enhancement_duration_seconds", "enhancement_success_rate",
+                             "queue_depth", "worker_active_count"}
+    assert {m.name.removesuffix("_total") for m in CONTRACT} == set(families)
+    assert all(s.labels["tenant_id"] == "acme" for f in families.values() for s in f.samples)
+    assert not any(s.name.endswith("_created") for f in families.values() for s in f.samples)
+
+
+def test_exact_traffic_without_noise():
+    simulation = Simulation((ACME,), noise=0)
+    for _ in range(30):
+        simulation.tick(1.0)
+    values = samples(simulation)
+    tenant = ("tenant_id", "acme")
+    assert values[("enhancement_requests_total", (("status", "failure"), tenant))] == 30
+    assert values[("enhancement_requests_total", (("status", "success"), tenant))] == 270
+    assert values[("enhancement_duration_seconds_count", (tenant,))] == 300
+    assert values[("queue_depth", (tenant,))] == 12
+    assert values[("worker_active_count", (tenant,))] == 3
+    assert values[("enhancement_success_rate", (tenant,))] == 90
+    # Median 5 s: half the requests finish within the 5 s bucket.
+    assert values[("enhancement_duration_seconds_bucket", (("le", "5.0"), tenant))] == pytest.approx(150, abs=3)
+
+
+def test_incidents_start_after_their_delay_and_cross_thresholds():
+    incidents = tuple(parse_incident(f"{kind}:acme@10s") for kind in
+                      ("failure-spike", "queue-backlog", "workers-down", "latency-spike"))
+    simulation = Simulation((ACME,), incidents, noise=0)
+    simulation.tick(9.0)
+    assert simulation.current(ACME) == ACME
+    simulation.tick(1.0)
+    now = simulation.current(ACME)
+    assert (now.failure_ratio, now.queue_depth, now.active_workers, now.latency_median_seconds) == (
+        0.25, 150, 0, 75)
+
+
+def test_same_seed_same_traffic_and_noise_varies_it():
+    assert default_profiles(("a", "b"), seed=7) == default_profiles(("a", "b"), seed=7)
+    assert default_profiles(("a", "b"), seed=7) != default_profiles(("a", "b"), seed=8)
+    noisy = [Simulation((ACME,), noise=0.3, seed=s) for s in (1, 2)]
+    for simulation in noisy:
+        simulation.tick(5.0)
+    assert samples(noisy[0]) != samples(noisy[1])
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("meltdown:acme", "expected KIND:TENANT[@SECONDSs] with KIND one of failure-spike"),
+    ("failure-spike", "expected KIND:TENANT"),
+])
+def test_bad_incident_is_explained(text, message):
+    with pytest.raises(ValueError, match=message.replace("[", r"\[")):
+        parse_incident(text)
+
+
+def test_incident_for_unknown_tenant_is_rejected():
+    with pytest.raises(ValueError, match="incident for unknown tenant"):
+        Simulation((ACME,), (parse_incident("workers-down:zeta"),))
+
+
+def test_command_serves_over_http_and_stops_cleanly_on_sigterm():
+    from agentmon_bundle.prometheus import free_loopback_port
+
+    port = free_loopback_port()
+    process = subprocess.Popen([sys.executable, "-m", "agentmon_bundle.cli", "simulate", "--port", str(port),
+                                "--tenants", "acme,globex", "--seed", "3"],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        body = ""
+        for _ in range(100):
+            try:
+                body = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=2).read().decode()
+                break
+            except OSError:
+                time.sleep(0.1)
+        assert 'queue_depth{tenant_id="globex"}' in body
+        assert 'enhancement_requests_total{status="failure",tenant_id="acme"}' in body
+    finally:
+        process.send_signal(signal.SIGTERM)
+        stdout, _ = process.communicate(timeout=15)
+    assert process.returncode == 0
+    assert stdout.splitlines()[-1] == "simulator stopped"
