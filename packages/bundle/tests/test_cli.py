@@ -55,8 +55,8 @@ def test_validate_passes_on_a_fresh_build(repo):
     result = agentmon(repo, "validate")
     assert result.returncode == 0, result.stderr
     assert "validate ok: 9 generated files fresh; 1 dashboards, 5 queries checked" in result.stdout
-    assert "kustomize renders dev, prod, prod+ingress valid for Kubernetes 1.34 and 1.37" in " ".join(
-        result.stdout.split())
+    assert ("kustomize renders dev, prod, prod+demo-stack, prod+ingress valid for Kubernetes 1.34 and 1.37; "
+            "compose/docker-compose.yml valid") in " ".join(result.stdout.split())
 
 
 def test_validate_names_a_hand_edited_file(repo):

@@ -44,7 +44,7 @@ def findings(overlay: RenderedOverlay) -> list[str]:
 
 
 def test_every_rendered_overlay_passes_every_check():
-    assert sorted(OVERLAYS) == ["dev", "prod", "prod+ingress"]
+    assert sorted(OVERLAYS) == ["dev", "prod", "prod+demo-stack", "prod+ingress"]
     assert {name: findings(o) for name, o in OVERLAYS.items()} == {name: [] for name in OVERLAYS}
 
 
@@ -111,6 +111,23 @@ def test_dev_has_its_namespace_throwaway_credentials_and_lighter_resources():
     assert {o["metadata"]["namespace"] for o in OVERLAYS["dev"].objects} == {"agentmon-dev"}
     assert sorted(objects("dev")["Secret/grafana-admin"]["data"]) == ["admin-password", "admin-user", "secret-key"]
     assert grafana_container("dev")["resources"]["limits"] == {"cpu": "100m", "memory": "256Mi"}
+
+
+def test_dev_runs_prometheus_and_the_simulator_with_the_compose_scrape_config():
+    dev = objects("dev")
+    assert {"Deployment/prometheus", "Service/prometheus", "Deployment/simulator", "Service/simulator"} <= set(dev)
+    assert dev["ConfigMap/prometheus-config"]["data"]["prometheus.yml"] == (REPO / "compose/prometheus.yml").read_text()
+    simulator = dev["Deployment/simulator"]["spec"]["template"]["spec"]["containers"][0]
+    assert simulator["args"] == ["--host", "0.0.0.0", "--port", "8000", "--seed", "42"]
+    assert "Deployment/prometheus" not in objects("prod")
+
+
+def test_unpinned_image_is_named():
+    bad = json.loads(json.dumps(objects("dev")["Deployment/simulator"]))
+    bad["spec"]["template"]["spec"]["containers"][0]["image"] = "agentmon-simulator"
+    assert findings(RenderedOverlay("dev", [bad]))[0] == (
+        "overlays/dev: Deployment/simulator: containers[simulator].image: 'agentmon-simulator' must be pinned "
+        "(never latest or untagged)")
 
 
 def test_ingress_component_adds_tls_ingress_in_the_overlay_namespace():

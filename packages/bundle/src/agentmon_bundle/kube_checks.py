@@ -51,6 +51,11 @@ def _object_problems(obj: dict[str, Any]) -> Iterator[str]:
     namespace = obj.get("metadata", {}).get("namespace")
     if namespace in (None, "", "default"):
         yield f"metadata.namespace: {namespace or 'unset'}: nothing may land in the default namespace"
+    if obj.get("kind") == "Deployment":
+        for container in obj["spec"]["template"]["spec"].get("containers", []):
+            image = container.get("image", "")
+            if ":" not in image.rsplit("/", 1)[-1] or image.endswith(":latest"):
+                yield f"containers[{container.get('name')}].image: {image!r} must be pinned (never latest or untagged)"
     if obj.get("kind") in ("ConfigMap", "Secret"):
         size = len(json.dumps(obj, separators=(",", ":")).encode())
         if size > MAX_OBJECT_BYTES:

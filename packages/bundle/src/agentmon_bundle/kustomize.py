@@ -20,7 +20,7 @@ from ruamel.yaml import YAML
 OVERLAYS_DIR = "overlays"
 COMPONENTS_DIR = "components"
 # Hand-written kustomize inputs copied into the scratch tree (generated roots come from the render).
-KUSTOMIZE_INPUTS = ("base", OVERLAYS_DIR, COMPONENTS_DIR)
+KUSTOMIZE_INPUTS = ("base", OVERLAYS_DIR, COMPONENTS_DIR, "compose")
 
 
 class KustomizeError(RuntimeError):
