@@ -55,3 +55,17 @@ def demo(session: nox.Session) -> None:
     """Show the five panels live in the terminal (simulator + local prometheus, no Docker)."""
     install(session)
     session.run("agentmon", "demo", *session.posargs)
+
+
+@nox.session
+def tenant(session: nox.Session) -> None:
+    """Add a tenant: bake templates/tenant-dashboard into tenants/ (pass answers as key=value)."""
+    install(session)
+    session.run("cookiecutter", "templates/tenant-dashboard", "-o", "tenants", *session.posargs)
+
+
+@nox.session
+def bench(session: nox.Session) -> None:
+    """Measure build + validate time and peak memory for 1, 50 and 500 tenants."""
+    install(session)
+    session.run("agentmon", "bench", *session.posargs)

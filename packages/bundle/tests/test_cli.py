@@ -13,7 +13,7 @@ from agentmon_dashboards import queries
 
 REPO = Path(__file__).resolve().parents[3]
 MAIN = "dashboards/agentmon-system-health.json"
-HAND_WRITTEN = ("config", "base", "overlays", "components", "compose")
+HAND_WRITTEN = ("config", "base", "overlays", "components", "compose", "tenants")
 
 
 @pytest.fixture
@@ -54,7 +54,7 @@ def test_generated_files_are_deterministic_sorted_and_marked(repo):
 def test_validate_passes_on_a_fresh_build(repo):
     result = agentmon(repo, "validate")
     assert result.returncode == 0, result.stderr
-    assert "validate ok: 9 generated files fresh; 1 dashboards, 5 queries checked" in result.stdout
+    assert "validate ok: 11 generated files fresh; 3 dashboards, 21 queries checked" in result.stdout
     assert ("kustomize renders dev, prod, prod+demo-stack, prod+ingress valid for Kubernetes 1.34 and 1.37; "
             "compose/docker-compose.yml valid") in " ".join(result.stdout.split())
 
@@ -80,7 +80,7 @@ def test_build_removes_stale_outputs(repo):
     (repo / "dashboards/old-board.json").write_text("{}\n")
     assert cli.main(["--repo", str(repo), "build"]) == 0
     assert sorted(p.name for p in (repo / "dashboards").iterdir()) == [
-        "agentmon-system-health.json", "kustomization.yaml"]
+        "acme", "agentmon-system-health.json", "globex", "kustomization.yaml"]
 
 
 def test_config_error_exits_2_naming_file_and_field_and_writes_nothing(repo):

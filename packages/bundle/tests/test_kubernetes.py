@@ -18,7 +18,7 @@ from agentmon_bundle.serialize import json_bytes
 from agentmon_config import load_platform
 
 REPO = Path(__file__).resolve().parents[3]
-CONFIG = load_platform(REPO / "config/platform.yaml")
+CONFIG = load_platform(REPO / "config/platform.yaml", REPO / "tenants")
 FILES = render(CONFIG).files
 OVERLAYS = {o.name: o for o in render_overlays(REPO, FILES)}
 MAIN_KEY = "agentmon-system-health.json"
@@ -50,7 +50,8 @@ def test_every_rendered_overlay_passes_every_check():
 
 def test_prod_bundle_contents():
     assert sorted(objects("prod")) == [
-        "ConfigMap/grafana-dashboard-providers", "ConfigMap/grafana-dashboards", "ConfigMap/grafana-datasources",
+        "ConfigMap/grafana-dashboard-providers", "ConfigMap/grafana-dashboards", "ConfigMap/grafana-dashboards-acme",
+        "ConfigMap/grafana-dashboards-globex", "ConfigMap/grafana-datasources",
         "Deployment/grafana", "NetworkPolicy/grafana", "Service/grafana", "ServiceAccount/grafana"]
     assert {o["metadata"]["namespace"] for o in OVERLAYS["prod"].objects} == {"monitoring"}
     service = objects("prod")["Service/grafana"]["spec"]
@@ -79,12 +80,18 @@ def test_prod_grafana_is_pinned_sized_probed_and_restricted():
         "false", "false", "true")
 
 
-def test_prod_mounts_the_generated_files_and_rolls_on_change():
+def test_prod_mounts_the_generated_files_with_one_folder_per_tenant_and_rolls_on_change():
     pod = objects("prod")["Deployment/grafana"]["spec"]["template"]["spec"]
-    volumes = {v["name"]: v.get("configMap", {}).get("name") for v in pod["volumes"]}
-    dashboards = objects("prod")["ConfigMap/grafana-dashboards"]
-    assert volumes["dashboards"] == dashboards["metadata"]["name"]  # hashed name, so a change rolls the pod
-    assert dashboards["data"][MAIN_KEY] == (REPO / "dashboards" / MAIN_KEY).read_text()
+    (volume,) = [v for v in pod["volumes"] if v["name"] == "dashboards"]
+    layout = {item["path"]: source["configMap"]["name"]
+              for source in volume["projected"]["sources"] for item in source["configMap"]["items"]}
+    main, acme = objects("prod")["ConfigMap/grafana-dashboards"], objects("prod")["ConfigMap/grafana-dashboards-acme"]
+    # hashed names, so a changed dashboard rolls the pod
+    assert layout == {MAIN_KEY: main["metadata"]["name"], "acme/tenant-acme.json": acme["metadata"]["name"],
+                      "globex/tenant-globex.json": objects("prod")["ConfigMap/grafana-dashboards-globex"]["metadata"][
+                          "name"]}
+    assert main["data"][MAIN_KEY] == (REPO / "dashboards" / MAIN_KEY).read_text()
+    assert acme["data"]["tenant-acme.json"] == (REPO / "dashboards/acme/tenant-acme.json").read_text()
     mounts = {m["mountPath"]: m["name"] for m in pod["containers"][0]["volumeMounts"]}
     assert mounts["/var/lib/grafana/dashboards"] == "dashboards"
     assert mounts["/etc/grafana/provisioning/datasources"] == "datasources"
@@ -140,9 +147,21 @@ def _with_extra_dashboard(board: dict, name: str) -> dict[str, bytes]:
     files = dict(FILES)
     files[f"dashboards/{name}"] = json_bytes(board)
     kustomization = YAML(typ="safe").load(files["dashboards/kustomization.yaml"])
-    kustomization["configMapGenerator"][0]["files"].append(name)
+    kustomization["configMapGenerator"][0]["files"].append(name)  # the top-level dashboards ConfigMap
     files["dashboards/kustomization.yaml"] = json.dumps(kustomization).encode()
     return files
+
+
+def test_adding_a_tenant_renames_no_other_configmap():
+    from dataclasses import replace
+
+    zeta = replace(CONFIG.tenants[0], tenant_id="zeta", display_name="Zeta")
+    grown = render(replace(CONFIG, tenants=(*CONFIG.tenants, zeta))).files
+    after = next(o for o in render_overlays(REPO, grown) if o.name == "prod").objects
+    names = {o["metadata"]["name"] for o in OVERLAYS["prod"].objects if o["kind"] == "ConfigMap"}
+    names_after = {o["metadata"]["name"] for o in after if o["kind"] == "ConfigMap"}
+    assert names <= names_after
+    assert [n.rsplit("-", 1)[0] for n in names_after - names] == ["grafana-dashboards-zeta"]
 
 
 def test_oversized_configmap_is_named_with_its_size():
@@ -152,6 +171,7 @@ def test_oversized_configmap_is_named_with_its_size():
     problems = [f for f in findings(prod) if "budget" in f]
     assert len(problems) == 1
     assert problems[0].startswith("overlays/prod: ConfigMap/grafana-dashboards-")
+    assert "-acme-" not in problems[0] and "-globex-" not in problems[0]
     assert "over the 250,000-byte budget" in problems[0]
 
 

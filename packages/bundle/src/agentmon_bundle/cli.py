@@ -1,4 +1,4 @@
-"""`agentmon` command line: build, validate, simulate, demo.
+"""`agentmon` command line: build, validate, simulate, demo, bench.
 
 Exit status: 0 success, 1 validation failed, 2 bad configuration or usage, 3 missing prerequisite.
 """
@@ -12,7 +12,7 @@ from pathlib import Path
 
 from rich.console import Console
 
-from agentmon_bundle import checks, compose_checks, kube_checks, live
+from agentmon_bundle import bench, checks, compose_checks, kube_checks, live
 from agentmon_bundle.checks import Finding
 from agentmon_bundle.kustomize import KustomizeError, render_overlays
 from agentmon_bundle.outputs import GENERATED_ROOTS, Rendered, render
@@ -21,6 +21,7 @@ from agentmon_bundle.writer import write_roots
 from agentmon_config import ConfigError, PlatformConfig, load_platform
 
 DEFAULT_CONFIG = Path("config/platform.yaml")
+TENANTS_DIR = Path("tenants")
 EXIT_INVALID = 1
 EXIT_CONFIG = 2
 EXIT_PREREQUISITE = 3
@@ -33,7 +34,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         if args.command in ("build", "validate"):
-            return args.run(args.repo, load_platform(args.repo / (args.config or DEFAULT_CONFIG)))
+            config = load_platform(args.repo / (args.config or DEFAULT_CONFIG), args.repo / TENANTS_DIR)
+            return args.run(args.repo, config)
         return args.run(args)
     except ConfigError as exc:
         err.print(f"[bold red]configuration error[/]\n{exc}", soft_wrap=True)
@@ -56,6 +58,7 @@ def _parser() -> argparse.ArgumentParser:
     commands.add_parser("build", help="render and write every generated file").set_defaults(run=build)
     commands.add_parser("validate", help="re-render in memory and check the committed bundle").set_defaults(
         run=validate)
+    bench.add_bench_parser(commands)
     live.add_simulate_parser(commands)
     live.add_demo_parser(commands)
     return parser

@@ -87,4 +87,5 @@ def build(directory: Path) -> list[dict[str, Any]]:
     result = subprocess.run([kubectl(), "kustomize", str(directory)], capture_output=True, text=True, timeout=120)
     if result.returncode != 0:
         raise KustomizeError(f"kustomize failed for {directory.name}: {result.stderr.strip()}")
-    return [doc for doc in YAML(typ="safe", pure=True).load_all(result.stdout) if doc]
+    # The C loader (ruamel.yaml.clib): the output holds every dashboard as a block scalar, megabytes at scale.
+    return [doc for doc in YAML(typ="safe").load_all(result.stdout) if doc]

@@ -38,7 +38,7 @@ def render(config: PlatformConfig) -> Rendered:
     kubernetes = {
         _join(DASHBOARDS_ROOT, KUSTOMIZATION): dashboards_kustomization(dashboards),
         _join(PROVISIONING_ROOT, KUSTOMIZATION): provisioning_kustomization(DATASOURCES_FILE, DASHBOARD_PROVIDERS_FILE),
-        **{_join(BASE_FRAGMENTS_ROOT, name): doc for name, doc in render_base_fragments(config).items()},
+        **{_join(BASE_FRAGMENTS_ROOT, name): doc for name, doc in render_base_fragments(config, dashboards).items()},
     }
     files = {_join(DASHBOARDS_ROOT, name): json_bytes(doc) for name, doc in dashboards.items()}
     files |= {_join(PROVISIONING_ROOT, name): yaml_bytes(doc) for name, doc in provisioning.items()}

@@ -1,8 +1,16 @@
 """Typed agentmon configuration: the only package that reads configuration files."""
 
 from agentmon_config.errors import ConfigError
-from agentmon_config.loader import load_platform, load_simulator_profile
-from agentmon_config.model import Datasource, Kubernetes, MainDashboard, PlatformConfig, Provisioning, Thresholds
+from agentmon_config.loader import check_tenant_answers, load_platform, load_simulator_profile, load_tenants
+from agentmon_config.model import (
+    Datasource,
+    Kubernetes,
+    MainDashboard,
+    PlatformConfig,
+    Provisioning,
+    Tenant,
+    Thresholds,
+)
 
 __all__ = [
     "ConfigError",
@@ -11,7 +19,10 @@ __all__ = [
     "MainDashboard",
     "PlatformConfig",
     "Provisioning",
+    "Tenant",
     "Thresholds",
+    "check_tenant_answers",
     "load_platform",
     "load_simulator_profile",
+    "load_tenants",
 ]

@@ -6,6 +6,7 @@ Every failure is a ConfigError naming the file, the dotted field path and, when 
 from __future__ import annotations
 
 import copy
+import dataclasses
 import json
 import re
 from functools import cache
@@ -18,7 +19,9 @@ from ruamel.yaml import YAML
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
 from agentmon_config.errors import ConfigError, ConfigErrors
-from agentmon_config.model import PlatformConfig
+from agentmon_config.model import PlatformConfig, Tenant
+
+TENANT_FILE = "tenant.yaml"
 
 
 @cache
@@ -27,12 +30,27 @@ def load_schema(name: str) -> dict[str, Any]:
     return json.loads(text)
 
 
-def load_platform(path: Path | str) -> PlatformConfig:
-    """Read and validate the platform configuration file."""
+def load_platform(path: Path | str, tenants_dir: Path | str | None = None) -> PlatformConfig:
+    """Read and validate the platform configuration file, and every tenant under tenants_dir."""
     path = Path(path)
     doc = load_document(path, load_schema("platform"))
     _check_ordering(path, doc)
-    return PlatformConfig.from_document(path, doc)
+    config = PlatformConfig.from_document(path, doc)
+    if tenants_dir is None:
+        return config
+    return dataclasses.replace(config, tenants=load_tenants(Path(tenants_dir)))
+
+
+def load_tenants(tenants_dir: Path) -> tuple[Tenant, ...]:
+    """tenants/<tenant_id>/tenant.yaml for every tenant, sorted by id; the folder name must equal tenant_id."""
+    tenants = []
+    for path in sorted(tenants_dir.glob(f"*/{TENANT_FILE}")):
+        doc = load_document(path, load_schema("tenant"))
+        if doc["tenant_id"] != path.parent.name:
+            raise ConfigError(path, "tenant_id", f"{doc['tenant_id']!r} must equal its folder name "
+                                                 f"{path.parent.name!r}", _line_of(_parse_yaml(path), ["tenant_id"]))
+        tenants.append(Tenant(source=path, **doc))
+    return tuple(tenants)
 
 
 def load_simulator_profile(path: Path | str) -> dict[str, dict[str, Any]]:
@@ -47,10 +65,20 @@ def load_simulator_profile(path: Path | str) -> dict[str, dict[str, Any]]:
 def load_document(path: Path, schema: dict[str, Any]) -> dict[str, Any]:
     """Parse YAML, validate against schema, and return a plain dict with schema defaults filled in."""
     tree = _parse_yaml(path)
-    errors = [_locate(path, tree, e) for e in _schema_errors(schema, tree)]
+    check_document(path, tree, schema)
+    return fill_defaults(schema, _plain(tree), schema)
+
+
+def check_document(source: Path | str, tree: Any, schema: dict[str, Any]) -> None:
+    """Raise ConfigError(s) naming source and field for everything in tree that the schema rejects."""
+    errors = [_locate(Path(source), tree, e) for e in _schema_errors(schema, tree)]
     if errors:
         raise ConfigErrors(errors) if len(errors) > 1 else errors[0]
-    return fill_defaults(schema, _plain(tree), schema)
+
+
+def check_tenant_answers(answers: dict[str, Any], source: str = "cookiecutter answers") -> None:
+    """Validate a would-be tenant.yaml (as a dict) before anything is written; used by the template's hook."""
+    check_document(source, answers, load_schema("tenant"))
 
 
 def _parse_yaml(path: Path) -> Any:
@@ -96,6 +124,8 @@ def _locate(path: Path, tree: Any, error: jsonschema.ValidationError) -> ConfigE
         message = "unknown field (check the spelling; see the schema for allowed fields)"
     elif error.validator == "pattern":
         message = f"{error.instance!r} does not match the expected format {error.validator_value}"
+    elif error.validator == "not" and isinstance(error.validator_value, dict) and "enum" in error.validator_value:
+        message = f"{error.instance!r} is a reserved name ({', '.join(error.validator_value['enum'])})"
     field = ".".join([str(k) for k in error.absolute_path] + extra)
     return ConfigError(path, field, message, _line_of(tree, keys))
 

@@ -59,6 +59,17 @@ class Kubernetes:
 
 
 @dataclass(frozen=True)
+class Tenant:
+    source: Path
+    tenant_id: str
+    display_name: str
+    success_rate_slo: float
+    p95_latency_sla_seconds: float
+    queue_alert_threshold: int
+    owner_contact: str
+
+
+@dataclass(frozen=True)
 class PlatformConfig:
     source: Path
     datasource: Datasource
@@ -66,6 +77,7 @@ class PlatformConfig:
     thresholds: Thresholds
     provisioning: Provisioning
     kubernetes: Kubernetes
+    tenants: tuple[Tenant, ...] = ()
 
     @classmethod
     def from_document(cls, source: Path, doc: dict[str, Any]) -> PlatformConfig:

@@ -11,3 +11,11 @@ def dashboard_uid(name: str) -> str:
     if len(uid) > MAX_UID_LENGTH:
         raise ValueError(f"dashboard uid {uid!r} is longer than {MAX_UID_LENGTH} characters; shorten the name")
     return uid
+
+
+def tenant_dashboard_uid(tenant_id: str) -> str:
+    """'tenant-<id>': tenant ids are at most 31 characters, so this stays within Grafana's limit."""
+    uid = f"tenant-{tenant_id}"
+    if len(uid) > MAX_UID_LENGTH:
+        raise ValueError(f"dashboard uid {uid!r} is longer than {MAX_UID_LENGTH} characters")
+    return uid

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from grafana_foundation_sdk.builders import dashboard as dashboard_b
 from grafana_foundation_sdk.models import dashboard as dashboard_m
 
@@ -11,11 +13,11 @@ from agentmon_dashboards import queries as q
 from agentmon_dashboards.identity import GENERATED_TAG, dashboard_uid
 from agentmon_dashboards.panels import (
     datasource_ref,
+    number_stat,
     percent_gauge,
     prom_query,
     ranked_table,
     series_with_line,
-    total_stat,
 )
 
 # Grafana substitutes this for "All" instead of a regex of every tenant: short queries at any tenant count.
@@ -29,7 +31,7 @@ def main_dashboard(config: PlatformConfig) -> dashboard_b.Dashboard:
     board = (
         dashboard_b.Dashboard(cfg.title).uid(dashboard_uid(cfg.name)).description(cfg.description)
         .tags([*cfg.tags, GENERATED_TAG]).refresh(cfg.refresh).time(cfg.time_from, "now")
-        .timezone(cfg.timezone).editable().timepicker(_time_picker(cfg.refresh_intervals, cfg.quick_ranges))
+        .timezone(cfg.timezone).editable().timepicker(time_picker(cfg.refresh_intervals, cfg.quick_ranges))
         .with_variable(_tenant_variable(ds))
     )
     panels = [
@@ -39,7 +41,7 @@ def main_dashboard(config: PlatformConfig) -> dashboard_b.Dashboard:
             prom_query(ds, q.success_rate_percent(scope), "Success rate", instant=True),
             [(None, "red"), (t.success_rate_critical, "yellow"), (t.success_rate_warning, "green")],
         ), (0, 0, 6, 8)),
-        (total_stat(
+        (number_stat(
             "Active Celery Workers",
             "Celery workers currently processing enhancements for the selected tenants. 0 means nothing is processed.",
             prom_query(ds, q.active_workers_total(scope), "Active workers"),
@@ -48,13 +50,13 @@ def main_dashboard(config: PlatformConfig) -> dashboard_b.Dashboard:
         (series_with_line(
             "Pending Enhancement Jobs in Queue",
             f"Jobs waiting in Redis for the selected tenants. Dashed line: {t.queue_depth_reference} jobs.",
-            prom_query(ds, q.queue_depth_total(scope), "Pending jobs"),
+            [prom_query(ds, q.queue_depth_total(scope), "Pending jobs")],
             unit="none", decimals=0, line_at=t.queue_depth_reference, fill_opacity=25,
         ), (12, 0, 12, 8)),
         (series_with_line(
             "p95 Enhancement Processing Latency",
             f"95th percentile of end-to-end processing time. Dashed line: the {t.p95_latency_sla_seconds:g} s SLA.",
-            prom_query(ds, q.latency_quantile(scope, 0.95), "p95 latency"),
+            [prom_query(ds, q.latency_quantile(scope, 0.95), "p95 latency")],
             unit="s", decimals=1, line_at=t.p95_latency_sla_seconds,
         ), (0, 8, 12, 9)),
         (ranked_table(
@@ -65,6 +67,12 @@ def main_dashboard(config: PlatformConfig) -> dashboard_b.Dashboard:
             steps=[(None, "green"), (t.error_rate_warning, "yellow"), (t.error_rate_critical, "red")],
         ), (12, 8, 12, 9)),
     ]
+    return place_panels(board, ds, panels)
+
+
+def place_panels(board: dashboard_b.Dashboard, ds: dashboard_m.DataSourceRef,
+                 panels: list[tuple[Any, tuple[int, int, int, int]]]) -> dashboard_b.Dashboard:
+    """Add panels with stable ids (their order) at (x, y, w, h), all on the provisioned datasource."""
     for panel_id, (panel, (x, y, w, h)) in enumerate(panels, start=1):
         board = board.with_panel(panel.id(panel_id).datasource(ds).grid_pos(dashboard_m.GridPos(h=h, w=w, x=x, y=y)))
     return board
@@ -80,7 +88,7 @@ def _tenant_variable(ds: dashboard_m.DataSourceRef) -> dashboard_b.QueryVariable
     )
 
 
-def _time_picker(refresh_intervals: tuple[str, ...], quick_ranges: tuple[str, ...]) -> dashboard_b.TimePicker:
+def time_picker(refresh_intervals: tuple[str, ...], quick_ranges: tuple[str, ...]) -> dashboard_b.TimePicker:
     ranges = [
         dashboard_b.TimeOption().display(_last(span)).from_val(f"now-{span}").to("now") for span in quick_ranges
     ]

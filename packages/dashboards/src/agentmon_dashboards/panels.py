@@ -46,27 +46,30 @@ def percent_gauge(title: str, description: str, query: prometheus.Dataquery, ste
     )
 
 
-def total_stat(title: str, description: str, query: prometheus.Dataquery, steps: Sequence[Step]) -> stat.Panel:
+def number_stat(title: str, description: str, query: prometheus.Dataquery, steps: Sequence[Step], *,
+                unit: str = "none", decimals: int = 0) -> stat.Panel:
     """One number with a sparkline, its background coloured by steps."""
     return (
         stat.Panel().title(title).description(description).with_target(query)
-        .unit("none").decimals(0).thresholds(thresholds(steps))
+        .unit(unit).decimals(decimals).thresholds(thresholds(steps))
         .graph_mode(common_m.BigValueGraphMode.AREA).color_mode(common_m.BigValueColorMode.BACKGROUND)
         .reduce_options(common_b.ReduceDataOptions().calcs(LAST_VALUE).values(False))
     )
 
 
-def series_with_line(title: str, description: str, query: prometheus.Dataquery, *, unit: str, decimals: int,
-                     line_at: float, fill_opacity: int = 0) -> timeseries.Panel:
-    """A time series with a visible reference line (a threshold drawn as a dashed line) at line_at."""
-    return (
-        timeseries.Panel().title(title).description(description).with_target(query)
+def series_with_line(title: str, description: str, queries: Sequence[prometheus.Dataquery], *, unit: str,
+                     decimals: int, line_at: float | None, fill_opacity: int = 0) -> timeseries.Panel:
+    """A time series; with line_at, a visible reference line (a threshold drawn dashed) at that value."""
+    panel = (
+        timeseries.Panel().title(title).description(description).targets(list(queries))
         .unit(unit).decimals(decimals).min(0).fill_opacity(fill_opacity).line_width(2)
-        .thresholds(thresholds([(None, "green"), (line_at, "red")]))
-        .thresholds_style(common_b.GraphThresholdsStyleConfig().mode(common_m.GraphThresholdsStyleMode.DASHED))
         .legend(common_b.VizLegendOptions().display_mode(common_m.LegendDisplayMode.LIST)
                 .placement(common_m.LegendPlacement.BOTTOM).show_legend(True))
     )
+    if line_at is None:
+        return panel
+    return (panel.thresholds(thresholds([(None, "green"), (line_at, "red")]))
+            .thresholds_style(common_b.GraphThresholdsStyleConfig().mode(common_m.GraphThresholdsStyleMode.DASHED)))
 
 
 def ranked_table(title: str, description: str, query: prometheus.Dataquery, *, key: tuple[str, str],

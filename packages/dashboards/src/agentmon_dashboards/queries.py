@@ -29,20 +29,29 @@ def selector(metric: str, scope: str, *extra: str) -> str:
     return f"{metric}{{{','.join((scope, *extra))}}}"
 
 
-def _rate(metric: str, scope: str, *extra: str) -> str:
-    return f"rate({selector(metric, scope, *extra)}[{RATE_WINDOW}])"
+def tenant_scope(tenant_id: str) -> str:
+    """Matcher for one fixed tenant (tenant dashboards have no tenant variable)."""
+    return f'{TENANT_LABEL}="{tenant_id}"'
 
 
-def _outcome_ratio_percent(scope: str, status: str, by: str) -> str:
-    """100 * requests with `status` / all requests, both summed with the same grouping.
+def _rate(metric: str, scope: str, *extra: str, window: str = RATE_WINDOW) -> str:
+    return f"rate({selector(metric, scope, *extra)}[{window}])"
 
-    `or 0 * total` keeps groups that never saw this status (no such series) at 0 % instead of dropping them.
+
+def _outcome_ratio(scope: str, status: str, by: str, window: str = RATE_WINDOW) -> str:
+    """Requests with `status` / all requests, both summed with the same grouping.
+
+    `or 0 * total` keeps groups that never saw this status (no such series) at 0 instead of dropping them.
     """
     grouping = f" by ({by}) " if by else ""
     status_matcher = f'status="{status}"'
-    part = f"sum{grouping}({_rate(REQUESTS, scope, status_matcher)})"
-    total = f"sum{grouping}({_rate(REQUESTS, scope)})"
-    return f"100 * ({part} or 0 * {total}) / {total}"
+    part = f"sum{grouping}({_rate(REQUESTS, scope, status_matcher, window=window)})"
+    total = f"sum{grouping}({_rate(REQUESTS, scope, window=window)})"
+    return f"({part} or 0 * {total}) / {total}"
+
+
+def _outcome_ratio_percent(scope: str, status: str, by: str) -> str:
+    return f"100 * {_outcome_ratio(scope, status, by)}"
 
 
 def success_rate_percent(scope: str) -> str:
@@ -53,6 +62,15 @@ def success_rate_percent(scope: str) -> str:
 def error_rate_percent_by_tenant(scope: str) -> str:
     """Failure percentage per tenant; summing by tenant_id on both sides drops the status label."""
     return _outcome_ratio_percent(scope, "failure", by=TENANT_LABEL)
+
+
+def error_budget_remaining_percent(scope: str, slo_percent: float, window: str = "30d") -> str:
+    """Share of the window's error budget (100 - SLO % of requests may fail) not yet spent; negative when overspent.
+
+    A ratio of counters over the whole window: correct even when history is shorter than the window.
+    """
+    allowed = round(1 - slo_percent / 100, 10)
+    return f"100 * (1 - {_outcome_ratio(scope, 'failure', by='', window=window)} / {allowed:g})"
 
 
 def request_rate_by_status(scope: str) -> str:

@@ -5,6 +5,7 @@ Secure by default: the base is what prod runs; overlays only relax (dev) or add 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from agentmon_config import PlatformConfig
@@ -50,7 +51,22 @@ def service() -> dict[str, Any]:
     }}
 
 
-def deployment(config: PlatformConfig) -> dict[str, Any]:
+def dashboard_configmaps(dashboard_files: Iterable[str]) -> dict[str, list[tuple[str, str]]]:
+    """ConfigMap name -> [(key, path under the dashboards folder)].
+
+    Top-level dashboards share one ConfigMap; each tenant folder gets its own, named after the tenant. A
+    tenant's ConfigMap holds only its own dashboard, so it stays far below the size budget at any tenant
+    count, and adding a tenant leaves every other ConfigMap's content, and so its hashed name, unchanged.
+    """
+    groups: dict[str, list[tuple[str, str]]] = {DASHBOARDS_CONFIGMAP: []}
+    for path in sorted(dashboard_files):
+        folder, _, key = path.rpartition("/")
+        name = f"{DASHBOARDS_CONFIGMAP}-{folder}" if folder else DASHBOARDS_CONFIGMAP
+        groups.setdefault(name, []).append((key, path))
+    return groups
+
+
+def deployment(config: PlatformConfig, dashboards: dict[str, list[tuple[str, str]]]) -> dict[str, Any]:
     return {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": _meta(), "spec": {
         "replicas": 1,
         "selector": {"matchLabels": dict(APP_LABELS)},
@@ -60,7 +76,7 @@ def deployment(config: PlatformConfig) -> dict[str, Any]:
             "securityContext": {"runAsNonRoot": True, "runAsUser": GRAFANA_UID, "runAsGroup": GRAFANA_UID,
                                 "fsGroup": GRAFANA_UID, "seccompProfile": {"type": "RuntimeDefault"}},
             "containers": [_container(config)],
-            "volumes": _volumes(),
+            "volumes": _volumes(dashboards),
         }},
     }}
 
@@ -94,13 +110,17 @@ def _container(config: PlatformConfig) -> dict[str, Any]:
     }
 
 
-def _volumes() -> list[dict[str, Any]]:
+def _volumes(dashboards: dict[str, list[tuple[str, str]]]) -> list[dict[str, Any]]:
+    # One projected volume lays every dashboard ConfigMap out as the dashboards folder, tenant dashboards in
+    # sub-folders: with foldersFromFilesStructure Grafana shows one folder per tenant.
+    sources = [{"configMap": {"name": name, "items": [{"key": key, "path": path} for key, path in files]}}
+               for name, files in dashboards.items()]
     return [
         {"name": "data", "emptyDir": {}},
         {"name": "tmp", "emptyDir": {}},
         {"name": "datasources", "configMap": {"name": DATASOURCES_CONFIGMAP}},
         {"name": "dashboard-providers", "configMap": {"name": PROVIDERS_CONFIGMAP}},
-        {"name": "dashboards", "configMap": {"name": DASHBOARDS_CONFIGMAP}},
+        {"name": "dashboards", "projected": {"sources": sources}},
     ]
 
 

@@ -11,8 +11,8 @@ from collections.abc import Iterable
 from typing import Any
 
 from agentmon_config import PlatformConfig
-from agentmon_deploy.grafana import deployment, network_policy, service, service_account
-from agentmon_deploy.names import DASHBOARDS_CONFIGMAP, DATASOURCES_CONFIGMAP, PROVIDERS_CONFIGMAP
+from agentmon_deploy.grafana import dashboard_configmaps, deployment, network_policy, service, service_account
+from agentmon_deploy.names import DATASOURCES_CONFIGMAP, PROVIDERS_CONFIGMAP
 
 
 def _kustomization(generators: list[dict[str, Any]]) -> dict[str, Any]:
@@ -21,7 +21,11 @@ def _kustomization(generators: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def dashboards_kustomization(dashboard_files: Iterable[str]) -> dict[str, Any]:
-    return _kustomization([{"name": DASHBOARDS_CONFIGMAP, "files": sorted(dashboard_files)}])
+    """One ConfigMap for the top-level dashboards and one per tenant folder (see dashboard_configmaps)."""
+    return _kustomization([
+        {"name": name, "files": [key if key == path else f"{key}={path}" for key, path in files]}
+        for name, files in dashboard_configmaps(dashboard_files).items()
+    ])
 
 
 def provisioning_kustomization(datasource_file: str, providers_file: str) -> dict[str, Any]:
@@ -32,10 +36,10 @@ def provisioning_kustomization(datasource_file: str, providers_file: str) -> dic
     ])
 
 
-def render_base_fragments(config: PlatformConfig) -> dict[str, dict[str, Any]]:
+def render_base_fragments(config: PlatformConfig, dashboard_files: Iterable[str]) -> dict[str, dict[str, Any]]:
     """File name (relative to base/generated/) -> manifest."""
     return {
-        "deployment.yaml": deployment(config),
+        "deployment.yaml": deployment(config, dashboard_configmaps(dashboard_files)),
         "networkpolicy.yaml": network_policy(config),
         "service.yaml": service(),
         "serviceaccount.yaml": service_account(),
