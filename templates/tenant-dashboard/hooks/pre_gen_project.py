@@ -11,6 +11,7 @@ from pathlib import Path
 ANSWERS = json.loads(r"""{{ cookiecutter | jsonify }}""")
 TEMPLATE_DIR = Path(ANSWERS["_repo_dir"]).resolve()
 REPO = TEMPLATE_DIR.parents[1]
+UNANSWERED = "CHANGE-ME"  # cookiecutter.json's default for tenant_id: forces an answer
 FIELDS = ("tenant_id", "display_name", "success_rate_slo", "p95_latency_sla_seconds", "queue_alert_threshold",
           "owner_contact")
 
@@ -45,6 +46,8 @@ def as_yaml_value(text: str):
 
 def main() -> None:
     answers = {field: ANSWERS[field] for field in FIELDS}
+    if answers["tenant_id"] == UNANSWERED:
+        fail("tenant_id is required, e.g. `cookiecutter templates/tenant-dashboard -o tenants tenant_id=zeta`")
     for field in ("success_rate_slo", "p95_latency_sla_seconds", "queue_alert_threshold"):
         answers[field] = as_yaml_value(str(answers[field]))
     try:
