@@ -69,3 +69,10 @@ def bench(session: nox.Session) -> None:
     """Measure build + validate time and peak memory for 1, 50 and 500 tenants."""
     install(session)
     session.run("agentmon", "bench", *session.posargs)
+
+
+@nox.session
+def publish(session: nox.Session) -> None:
+    """Publish the rendered overlay to a GitOps repo (-- --repo URL --branch B --path DIR [--dry-run])."""
+    install(session)
+    session.run("agentmon", "publish", *session.posargs)

@@ -102,7 +102,7 @@ def test_panels_show_the_simulated_numbers_then_the_incident(live):
 def test_demo_command_prints_the_five_panels():
     prerequisite("prometheus")
     result = subprocess.run(
-        [sys.executable, "-m", "agentmon_bundle.cli", "demo", "--repo", str(REPO), "--once", "--noise", "0",
+        [sys.executable, "-m", "agentmon_bundle.cli", "--root", str(REPO), "demo", "--once", "--noise", "0",
          "--scrape-interval", "1s", "--tenants", "acme,globex", "--tenant", "globex"],
         capture_output=True, text=True, timeout=180, env={**os.environ, "COLUMNS": "120"})
     assert result.returncode == 0, result.stderr
@@ -115,7 +115,7 @@ def test_demo_command_prints_the_five_panels():
 
 def test_demo_without_prometheus_says_what_to_install(tmp_path):
     env = {**os.environ, "PATH": str(tmp_path)}
-    result = subprocess.run([sys.executable, "-m", "agentmon_bundle.cli", "demo", "--repo", str(REPO), "--once"],
+    result = subprocess.run([sys.executable, "-m", "agentmon_bundle.cli", "--root", str(REPO), "demo", "--once"],
                             capture_output=True, text=True, timeout=60, env=env)
     assert result.returncode == 3
     assert "`prometheus` not found on PATH: install the Debian package `prometheus`" in " ".join(result.stderr.split())

@@ -210,7 +210,7 @@ def test_validate_names_a_missing_liveness_probe_in_prod(repo):
     prod.write_text(prod.read_text() + (
         "patches:\n  - target: {kind: Deployment, name: grafana}\n"
         "    patch: '[{\"op\": \"remove\", \"path\": \"/spec/template/spec/containers/0/livenessProbe\"}]'\n"))
-    result = subprocess.run([sys.executable, "-m", "agentmon_bundle.cli", "--repo", str(repo), "validate"],
+    result = subprocess.run([sys.executable, "-m", "agentmon_bundle.cli", "--root", str(repo), "validate"],
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 1
     assert ("overlays/prod: Deployment/grafana: spec.template.spec.containers[grafana].livenessProbe: must exist "

@@ -41,8 +41,8 @@ def test_baked_tenant_is_found_by_the_build_and_lands_in_its_own_folder(repo):
     lines = (path / "tenant.yaml").read_text().splitlines()
     assert lines[3:5] == ["tenant_id: zeta", 'display_name: "Zeta"']
     assert lines[5].startswith("success_rate_slo: 99.0 ")
-    assert cli.main(["--repo", str(repo), "build"]) == 0
-    assert cli.main(["--repo", str(repo), "validate"]) == 0
+    assert cli.main(["--root", str(repo), "build"]) == 0
+    assert cli.main(["--root", str(repo), "validate"]) == 0
     board = json.loads((repo / "dashboards/zeta/tenant-zeta.json").read_text())
     assert board["title"] == "Zeta - Enhancement Pipeline"
     config = load_platform(repo / "config/platform.yaml", repo / "tenants")

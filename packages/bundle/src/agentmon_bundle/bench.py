@@ -27,7 +27,6 @@ out = Console(highlight=False)
 
 def add_bench_parser(commands: Any) -> None:
     p = commands.add_parser("bench", help="time build + validate at several tenant counts")
-    p.add_argument("--repo", type=Path, default=Path.cwd(), help="repository root (default: current dir)")
     p.add_argument("--tenants", default="1,50,500", help="comma-separated tenant counts (default 1,50,500)")
     p.set_defaults(run=bench)
 
@@ -74,7 +73,7 @@ def scratch_repo(repo: Path, target: Path, tenants: int) -> None:
 def measure(repo: Path, tenants: int) -> Measurement:
     with tempfile.TemporaryDirectory(prefix=f"agentmon-bench-{tenants}-") as scratch:
         scratch_repo(repo, Path(scratch), tenants)
-        command = [sys.executable, "-m", "agentmon_bundle.cli", "--repo", scratch]
+        command = [sys.executable, "-m", "agentmon_bundle.cli", "--root", scratch]
         return Measurement(tenants, timed([*command, "build"]), timed([*command, "validate"]))
 
 
@@ -83,7 +82,7 @@ def bench(args: argparse.Namespace) -> int:
     results = []
     for count in counts:
         with out.status(f"building and validating with {count} tenants"):
-            results.append(measure(args.repo, count))
+            results.append(measure(args.root, count))
         r = results[-1]
         out.print(f"  {count} tenants: build {r.build.seconds:.1f} s, validate {r.validate.seconds:.1f} s")
     out.print(table(results))

@@ -6,6 +6,7 @@ generated files, so build and validate check exactly what the next commit will d
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import sys
@@ -21,6 +22,18 @@ OVERLAYS_DIR = "overlays"
 COMPONENTS_DIR = "components"
 # Hand-written kustomize inputs copied into the scratch tree (generated roots come from the render).
 KUSTOMIZE_INPUTS = ("base", OVERLAYS_DIR, COMPONENTS_DIR, "compose")
+
+
+# kustomize appends a 10-character content hash to generated ConfigMap and Secret names.
+_HASH_SUFFIX = re.compile(r"-[a-z0-9]{10}$")
+
+
+def stable_name(obj: dict[str, Any]) -> str:
+    """Kind/name, without kustomize's hash suffix on generated ConfigMaps and Secrets."""
+    name = obj["metadata"]["name"]
+    if obj["kind"] in ("ConfigMap", "Secret"):
+        name = _HASH_SUFFIX.sub("", name)
+    return f"{obj['kind']}/{name}"
 
 
 class KustomizeError(RuntimeError):
@@ -50,9 +63,10 @@ def component_names(repo: Path) -> list[str]:
     return sorted(p.parent.name for p in (repo / COMPONENTS_DIR).glob("*/kustomization.yaml"))
 
 
-def render_overlays(repo: Path, generated: Mapping[str, bytes], with_components: tuple[str, ...] = ("prod",)
-                    ) -> list[RenderedOverlay]:
-    """Every overlay, plus each optional component applied on top of the overlays in with_components."""
+def render_overlays(repo: Path, generated: Mapping[str, bytes], with_components: tuple[str, ...] = ("prod",),
+                    only: tuple[str, ...] | None = None) -> list[RenderedOverlay]:
+    """Every overlay (or those in `only`), plus each optional component applied on top of the overlays in
+    with_components."""
     with tempfile.TemporaryDirectory(prefix="agentmon-kustomize-") as scratch:
         tree = Path(scratch)
         for name in KUSTOMIZE_INPUTS:
@@ -61,7 +75,10 @@ def render_overlays(repo: Path, generated: Mapping[str, bytes], with_components:
         for rel, content in generated.items():
             (tree / rel).parent.mkdir(parents=True, exist_ok=True)
             (tree / rel).write_bytes(content)
-        overlays = overlay_names(tree)
+        overlays = [name for name in overlay_names(tree) if only is None or name in only]
+        if only is not None and set(only) - set(overlays):
+            raise KustomizeError(f"no such overlay: {', '.join(sorted(set(only) - set(overlays)))} "
+                                 f"(have: {', '.join(overlay_names(tree))})")
         rendered = [RenderedOverlay(name, build(tree / OVERLAYS_DIR / name)) for name in overlays]
         for overlay in with_components:
             for component in component_names(tree):

@@ -53,7 +53,6 @@ def add_simulate_parser(commands: Any) -> None:
 def add_demo_parser(commands: Any) -> None:
     p = commands.add_parser("demo", help="simulator + local prometheus: the five panels' values in the terminal")
     _traffic_options(p)
-    p.add_argument("--repo", type=Path, default=Path.cwd(), help="repository root (default: current dir)")
     p.add_argument("--tenant", default=ALL, help="tenant(s) to show, comma-separated (default: all)")
     p.add_argument("--scrape-interval", default="5s", help="demo scrape interval (default 5s: numbers sooner)")
     p.add_argument("--refresh", type=float, default=5.0, help="seconds between refreshes (default 5)")
@@ -172,7 +171,7 @@ def render_table(values: list[PanelValue], tenants: Sequence[str], waited: float
 
 def demo(args: argparse.Namespace) -> int:
     find_binary("prometheus")  # fail fast, with the install hint, before starting anything
-    dashboard = json.loads((args.repo / MAIN_DASHBOARD).read_text())
+    dashboard = json.loads((args.root / MAIN_DASHBOARD).read_text())
     tenants = [ALL] if args.tenant == ALL else [t.strip() for t in args.tenant.split(",")]
     simulation = simulation_from(args)
     stop, port_ready = threading.Event(), threading.Event()
@@ -186,7 +185,7 @@ def demo(args: argparse.Namespace) -> int:
         with tempfile.TemporaryDirectory(prefix="agentmon-demo-") as work:
             config = Path(work) / "prometheus.yml"
             config.write_text(json.dumps(local_prometheus_config(
-                (args.repo / COMPOSE_PROMETHEUS).read_text(), f"127.0.0.1:{port[0]}", args.scrape_interval)))
+                (args.root / COMPOSE_PROMETHEUS).read_text(), f"127.0.0.1:{port[0]}", args.scrape_interval)))
             out.print(f"simulator on 127.0.0.1:{port[0]}; starting prometheus (scrape every {args.scrape_interval})")
             with PrometheusServer(config_file=config, storage=Path(work) / "data") as server:
                 out.print(f"prometheus on {server.url}; first numbers after two scrapes")

@@ -1,0 +1,63 @@
+"""Render the bundle and run every check on it: shared by build, validate and publish."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from rich.console import Console
+
+from agentmon_bundle import checks, compose_checks, kube_checks
+from agentmon_bundle.checks import Finding
+from agentmon_bundle.kustomize import KustomizeError, render_overlays
+from agentmon_bundle.outputs import GENERATED_ROOTS, Rendered, render
+from agentmon_config import PlatformConfig
+
+status = Console(stderr=True, highlight=False)
+
+
+@dataclass(frozen=True)
+class Checked:
+    rendered: Rendered
+    findings: list[Finding]
+    overlays: list[str]  # overlay (and overlay+component) names that kustomize rendered
+
+
+def check_bundle(root: Path, config: PlatformConfig, *, against_disk: bool) -> Checked:
+    """Render in memory and check it; with against_disk, committed generated files must match the render."""
+    rendered = render(config)
+    findings = list(checks.drift(root, GENERATED_ROOTS, rendered.files)) if against_disk else []
+    findings += semantic_checks(config, rendered)
+    kube_findings, overlays = kubernetes_checks(root, config, rendered)
+    findings += kube_findings
+    findings += compose_checks.check_compose(root, config, rendered.files)
+    return Checked(rendered, findings, overlays)
+
+
+def semantic_checks(config: PlatformConfig, rendered: Rendered) -> Iterable[Finding]:
+    provisioned = checks.provisioned_datasource_uids(rendered.provisioning)
+    yield from checks.unique_uids(rendered.dashboards)
+    per_dashboard: list[Callable[[str, dict], Iterable[Finding]]] = [
+        lambda f, d: checks.promql(f, d, config.datasource.scrape_interval),
+        lambda f, d: checks.datasource_refs(f, d, provisioned),
+        checks.sdk_model,
+    ]
+    for name, dashboard in rendered.dashboards.items():
+        for check in per_dashboard:
+            yield from check(f"dashboards/{name}", dashboard)
+
+
+def kubernetes_checks(root: Path, config: PlatformConfig, rendered: Rendered) -> tuple[list[Finding], list[str]]:
+    """Render every overlay (and optional component) with real kustomize; return findings and overlay names."""
+    with status.status("rendering overlays with kustomize and checking them"):
+        try:
+            overlays = render_overlays(root, rendered.files)
+        except KustomizeError as exc:
+            return [Finding("overlays", "", str(exc))], []
+        findings = [f for overlay in overlays for f in kube_checks.check_overlay(overlay, config)]
+    return findings, [o.name for o in overlays]
+
+
+def query_count(rendered: Rendered) -> int:
+    return sum(len(p.get("targets", [])) for d in rendered.dashboards.values() for p in checks.panels(d))
