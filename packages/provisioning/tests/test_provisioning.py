@@ -23,5 +23,6 @@ def test_dashboard_provider_reads_the_dashboards_folder_and_keeps_ui_edits_out()
     (provider,) = render_provisioning(CONFIG)[DASHBOARD_PROVIDERS_FILE]["providers"]
     assert provider["type"] == "file"
     assert provider["allowUiUpdates"] is False
+    assert provider["disableDeletion"] is False  # git is the source of truth in both directions
     assert provider["options"] == {"path": "/var/lib/grafana/dashboards", "foldersFromFilesStructure": True}
     assert provider["updateIntervalSeconds"] == 30

@@ -38,7 +38,8 @@ def dashboard_providers(config: PlatformConfig) -> dict[str, Any]:
             "name": p.provider_name,
             "orgId": 1,
             "type": "file",
-            "disableDeletion": True,
+            # A dashboard whose file the build removed (an offboarded tenant) disappears from Grafana too.
+            "disableDeletion": False,
             # UI edits are not saved over provisioned dashboards: git stays the source of truth.
             "allowUiUpdates": False,
             "updateIntervalSeconds": p.update_interval_seconds,
