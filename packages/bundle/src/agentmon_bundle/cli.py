@@ -33,11 +33,9 @@ err = Console(stderr=True, highlight=False)
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
-        if args.command in ("build", "validate", "publish"):
+        if getattr(args, "needs_config", False):
             config = load_platform(args.root / (args.config or DEFAULT_CONFIG), args.root / TENANTS_DIR)
-            if args.command == "publish":
-                return publish.publish(args.root, config, args)
-            return args.run(args.root, config)
+            return args.run(args.root, config, args)
         return args.run(args)
     except ConfigError as exc:
         err.print(f"[bold red]configuration error[/]\n{exc}", soft_wrap=True)
@@ -60,9 +58,10 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--config", type=Path, default=None,
                         help=f"platform configuration, relative to --root (default: {DEFAULT_CONFIG})")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    commands.add_parser("build", help="render and write every generated file").set_defaults(run=build)
+    commands.add_parser("build", help="render and write every generated file").set_defaults(
+        run=build, needs_config=True)
     commands.add_parser("validate", help="re-render in memory and check the committed bundle").set_defaults(
-        run=validate)
+        run=validate, needs_config=True)
     bench.add_bench_parser(commands)
     live.add_simulate_parser(commands)
     live.add_demo_parser(commands)
@@ -70,7 +69,7 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def build(root: Path, config: PlatformConfig) -> int:
+def build(root: Path, config: PlatformConfig, _args: argparse.Namespace | None = None) -> int:
     checked = check_bundle(root, config, against_disk=False)
     if checked.findings:
         return report_failure(checked.findings, "build refused: nothing was written")
@@ -81,7 +80,7 @@ def build(root: Path, config: PlatformConfig) -> int:
     return 0
 
 
-def validate(root: Path, config: PlatformConfig) -> int:
+def validate(root: Path, config: PlatformConfig, _args: argparse.Namespace | None = None) -> int:
     checked = check_bundle(root, config, against_disk=True)
     if checked.findings:
         return report_failure(checked.findings, "validate failed")

@@ -180,7 +180,9 @@ def demo(args: argparse.Namespace) -> int:
         simulation=simulation, host="127.0.0.1", port=0, stop=stop,
         on_ready=lambda p: (port.append(p), port_ready.set())))
     simulator.start()
-    port_ready.wait(10)
+    if not port_ready.wait(10):
+        stop.set()
+        raise RuntimeError("the simulator did not start within 10 s")
     try:
         with tempfile.TemporaryDirectory(prefix="agentmon-demo-") as work:
             config = Path(work) / "prometheus.yml"

@@ -47,13 +47,14 @@ class PrometheusServer:
     port: int = field(default_factory=free_loopback_port)
     extra_args: tuple[str, ...] = ()
     process: subprocess.Popen[bytes] | None = None
+    log: Any = None  # the process' output, kept beside the storage folder for diagnosis
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self, timeout: float = 60) -> PrometheusServer:
-        log = (self.storage.parent / f"prometheus-{self.port}.log").open("wb")
+        self.log = log = (self.storage.parent / f"prometheus-{self.port}.log").open("wb")
         self.process = subprocess.Popen(
             [find_binary("prometheus"), f"--config.file={self.config_file}",
              f"--storage.tsdb.path={self.storage}", f"--web.listen-address=127.0.0.1:{self.port}",
@@ -84,6 +85,8 @@ class PrometheusServer:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
+        if self.log:
+            self.log.close()
 
     def __enter__(self) -> PrometheusServer:
         return self.start() if self.process is None else self

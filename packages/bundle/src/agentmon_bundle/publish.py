@@ -40,7 +40,7 @@ def add_publish_parser(commands: Any) -> None:
     p.add_argument("--overlay", default="prod", help="overlay to render (default: prod)")
     p.add_argument("--dry-run", action="store_true", help="write nothing; print what would change")
     p.add_argument("--allow-dirty", action="store_true", help="publish even if the source tree has changes")
-    p.set_defaults(run=None)
+    p.set_defaults(run=publish, needs_config=True)
 
 
 def git(*args: str, cwd: Path, check: bool = True) -> subprocess.CompletedProcess[str]:
