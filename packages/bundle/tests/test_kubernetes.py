@@ -82,19 +82,29 @@ def test_prod_grafana_is_pinned_sized_probed_and_restricted():
 
 def test_prod_mounts_the_generated_files_with_one_folder_per_tenant_and_rolls_on_change():
     pod = objects("prod")["Deployment/grafana"]["spec"]["template"]["spec"]
-    (volume,) = [v for v in pod["volumes"] if v["name"] == "dashboards"]
-    layout = {item["path"]: source["configMap"]["name"]
-              for source in volume["projected"]["sources"] for item in source["configMap"]["items"]}
+    volumes = {v["name"]: v.get("configMap", {}).get("name") for v in pod["volumes"]}
+    mounts = {m["mountPath"]: (volumes[m["name"]], m.get("subPath")) for m in pod["containers"][0]["volumeMounts"]}
     main, acme = objects("prod")["ConfigMap/grafana-dashboards"], objects("prod")["ConfigMap/grafana-dashboards-acme"]
-    # hashed names, so a changed dashboard rolls the pod
-    assert layout == {MAIN_KEY: main["metadata"]["name"], "acme/tenant-acme.json": acme["metadata"]["name"],
-                      "globex/tenant-globex.json": objects("prod")["ConfigMap/grafana-dashboards-globex"]["metadata"][
-                          "name"]}
+    # hashed names, so a changed dashboard rolls the pod; tenant folders are real directories (mount points)
+    assert mounts[f"/var/lib/grafana/dashboards/{MAIN_KEY}"] == (main["metadata"]["name"], MAIN_KEY)
+    assert mounts["/var/lib/grafana/dashboards/acme"] == (acme["metadata"]["name"], None)
     assert main["data"][MAIN_KEY] == (REPO / "dashboards" / MAIN_KEY).read_text()
-    assert acme["data"]["tenant-acme.json"] == (REPO / "dashboards/acme/tenant-acme.json").read_text()
-    mounts = {m["mountPath"]: m["name"] for m in pod["containers"][0]["volumeMounts"]}
-    assert mounts["/var/lib/grafana/dashboards"] == "dashboards"
-    assert mounts["/etc/grafana/provisioning/datasources"] == "datasources"
+    assert acme["data"] == {"tenant-acme.json": (REPO / "dashboards/acme/tenant-acme.json").read_text()}
+    mounts_by_path = {m["mountPath"]: m for m in pod["containers"][0]["volumeMounts"]}
+    assert mounts_by_path["/etc/grafana/provisioning/datasources"]["name"] == "datasources"
+
+
+def test_dashboards_in_symlinked_sub_directories_are_named():
+    bad = json.loads(json.dumps(OVERLAYS["prod"].objects))
+    (grafana,) = [o for o in bad if o["kind"] == "Deployment"]
+    pod = grafana["spec"]["template"]["spec"]
+    (volume,) = [v for v in pod["volumes"] if v["name"] == "dashboards-acme"]
+    volume["configMap"]["items"] = [{"key": "tenant-acme.json", "path": "acme/tenant-acme.json"}]
+    problems = findings(RenderedOverlay("prod", bad))
+    assert ("overlays/prod: Deployment/grafana: volumes[dashboards-acme].items: 'acme/tenant-acme.json' would be a "
+            "symlinked directory, which Grafana's file provider skips") in problems
+    assert any("key tenant-acme.json is not mounted at /var/lib/grafana/dashboards/acme/tenant-acme.json" in p
+               for p in problems)
 
 
 def test_overlay_sets_its_own_prometheus_url_without_touching_generated_files():

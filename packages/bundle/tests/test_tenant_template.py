@@ -50,9 +50,8 @@ def test_baked_tenant_is_found_by_the_build_and_lands_in_its_own_folder(repo):
         if "+" in overlay.name:
             continue
         (grafana,) = [o for o in overlay.objects if o["kind"] == "Deployment" and o["metadata"]["name"] == "grafana"]
-        (volume,) = [v for v in grafana["spec"]["template"]["spec"]["volumes"] if v["name"] == "dashboards"]
-        paths = [i["path"] for s in volume["projected"]["sources"] for i in s["configMap"]["items"]]
-        assert "zeta/tenant-zeta.json" in paths, overlay.name
+        mounts = [m["mountPath"] for m in grafana["spec"]["template"]["spec"]["containers"][0]["volumeMounts"]]
+        assert "/var/lib/grafana/dashboards/zeta" in mounts, overlay.name
 
 
 def test_defaults_fill_the_other_answers(repo):

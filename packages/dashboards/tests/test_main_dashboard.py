@@ -78,6 +78,7 @@ def test_queue_panel_fills_area_with_integer_axis_and_line_at_100():
     assert defaults["custom"]["fillOpacity"] == 25
     assert defaults["custom"]["thresholdsStyle"] == {"mode": "dashed"}
     assert thresholds(defaults)[1] == (100, "red")
+    assert defaults["custom"]["axisSoftMax"] == 120  # the line is on screen even when the queue is short
     assert panel["targets"][0]["expr"] == 'sum(queue_depth{tenant_id=~"$tenant_id"})'
 
 
@@ -86,6 +87,7 @@ def test_latency_panel_is_p95_of_summed_buckets_in_seconds_with_sla_line():
     defaults = panel["fieldConfig"]["defaults"]
     assert (defaults["unit"], defaults["decimals"]) == ("s", 1)
     assert thresholds(defaults)[1] == (120, "red")
+    assert defaults["custom"]["axisSoftMax"] == 144
     assert defaults["custom"]["thresholdsStyle"] == {"mode": "dashed"}
     assert panel["targets"][0]["expr"] == (
         'histogram_quantile(0.95, sum by (le) '

@@ -27,11 +27,16 @@ def test_dashboards_kustomization_has_one_configmap_per_tenant_folder():
     ]
 
 
-def test_projected_volume_lays_tenant_dashboards_out_in_folders():
+def test_each_tenant_folder_is_a_real_directory_mount():
     pod = deployment(CONFIG, dashboard_configmaps(FILES))["spec"]["template"]["spec"]
-    (volume,) = [v for v in pod["volumes"] if v["name"] == "dashboards"]
-    assert volume["projected"]["sources"][1] == {"configMap": {
-        "name": "grafana-dashboards-acme", "items": [{"key": "tenant-acme.json", "path": "acme/tenant-acme.json"}]}}
+    assert {"name": "dashboards-acme", "configMap": {"name": "grafana-dashboards-acme"}} in pod["volumes"]
+    mounts = [m for m in pod["containers"][0]["volumeMounts"] if m["name"].startswith("dashboards")]
+    assert mounts == [
+        {"name": "dashboards", "mountPath": "/var/lib/grafana/dashboards/main.json", "subPath": "main.json",
+         "readOnly": True},
+        {"name": "dashboards-acme", "mountPath": "/var/lib/grafana/dashboards/acme", "readOnly": True},
+        {"name": "dashboards-zeta", "mountPath": "/var/lib/grafana/dashboards/zeta", "readOnly": True},
+    ]
 
 
 def test_provisioning_configmaps_key_files_by_base_name():
@@ -52,7 +57,7 @@ def test_deployment_takes_image_and_dashboards_path_from_config():
     pod = deployment(CONFIG, dashboard_configmaps(FILES))["spec"]["template"]["spec"]
     (container,) = pod["containers"]
     assert container["image"] == CONFIG.kubernetes.grafana_image == "grafana/grafana:13.2.0"
-    assert {"name": "dashboards", "mountPath": "/var/lib/grafana/dashboards", "readOnly": True} in (
+    assert {"name": "dashboards-acme", "mountPath": "/var/lib/grafana/dashboards/acme", "readOnly": True} in (
         container["volumeMounts"])
     assert not any("value" in e for e in container["env"] if e["name"].startswith("GF_SECURITY_ADMIN"))
 

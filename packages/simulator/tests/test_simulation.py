@@ -107,3 +107,11 @@ def test_command_serves_over_http_and_stops_cleanly_on_sigterm():
         stdout, _ = process.communicate(timeout=15)
     assert process.returncode == 0
     assert stdout.splitlines()[-1] == "simulator stopped"
+
+
+@pytest.mark.parametrize("command", ["simulate", "demo"])
+def test_help_lists_the_incidents(command):
+    result = subprocess.run([sys.executable, "-m", "agentmon_bundle.cli", command, "--help"],
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert "failure-spike: 25 % of the tenant's requests fail" in " ".join(result.stdout.split())

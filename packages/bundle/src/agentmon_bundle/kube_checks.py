@@ -48,6 +48,7 @@ def check_overlay(overlay: RenderedOverlay, config: PlatformConfig) -> Iterator[
         yield from (Finding(file, ident(obj), m) for m in _object_problems(obj))
     yield from (Finding(file, w, m) for w, m in _references(overlay.objects, config))
     yield from (Finding(file, w, m) for w, m in _datasource_agreement(overlay.objects, config))
+    yield from (Finding(file, w, m) for w, m in _dashboard_layout(overlay.objects, config))
     if overlay.name.split("+")[0] in HARDENED_OVERLAYS:
         yield from (Finding(file, w, m) for w, m in hardening(overlay.objects, config))
 
@@ -131,6 +132,38 @@ def _datasource_agreement(objects: list[dict[str, Any]], config: PlatformConfig)
         used = {t.get("datasource", {}).get("uid") for p in board.get("panels", []) for t in p.get("targets", [])}
         for uid in sorted(u for u in used - provisioned if u):
             yield ident(cm), f"data.{key}: datasource uid {uid!r} is not provisioned in {ident(datasources[0])}"
+
+
+def _dashboard_layout(objects: list[dict[str, Any]], config: PlatformConfig) -> Iterator[tuple[str, str]]:
+    """Every dashboard file reaches Grafana as a regular file, at <dashboards_path>[/<tenant>]/<file>.
+
+    Volume items with sub-paths become symlinked directories, which Grafana's file provider does not enter."""
+    root = config.provisioning.dashboards_path
+    for deployment, pod in _pod_specs(objects):
+        if deployment["metadata"]["name"] != "grafana":
+            continue
+        volumes = {v["name"]: v for v in pod.get("volumes", [])}
+        names = {o["metadata"]["name"]: o for o in objects if o["kind"] == "ConfigMap"}
+        visible: set[str] = set()
+        for mount in pod["containers"][0].get("volumeMounts", []):
+            volume = volumes.get(mount["name"], {})
+            for item in volume.get("configMap", {}).get("items", []):
+                if "/" in item["path"]:
+                    yield ident(deployment), (f"volumes[{mount['name']}].items: {item['path']!r} would be a "
+                                              "symlinked directory, which Grafana's file provider skips")
+            configmap = names.get(volume.get("configMap", {}).get("name"), {})
+            items = volume.get("configMap", {}).get("items")
+            keys = [i["path"] for i in items] if items else list(configmap.get("data") or {})
+            if "subPath" in mount:
+                visible.add(mount["mountPath"])
+            else:
+                visible |= {f"{mount['mountPath']}/{key}" for key in keys}
+        for cm in _configmaps(objects, DASHBOARDS_CONFIGMAP):
+            folder = cm["metadata"]["name"].rsplit("-", 1)[0].removeprefix(DASHBOARDS_CONFIGMAP).lstrip("-")
+            for key in cm.get("data") or {}:
+                expected = "/".join(p for p in (root, folder, key) if p)
+                if expected not in visible:
+                    yield ident(deployment), f"volumeMounts: {ident(cm)} key {key} is not mounted at {expected}"
 
 
 def hardening(objects: list[dict[str, Any]], config: PlatformConfig) -> Iterator[tuple[str, str]]:

@@ -66,7 +66,8 @@ def _traffic_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--profile", type=Path, help="YAML traffic profile per tenant (overrides --tenants)")
     p.add_argument("--seed", type=int, default=42, help="random seed: same seed, same traffic")
     p.add_argument("--noise", type=float, default=0.1, help="relative randomness (0: exact, steady traffic)")
-    kinds = "; ".join(f"{k}: {what}" for k, (what, _) in INCIDENT_KINDS.items())
+    # argparse %-formats help texts: a literal percent sign must be doubled.
+    kinds = "; ".join(f"{k}: {what}" for k, (what, _) in INCIDENT_KINDS.items()).replace("%", "%%")
     p.add_argument("--incident", action="append", default=[], metavar="KIND:TENANT[@Ns]",
                    help=f"scripted incident, repeatable. {kinds}")
 

@@ -15,6 +15,7 @@ from grafana_foundation_sdk.models import prometheus as prometheus_m
 Step = tuple[float | None, str]
 
 LAST_VALUE = ["lastNotNull"]
+LINE_HEADROOM = 1.2  # the y axis reaches at least 20 % above a reference line
 
 
 def datasource_ref(uid: str) -> dashboard_m.DataSourceRef:
@@ -68,7 +69,9 @@ def series_with_line(title: str, description: str, queries: Sequence[prometheus.
     )
     if line_at is None:
         return panel
-    return (panel.thresholds(thresholds([(None, "green"), (line_at, "red")]))
+    # Grafana's auto-range ignores thresholds: without a soft maximum above the line, the line stays
+    # off-screen until the data reaches it.
+    return (panel.thresholds(thresholds([(None, "green"), (line_at, "red")])).axis_soft_max(line_at * LINE_HEADROOM)
             .thresholds_style(common_b.GraphThresholdsStyleConfig().mode(common_m.GraphThresholdsStyleMode.DASHED)))
 
 

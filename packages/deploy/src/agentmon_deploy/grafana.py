@@ -57,6 +57,7 @@ def dashboard_configmaps(dashboard_files: Iterable[str]) -> dict[str, list[tuple
     Top-level dashboards share one ConfigMap; each tenant folder gets its own, named after the tenant. A
     tenant's ConfigMap holds only its own dashboard, so it stays far below the size budget at any tenant
     count, and adding a tenant leaves every other ConfigMap's content, and so its hashed name, unchanged.
+    A ConfigMap holds the files of one folder only (see _dashboard_mounts).
     """
     groups: dict[str, list[tuple[str, str]]] = {DASHBOARDS_CONFIGMAP: []}
     for path in sorted(dashboard_files):
@@ -75,13 +76,13 @@ def deployment(config: PlatformConfig, dashboards: dict[str, list[tuple[str, str
             "automountServiceAccountToken": False,
             "securityContext": {"runAsNonRoot": True, "runAsUser": GRAFANA_UID, "runAsGroup": GRAFANA_UID,
                                 "fsGroup": GRAFANA_UID, "seccompProfile": {"type": "RuntimeDefault"}},
-            "containers": [_container(config)],
+            "containers": [_container(config, dashboards)],
             "volumes": _volumes(dashboards),
         }},
     }}
 
 
-def _container(config: PlatformConfig) -> dict[str, Any]:
+def _container(config: PlatformConfig, dashboards: dict[str, list[tuple[str, str]]]) -> dict[str, Any]:
     k = config.kubernetes
     secret_env = [{"name": var, "valueFrom": {"secretKeyRef": {"name": k.admin_secret, "key": key}}}
                   for var, key in ADMIN_SECRET_KEYS.items()]
@@ -105,22 +106,39 @@ def _container(config: PlatformConfig) -> dict[str, Any]:
             {"name": "tmp", "mountPath": "/tmp"},
             {"name": "datasources", "mountPath": f"{PROVISIONING_DIR}/datasources", "readOnly": True},
             {"name": "dashboard-providers", "mountPath": f"{PROVISIONING_DIR}/dashboards", "readOnly": True},
-            {"name": "dashboards", "mountPath": config.provisioning.dashboards_path, "readOnly": True},
+            *_dashboard_mounts(config.provisioning.dashboards_path, dashboards),
         ],
     }
 
 
+def _volume_name(configmap: str) -> str:
+    return configmap.removeprefix("grafana-")  # "dashboards", "dashboards-<tenant>": valid DNS labels
+
+
+def _dashboard_mounts(path: str, dashboards: dict[str, list[tuple[str, str]]]) -> list[dict[str, Any]]:
+    """Each tenant's ConfigMap is mounted as its own real directory <path>/<tenant>; top-level dashboards are
+    mounted file by file (subPath). Why not one volume with items in sub-paths: kubelet exposes such
+    sub-directories as symlinks, and Grafana's file provider does not descend into symlinked directories,
+    so tenant folders would silently stay empty. The folder itself lives in the writable emptyDir."""
+    mounts = []
+    for configmap, files in dashboards.items():
+        for key, rel in files:
+            folder = rel.rpartition("/")[0]
+            if folder:
+                mounts.append({"name": _volume_name(configmap), "mountPath": f"{path}/{folder}", "readOnly": True})
+                break
+            mounts.append({"name": _volume_name(configmap), "mountPath": f"{path}/{key}", "subPath": key,
+                           "readOnly": True})
+    return mounts
+
+
 def _volumes(dashboards: dict[str, list[tuple[str, str]]]) -> list[dict[str, Any]]:
-    # One projected volume lays every dashboard ConfigMap out as the dashboards folder, tenant dashboards in
-    # sub-folders: with foldersFromFilesStructure Grafana shows one folder per tenant.
-    sources = [{"configMap": {"name": name, "items": [{"key": key, "path": path} for key, path in files]}}
-               for name, files in dashboards.items()]
     return [
         {"name": "data", "emptyDir": {}},
         {"name": "tmp", "emptyDir": {}},
         {"name": "datasources", "configMap": {"name": DATASOURCES_CONFIGMAP}},
         {"name": "dashboard-providers", "configMap": {"name": PROVIDERS_CONFIGMAP}},
-        {"name": "dashboards", "projected": {"sources": sources}},
+        *({"name": _volume_name(name), "configMap": {"name": name}} for name in dashboards),
     ]
 
 
