@@ -12,7 +12,7 @@ import pytest
 from ruamel.yaml import YAML
 
 from agentmon_bundle import kube_checks
-from agentmon_bundle.kustomize import RenderedOverlay, render_overlays
+from agentmon_bundle.kustomize import RenderedOverlay, render_overlays, stable_name
 from agentmon_bundle.outputs import render
 from agentmon_bundle.serialize import json_bytes
 from agentmon_config import load_platform
@@ -196,16 +196,16 @@ def test_dashboard_with_unprovisioned_datasource_uid_is_named():
         f"not provisioned in {prod_datasources_ident(prod)}"]
 
 
-def _ident_of(overlay, prefix):
-    return next(kube_checks.ident(o) for o in overlay.objects if o["metadata"]["name"].startswith(prefix))
+def _ident_of(overlay, stable):
+    return next(kube_checks.ident(o) for o in overlay.objects if stable_name(o) == stable)
 
 
 def prod_dashboards_ident(overlay):
-    return _ident_of(overlay, "grafana-dashboards-")
+    return _ident_of(overlay, "ConfigMap/grafana-dashboards")
 
 
 def prod_datasources_ident(overlay):
-    return _ident_of(overlay, "grafana-datasources-")
+    return _ident_of(overlay, "ConfigMap/grafana-datasources")
 
 
 @pytest.fixture
