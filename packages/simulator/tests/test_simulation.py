@@ -86,10 +86,10 @@ def test_incident_for_unknown_tenant_is_rejected():
 
 
 def test_command_serves_over_http_and_stops_cleanly_on_sigterm():
-    from agentmon_bundle.prometheus import free_loopback_port
+    from agentmon_live.prometheus import free_loopback_port
 
     port = free_loopback_port()
-    process = subprocess.Popen([sys.executable, "-m", "agentmon_bundle.cli", "simulate", "--port", str(port),
+    process = subprocess.Popen([sys.executable, "-m", "agentmon_cli", "simulate", "--port", str(port),
                                 "--tenants", "acme,globex", "--seed", "3"],
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
@@ -111,7 +111,7 @@ def test_command_serves_over_http_and_stops_cleanly_on_sigterm():
 
 @pytest.mark.parametrize("command", ["simulate", "demo"])
 def test_help_lists_the_incidents(command):
-    result = subprocess.run([sys.executable, "-m", "agentmon_bundle.cli", command, "--help"],
+    result = subprocess.run([sys.executable, "-m", "agentmon_cli", command, "--help"],
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
     assert "failure-spike: 25 % of the tenant's requests fail" in " ".join(result.stdout.split())

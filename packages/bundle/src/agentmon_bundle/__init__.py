@@ -1,1 +1,2 @@
-"""The agentmon command: the only place that writes generated files, validates and (later) publishes them."""
+"""Render the whole bundle in memory, run every check on it, and write it atomically: the only package that
+writes generated files."""

@@ -8,10 +8,12 @@ from pathlib import Path
 
 from rich.console import Console
 
-from agentmon_bundle import checks, compose_checks, kube_checks
-from agentmon_bundle.checks import Finding
-from agentmon_bundle.kustomize import KustomizeError, render_overlays
 from agentmon_bundle.outputs import GENERATED_ROOTS, Rendered, render
+from agentmon_checks import compose, kubernetes
+from agentmon_checks import dashboards as checks
+from agentmon_checks.drift import drift
+from agentmon_checks.findings import Finding
+from agentmon_checks.kustomize import KustomizeError, render_overlays
 from agentmon_config import PlatformConfig
 
 status = Console(stderr=True, highlight=False)
@@ -27,11 +29,11 @@ class Checked:
 def check_bundle(root: Path, config: PlatformConfig, *, against_disk: bool) -> Checked:
     """Render in memory and check it; with against_disk, committed generated files must match the render."""
     rendered = render(config)
-    findings = list(checks.drift(root, GENERATED_ROOTS, rendered.files)) if against_disk else []
+    findings = list(drift(root, GENERATED_ROOTS, rendered.files)) if against_disk else []
     findings += semantic_checks(config, rendered)
     kube_findings, overlays = kubernetes_checks(root, config, rendered)
     findings += kube_findings
-    findings += compose_checks.check_compose(root, config, rendered.files)
+    findings += compose.check_compose(root, config, rendered.files)
     return Checked(rendered, findings, overlays)
 
 
@@ -55,7 +57,7 @@ def kubernetes_checks(root: Path, config: PlatformConfig, rendered: Rendered) ->
             overlays = render_overlays(root, rendered.files)
         except KustomizeError as exc:
             return [Finding("overlays", "", str(exc))], []
-        findings = [f for overlay in overlays for f in kube_checks.check_overlay(overlay, config)]
+        findings = [f for overlay in overlays for f in kubernetes.check_overlay(overlay, config)]
     return findings, [o.name for o in overlays]
 
 

@@ -1,4 +1,4 @@
-"""The metrics contract of the platform (DESIGN.md): the only metric and label names queries may use."""
+"""The metrics contract of the platform (docs/architecture.md): the only metric and label names queries may use."""
 
 from __future__ import annotations
 

@@ -3,7 +3,7 @@
 `scope` is the label matcher that selects tenants (the tenant variable on the main dashboard). It is
 interpolated into every selector, so no query repeats a selector inline.
 
-Aggregation rules (DESIGN.md): platform-wide ratios are ratios of summed counters (request-weighted);
+Aggregation rules (docs/architecture.md): platform-wide ratios are ratios of summed counters (request-weighted);
 numerator and denominator carry the same `by` labels; quantiles come from `sum by (le)` of bucket rates.
 """
 

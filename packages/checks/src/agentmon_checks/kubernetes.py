@@ -1,0 +1,248 @@
+"""Checks on rendered Kustomize overlays. Findings name the overlay, the object (Kind/name) and the field."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from functools import cache
+from typing import Any
+
+import kubernetes_validate
+import kubernetes_validate.utils
+from ruamel.yaml import YAML
+
+from agentmon_checks.findings import Finding
+from agentmon_checks.kustomize import RenderedOverlay
+from agentmon_config import PlatformConfig
+from agentmon_dashboards import dashboard_uid
+from agentmon_deploy import (
+    ADMIN_SECRET_KEYS,
+    CONTAINER_PORT,
+    DASHBOARDS_CONFIGMAP,
+    DATASOURCES_CONFIGMAP,
+    HARDENING_ENV,
+)
+
+ALLOWED_KINDS = frozenset({"ConfigMap", "Secret", "Service", "ServiceAccount", "Deployment", "NetworkPolicy",
+                           "Ingress"})
+KUBERNETES_VERSIONS = ("1.34", "1.37")  # oldest and newest supported
+# Client-side `kubectl apply` keeps the whole object in a 262,144-byte annotation; keep a margin.
+MAX_OBJECT_BYTES = 250_000
+HARDENED_OVERLAYS = ("prod",)
+# Secrets that exist outside the bundle on purpose (documented in docs/operations/kubernetes.md).
+TLS_SECRET = "grafana-tls"
+
+
+# kubernetes-validate re-reads its schema files (a multi-megabyte _definitions.json) for every object it
+# validates; they never change, so cache them: at 500 tenants this turns ~40 s into well under 1 s.
+kubernetes_validate.utils.schema_contents = cache(kubernetes_validate.utils.schema_contents)
+
+
+def ident(obj: dict[str, Any]) -> str:
+    return f"{obj.get('kind')}/{obj.get('metadata', {}).get('name')}"
+
+
+def check_overlay(overlay: RenderedOverlay, config: PlatformConfig) -> Iterator[Finding]:
+    file = f"overlays/{overlay.name.replace('+', ' with component ')}"
+    for obj in overlay.objects:
+        yield from (Finding(file, ident(obj), m) for m in _object_problems(obj))
+    yield from (Finding(file, w, m) for w, m in _references(overlay.objects, config))
+    yield from (Finding(file, w, m) for w, m in _datasource_agreement(overlay.objects, config))
+    yield from (Finding(file, w, m) for w, m in _dashboard_layout(overlay.objects, config))
+    if overlay.name.split("+")[0] in HARDENED_OVERLAYS:
+        yield from (Finding(file, w, m) for w, m in hardening(overlay.objects, config))
+
+
+def _object_problems(obj: dict[str, Any]) -> Iterator[str]:
+    if obj.get("kind") not in ALLOWED_KINDS:
+        yield f"kind {obj.get('kind')!r} is not on the allow-list ({', '.join(sorted(ALLOWED_KINDS))})"
+    namespace = obj.get("metadata", {}).get("namespace")
+    if namespace in (None, "", "default"):
+        yield f"metadata.namespace: {namespace or 'unset'}: nothing may land in the default namespace"
+    if obj.get("kind") == "Deployment":
+        for container in obj["spec"]["template"]["spec"].get("containers", []):
+            image = container.get("image", "")
+            if ":" not in image.rsplit("/", 1)[-1] or image.endswith(":latest"):
+                yield f"containers[{container.get('name')}].image: {image!r} must be pinned (never latest or untagged)"
+    if obj.get("kind") in ("ConfigMap", "Secret"):
+        size = len(json.dumps(obj, separators=(",", ":")).encode())
+        if size > MAX_OBJECT_BYTES:
+            yield (f"{size:,} bytes, over the {MAX_OBJECT_BYTES:,}-byte budget (client-side `kubectl apply` "
+                   "stores the object in a 262,144-byte annotation): split it or trim the dashboards")
+    for version in KUBERNETES_VERSIONS:
+        try:
+            kubernetes_validate.validate(obj, version, strict=True)
+        except kubernetes_validate.ValidationError as exc:
+            path = ".".join(str(p) for p in exc.absolute_path) or "<object>"
+            yield f"{path}: invalid for Kubernetes {version}: {exc.message}"
+        except kubernetes_validate.SchemaNotFoundError:
+            yield f"no Kubernetes {version} schema for {obj.get('apiVersion')} {obj.get('kind')}"
+
+
+def _pod_specs(objects: list[dict[str, Any]]) -> Iterator[tuple[dict[str, Any], dict[str, Any]]]:
+    for obj in objects:
+        if obj.get("kind") == "Deployment":
+            yield obj, obj["spec"]["template"]["spec"]
+
+
+def _references(objects: list[dict[str, Any]], config: PlatformConfig) -> Iterator[tuple[str, str]]:
+    """Every ConfigMap/Secret a pod mounts or reads exists in the bundle, or is a documented external Secret."""
+    present = {(o["kind"], o["metadata"]["name"]) for o in objects}
+    external = {("Secret", TLS_SECRET), ("Secret", config.kubernetes.admin_secret)}
+    for deployment, pod in _pod_specs(objects):
+        refs = [(f"spec.template.spec.volumes[{v['name']}]", kind,
+                 source[key].get("name") or source[key].get("secretName"))
+                for v in pod.get("volumes", [])
+                for source in [v, *v.get("projected", {}).get("sources", [])]
+                for key, kind in (("configMap", "ConfigMap"), ("secret", "Secret")) if key in source]
+        for container in pod.get("containers", []):
+            for env in container.get("env", []):
+                source = env.get("valueFrom", {})
+                for key, kind in (("secretKeyRef", "Secret"), ("configMapKeyRef", "ConfigMap")):
+                    if key in source:
+                        refs.append((f"containers[{container['name']}].env[{env['name']}]", kind, source[key]["name"]))
+        for field, kind, name in refs:
+            if (kind, name) not in present and (kind, name) not in external:
+                yield ident(deployment), f"{field}: references {kind} {name!r}, which is not in the bundle"
+    for ingress in (o for o in objects if o["kind"] == "Ingress"):
+        for tls in ingress["spec"].get("tls", []):
+            if ("Secret", tls["secretName"]) not in present | external:
+                yield ident(ingress), f"spec.tls: Secret {tls['secretName']!r} is not in the bundle"
+
+
+def _configmaps(objects: list[dict[str, Any]], base_name: str) -> list[dict[str, Any]]:
+    """ConfigMaps whose name, without kustomize's hash suffix, is base_name or base_name-<suffix>."""
+    return [o for o in objects if o["kind"] == "ConfigMap"
+            and (o["metadata"]["name"].rsplit("-", 1)[0] + "-").startswith(base_name + "-")]
+
+
+def _datasource_agreement(objects: list[dict[str, Any]], config: PlatformConfig) -> Iterator[tuple[str, str]]:
+    """The datasource uid the dashboards use is the one provisioned; the main dashboard is deployed."""
+    datasources, dashboards = _configmaps(objects, DATASOURCES_CONFIGMAP), _configmaps(objects, DASHBOARDS_CONFIGMAP)
+    if not datasources or not dashboards:
+        yield "bundle", f"ConfigMaps {DATASOURCES_CONFIGMAP} and {DASHBOARDS_CONFIGMAP} must both be rendered"
+        return
+    provisioned = {ds.get("uid") for text in datasources[0]["data"].values()
+                   for ds in (YAML(typ="safe", pure=True).load(text) or {}).get("datasources", [])}
+    boards = [(cm, key, json.loads(text)) for cm in dashboards for key, text in cm["data"].items()]
+    main_uid = dashboard_uid(config.main_dashboard.name)
+    if main_uid not in {board.get("uid") for _, _, board in boards}:
+        yield ident(dashboards[0]), f"data: the main dashboard (uid {main_uid!r}) is missing"
+    for cm, key, board in boards:
+        used = {t.get("datasource", {}).get("uid") for p in board.get("panels", []) for t in p.get("targets", [])}
+        for uid in sorted(u for u in used - provisioned if u):
+            yield ident(cm), f"data.{key}: datasource uid {uid!r} is not provisioned in {ident(datasources[0])}"
+
+
+def _dashboard_layout(objects: list[dict[str, Any]], config: PlatformConfig) -> Iterator[tuple[str, str]]:
+    """Every dashboard file reaches Grafana as a regular file, at <dashboards_path>[/<tenant>]/<file>.
+
+    Volume items with sub-paths become symlinked directories, which Grafana's file provider does not enter."""
+    root = config.provisioning.dashboards_path
+    for deployment, pod in _pod_specs(objects):
+        if deployment["metadata"]["name"] != "grafana":
+            continue
+        volumes = {v["name"]: v for v in pod.get("volumes", [])}
+        names = {o["metadata"]["name"]: o for o in objects if o["kind"] == "ConfigMap"}
+        visible: set[str] = set()
+        for mount in pod["containers"][0].get("volumeMounts", []):
+            volume = volumes.get(mount["name"], {})
+            for item in volume.get("configMap", {}).get("items", []):
+                if "/" in item["path"]:
+                    yield ident(deployment), (f"volumes[{mount['name']}].items: {item['path']!r} would be a "
+                                              "symlinked directory, which Grafana's file provider skips")
+            configmap = names.get(volume.get("configMap", {}).get("name"), {})
+            items = volume.get("configMap", {}).get("items")
+            keys = [i["path"] for i in items] if items else list(configmap.get("data") or {})
+            if "subPath" in mount:
+                visible.add(mount["mountPath"])
+            else:
+                visible |= {f"{mount['mountPath']}/{key}" for key in keys}
+        for cm in _configmaps(objects, DASHBOARDS_CONFIGMAP):
+            folder = cm["metadata"]["name"].rsplit("-", 1)[0].removeprefix(DASHBOARDS_CONFIGMAP).lstrip("-")
+            for key in cm.get("data") or {}:
+                expected = "/".join(p for p in (root, folder, key) if p)
+                if expected not in visible:
+                    yield ident(deployment), f"volumeMounts: {ident(cm)} key {key} is not mounted at {expected}"
+
+
+def hardening(objects: list[dict[str, Any]], config: PlatformConfig) -> Iterator[tuple[str, str]]:
+    """The prod hardening list, one finding per missing property."""
+    found = False
+    for deployment, pod in _pod_specs(objects):
+        if deployment["metadata"]["name"] != "grafana":
+            continue
+        found = True
+        where = ident(deployment)
+        yield from ((where, m) for m in _pod_hardening(pod, config))
+    if not found:
+        yield "Deployment/grafana", "missing from the bundle"
+    yield from _network_hardening(objects, config)
+
+
+def _pod_hardening(pod: dict[str, Any], config: PlatformConfig) -> Iterator[str]:
+    k = config.kubernetes
+    (container,) = [c for c in pod["containers"] if c["name"] == "grafana"]
+    c = "spec.template.spec.containers[grafana]"
+    pod_sc, sc = pod.get("securityContext", {}), container.get("securityContext", {})
+    expected: list[tuple[bool, str]] = [
+        (container.get("image") == k.grafana_image and not container["image"].endswith(":latest"),
+         f"{c}.image: {container.get('image')!r}, expected the pinned {k.grafana_image!r}"),
+        (container.get("resources") == {"requests": {"cpu": k.cpu_request, "memory": k.memory_request},
+                                         "limits": {"cpu": k.cpu_limit, "memory": k.memory_limit}},
+         f"{c}.resources: {container.get('resources')}, expected requests {k.cpu_request}/{k.memory_request}, "
+         f"limits {k.cpu_limit}/{k.memory_limit}"),
+        (container.get("readinessProbe", {}).get("httpGet", {}).get("path") == "/api/health",
+         f"{c}.readinessProbe: must be an HTTP GET on /api/health"),
+        (bool(container.get("livenessProbe")) and container.get("livenessProbe") != container.get("readinessProbe"),
+         f"{c}.livenessProbe: must exist and differ from the readiness probe"),
+        (pod_sc.get("runAsNonRoot") is True and pod_sc.get("runAsUser", 0) != 0,
+         "spec.template.spec.securityContext: runAsNonRoot with a non-root runAsUser required"),
+        (pod_sc.get("seccompProfile", {}).get("type") == "RuntimeDefault",
+         "spec.template.spec.securityContext.seccompProfile.type: must be RuntimeDefault"),
+        (sc.get("allowPrivilegeEscalation") is False, f"{c}.securityContext.allowPrivilegeEscalation: must be false"),
+        (sc.get("capabilities", {}).get("drop") == ["ALL"], f"{c}.securityContext.capabilities.drop: must be [ALL]"),
+        (sc.get("readOnlyRootFilesystem") is True, f"{c}.securityContext.readOnlyRootFilesystem: must be true"),
+        (pod.get("automountServiceAccountToken") is False,
+         "spec.template.spec.automountServiceAccountToken: must be false"),
+    ]
+    yield from (message for ok, message in expected if not ok)
+    yield from _writable_paths(pod, container, c)
+    yield from _env_hardening(container, c, k.admin_secret)
+
+
+def _writable_paths(pod: dict[str, Any], container: dict[str, Any], c: str) -> Iterator[str]:
+    empty_dirs = {v["name"] for v in pod.get("volumes", []) if "emptyDir" in v}
+    mounted = {m["mountPath"] for m in container.get("volumeMounts", []) if m["name"] in empty_dirs}
+    for path in ("/var/lib/grafana", "/tmp"):
+        if path not in mounted:
+            yield f"{c}.volumeMounts: {path} must be an emptyDir (the root filesystem is read-only)"
+
+
+def _env_hardening(container: dict[str, Any], c: str, admin_secret: str) -> Iterator[str]:
+    env = {e["name"]: e for e in container.get("env", [])}
+    for var, key in ADMIN_SECRET_KEYS.items():
+        ref = env.get(var, {}).get("valueFrom", {}).get("secretKeyRef", {})
+        if ref != {"name": admin_secret, "key": key}:
+            yield f"{c}.env[{var}]: must come from secretKeyRef {admin_secret}/{key}, never a literal"
+    for var, value in HARDENING_ENV.items():
+        if env.get(var, {}).get("value") != value:
+            yield f"{c}.env[{var}]: must be {value!r} (Grafana hardening)"
+
+
+def _network_hardening(objects: list[dict[str, Any]], config: PlatformConfig) -> Iterator[tuple[str, str]]:
+    policies = [o for o in objects if o["kind"] == "NetworkPolicy"
+                and o["spec"].get("podSelector", {}).get("matchLabels", {}).get("app") == "grafana"]
+    if not policies:
+        yield "NetworkPolicy/grafana", "missing: Grafana's traffic must be restricted"
+        return
+    policy = policies[0]
+    spec = policy["spec"]
+    ingress_ports = {p.get("port") for rule in spec.get("ingress", []) for p in rule.get("ports", [])}
+    if ingress_ports != {CONTAINER_PORT} or any(not rule.get("from") for rule in spec.get("ingress", [])):
+        yield ident(policy), f"spec.ingress: only port {CONTAINER_PORT} from named sources may be allowed"
+    egress_ports = {p.get("port") for rule in spec.get("egress", []) for p in rule.get("ports", [])}
+    if egress_ports != {53, config.kubernetes.prometheus_port} or any(not r.get("ports") for r in spec["egress"]):
+        yield ident(policy), f"spec.egress: only DNS (53) and Prometheus ({config.kubernetes.prometheus_port})"
+    if set(spec.get("policyTypes", [])) != {"Ingress", "Egress"}:
+        yield ident(policy), "spec.policyTypes: must list Ingress and Egress"

@@ -1,0 +1,245 @@
+"""Both overlays rendered with real kustomize; properties asserted with concrete values; broken inputs named."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from ruamel.yaml import YAML
+
+from agentmon_bundle.outputs import render
+from agentmon_bundle.serialize import json_bytes
+from agentmon_checks import kubernetes as kube_checks
+from agentmon_checks.kustomize import RenderedOverlay, render_overlays, stable_name
+from agentmon_config import load_platform
+
+REPO = Path(__file__).resolve().parents[3]
+CONFIG = load_platform(REPO / "config/platform.yaml", REPO / "tenants")
+FILES = render(CONFIG).files
+OVERLAYS = {o.name: o for o in render_overlays(REPO, FILES)}
+MAIN_KEY = "agentmon-system-health.json"
+
+
+def objects(overlay: str) -> dict[str, dict]:
+    """Kind/name (ConfigMap names without their hash) -> object."""
+    result = {}
+    for obj in OVERLAYS[overlay].objects:
+        name = obj["metadata"]["name"]
+        if obj["kind"] in ("ConfigMap", "Secret"):
+            name = name.rsplit("-", 1)[0]
+        result[f"{obj['kind']}/{name}"] = obj
+    return result
+
+
+def grafana_container(overlay: str) -> dict:
+    return objects(overlay)["Deployment/grafana"]["spec"]["template"]["spec"]["containers"][0]
+
+
+def findings(overlay: RenderedOverlay) -> list[str]:
+    return [str(f) for f in kube_checks.check_overlay(overlay, CONFIG)]
+
+
+def test_every_rendered_overlay_passes_every_check():
+    assert sorted(OVERLAYS) == ["dev", "prod", "prod+demo-stack", "prod+ingress"]
+    assert {name: findings(o) for name, o in OVERLAYS.items()} == {name: [] for name in OVERLAYS}
+
+
+def test_prod_bundle_contents():
+    assert sorted(objects("prod")) == [
+        "ConfigMap/grafana-dashboard-providers", "ConfigMap/grafana-dashboards", "ConfigMap/grafana-dashboards-acme",
+        "ConfigMap/grafana-dashboards-globex", "ConfigMap/grafana-datasources",
+        "Deployment/grafana", "NetworkPolicy/grafana", "Service/grafana", "ServiceAccount/grafana"]
+    assert {o["metadata"]["namespace"] for o in OVERLAYS["prod"].objects} == {"monitoring"}
+    service = objects("prod")["Service/grafana"]["spec"]
+    assert (service["type"], service["ports"][0]["port"], service["ports"][0]["name"]) == ("ClusterIP", 3000, "http")
+    assert objects("prod")["ServiceAccount/grafana"]["automountServiceAccountToken"] is False
+    deployment = objects("prod")["Deployment/grafana"]["spec"]
+    assert (deployment["replicas"], deployment["selector"]) == (1, {"matchLabels": {"app": "grafana"}})
+
+
+def test_prod_grafana_is_pinned_sized_probed_and_restricted():
+    container = grafana_container("prod")
+    assert container["image"] == "grafana/grafana:13.2.0"
+    assert container["resources"] == {"requests": {"cpu": "100m", "memory": "256Mi"},
+                                      "limits": {"cpu": "200m", "memory": "512Mi"}}
+    assert container["readinessProbe"]["httpGet"] == {"path": "/api/health", "port": "http"}
+    assert container["livenessProbe"]["tcpSocket"] == {"port": "http"}
+    assert container["securityContext"] == {"allowPrivilegeEscalation": False, "readOnlyRootFilesystem": True,
+                                            "runAsNonRoot": True, "capabilities": {"drop": ["ALL"]}}
+    pod = objects("prod")["Deployment/grafana"]["spec"]["template"]["spec"]
+    assert pod["securityContext"]["runAsUser"] == 472
+    assert pod["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
+    env = {e["name"]: e.get("value", e.get("valueFrom")) for e in container["env"]}
+    assert env["GF_SECURITY_ADMIN_PASSWORD"] == {"secretKeyRef": {"name": "grafana-admin", "key": "admin-password"}}
+    assert env["GF_SECURITY_SECRET_KEY"] == {"secretKeyRef": {"name": "grafana-admin", "key": "secret-key"}}
+    assert (env["GF_AUTH_ANONYMOUS_ENABLED"], env["GF_USERS_ALLOW_SIGN_UP"], env["GF_SECURITY_COOKIE_SECURE"]) == (
+        "false", "false", "true")
+
+
+def test_prod_mounts_the_generated_files_with_one_folder_per_tenant_and_rolls_on_change():
+    pod = objects("prod")["Deployment/grafana"]["spec"]["template"]["spec"]
+    volumes = {v["name"]: v.get("configMap", {}).get("name") for v in pod["volumes"]}
+    mounts = {m["mountPath"]: (volumes[m["name"]], m.get("subPath")) for m in pod["containers"][0]["volumeMounts"]}
+    main, acme = objects("prod")["ConfigMap/grafana-dashboards"], objects("prod")["ConfigMap/grafana-dashboards-acme"]
+    # hashed names, so a changed dashboard rolls the pod; tenant folders are real directories (mount points)
+    assert mounts[f"/var/lib/grafana/dashboards/{MAIN_KEY}"] == (main["metadata"]["name"], MAIN_KEY)
+    assert mounts["/var/lib/grafana/dashboards/acme"] == (acme["metadata"]["name"], None)
+    assert main["data"][MAIN_KEY] == (REPO / "dashboards" / MAIN_KEY).read_text()
+    assert acme["data"] == {"tenant-acme.json": (REPO / "dashboards/acme/tenant-acme.json").read_text()}
+    mounts_by_path = {m["mountPath"]: m for m in pod["containers"][0]["volumeMounts"]}
+    assert mounts_by_path["/etc/grafana/provisioning/datasources"]["name"] == "datasources"
+
+
+def test_dashboards_in_symlinked_sub_directories_are_named():
+    bad = json.loads(json.dumps(OVERLAYS["prod"].objects))
+    (grafana,) = [o for o in bad if o["kind"] == "Deployment"]
+    pod = grafana["spec"]["template"]["spec"]
+    (volume,) = [v for v in pod["volumes"] if v["name"] == "dashboards-acme"]
+    volume["configMap"]["items"] = [{"key": "tenant-acme.json", "path": "acme/tenant-acme.json"}]
+    problems = findings(RenderedOverlay("prod", bad))
+    assert ("overlays/prod: Deployment/grafana: volumes[dashboards-acme].items: 'acme/tenant-acme.json' would be a "
+            "symlinked directory, which Grafana's file provider skips") in problems
+    assert any("key tenant-acme.json is not mounted at /var/lib/grafana/dashboards/acme/tenant-acme.json" in p
+               for p in problems)
+
+
+def test_overlay_sets_its_own_prometheus_url_without_touching_generated_files():
+    def url(overlay):
+        text = objects(overlay)["ConfigMap/grafana-datasources"]["data"]["agentmon.yaml"]
+        return YAML(typ="safe").load(text)["datasources"][0]["url"]
+    assert url("prod") == "http://prometheus-operated.monitoring.svc:9090"
+    assert url("dev") == "http://prometheus:9090"
+    assert "ConfigMap/agentmon-settings" not in objects("prod")  # local-config: used, never applied
+
+
+def test_network_policy_admits_only_the_ingress_namespace_and_reaches_only_dns_and_prometheus():
+    spec = objects("prod")["NetworkPolicy/grafana"]["spec"]
+    assert spec["ingress"] == [{
+        "from": [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "ingress-nginx"}}}],
+        "ports": [{"protocol": "TCP", "port": 3000}]}]
+    assert sorted(p["port"] for rule in spec["egress"] for p in rule["ports"]) == [53, 53, 9090]
+
+
+def test_dev_has_its_namespace_throwaway_credentials_and_lighter_resources():
+    assert {o["metadata"]["namespace"] for o in OVERLAYS["dev"].objects} == {"agentmon-dev"}
+    assert sorted(objects("dev")["Secret/grafana-admin"]["data"]) == ["admin-password", "admin-user", "secret-key"]
+    assert grafana_container("dev")["resources"]["limits"] == {"cpu": "100m", "memory": "256Mi"}
+
+
+def test_dev_runs_prometheus_and_the_simulator_with_the_compose_scrape_config():
+    dev = objects("dev")
+    assert {"Deployment/prometheus", "Service/prometheus", "Deployment/simulator", "Service/simulator"} <= set(dev)
+    assert dev["ConfigMap/prometheus-config"]["data"]["prometheus.yml"] == (REPO / "compose/prometheus.yml").read_text()
+    simulator = dev["Deployment/simulator"]["spec"]["template"]["spec"]["containers"][0]
+    assert simulator["args"] == ["--host", "0.0.0.0", "--port", "8000", "--seed", "42"]
+    assert "Deployment/prometheus" not in objects("prod")
+
+
+def test_unpinned_image_is_named():
+    bad = json.loads(json.dumps(objects("dev")["Deployment/simulator"]))
+    bad["spec"]["template"]["spec"]["containers"][0]["image"] = "agentmon-simulator"
+    assert findings(RenderedOverlay("dev", [bad]))[0] == (
+        "overlays/dev: Deployment/simulator: containers[simulator].image: 'agentmon-simulator' must be pinned "
+        "(never latest or untagged)")
+
+
+def test_ingress_component_adds_tls_ingress_in_the_overlay_namespace():
+    ingress = objects("prod+ingress")["Ingress/grafana"]
+    assert ingress["metadata"]["namespace"] == "monitoring"
+    assert ingress["spec"]["tls"][0]["secretName"] == "grafana-tls"
+
+
+def _with_extra_dashboard(board: dict, name: str) -> dict[str, bytes]:
+    files = dict(FILES)
+    files[f"dashboards/{name}"] = json_bytes(board)
+    kustomization = YAML(typ="safe").load(files["dashboards/kustomization.yaml"])
+    kustomization["configMapGenerator"][0]["files"].append(name)  # the top-level dashboards ConfigMap
+    files["dashboards/kustomization.yaml"] = json.dumps(kustomization).encode()
+    return files
+
+
+def test_adding_a_tenant_renames_no_other_configmap():
+    from dataclasses import replace
+
+    zeta = replace(CONFIG.tenants[0], tenant_id="zeta", display_name="Zeta")
+    grown = render(replace(CONFIG, tenants=(*CONFIG.tenants, zeta))).files
+    after = next(o for o in render_overlays(REPO, grown) if o.name == "prod").objects
+    names = {o["metadata"]["name"] for o in OVERLAYS["prod"].objects if o["kind"] == "ConfigMap"}
+    names_after = {o["metadata"]["name"] for o in after if o["kind"] == "ConfigMap"}
+    assert names <= names_after
+    assert [n.rsplit("-", 1)[0] for n in names_after - names] == ["grafana-dashboards-zeta"]
+
+
+def test_oversized_configmap_is_named_with_its_size():
+    board = json.loads(FILES[f"dashboards/{MAIN_KEY}"])
+    huge = {**board, "uid": "agentmon-huge", "description": "x" * 260_000}
+    prod = next(o for o in render_overlays(REPO, _with_extra_dashboard(huge, "huge.json")) if o.name == "prod")
+    problems = [f for f in findings(prod) if "budget" in f]
+    assert len(problems) == 1
+    assert problems[0].startswith("overlays/prod: ConfigMap/grafana-dashboards-")
+    assert "-acme-" not in problems[0] and "-globex-" not in problems[0]
+    assert "over the 250,000-byte budget" in problems[0]
+
+
+def test_dashboard_with_unprovisioned_datasource_uid_is_named():
+    board = json.loads(FILES[f"dashboards/{MAIN_KEY}"])
+    board["panels"][0]["targets"][0]["datasource"]["uid"] = "prometheus-legacy"
+    files = dict(FILES)
+    files[f"dashboards/{MAIN_KEY}"] = json_bytes(board)
+    prod = next(o for o in render_overlays(REPO, files) if o.name == "prod")
+    assert [f for f in findings(prod) if "prometheus-legacy" in f] == [
+        f"overlays/prod: {prod_dashboards_ident(prod)}: data.{MAIN_KEY}: datasource uid 'prometheus-legacy' is "
+        f"not provisioned in {prod_datasources_ident(prod)}"]
+
+
+def _ident_of(overlay, stable):
+    return next(kube_checks.ident(o) for o in overlay.objects if stable_name(o) == stable)
+
+
+def prod_dashboards_ident(overlay):
+    return _ident_of(overlay, "ConfigMap/grafana-dashboards")
+
+
+def prod_datasources_ident(overlay):
+    return _ident_of(overlay, "ConfigMap/grafana-datasources")
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Path:
+    for name in ("config", "base", "overlays", "components", "compose", "dashboards", "provisioning"):
+        shutil.copytree(REPO / name, tmp_path / name)
+    return tmp_path
+
+
+def test_validate_names_a_missing_liveness_probe_in_prod(repo):
+    prod = repo / "overlays/prod/kustomization.yaml"
+    prod.write_text(prod.read_text() + (
+        "patches:\n  - target: {kind: Deployment, name: grafana}\n"
+        "    patch: '[{\"op\": \"remove\", \"path\": \"/spec/template/spec/containers/0/livenessProbe\"}]'\n"))
+    result = subprocess.run([sys.executable, "-m", "agentmon_cli", "--root", str(repo), "validate"],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 1
+    assert ("overlays/prod: Deployment/grafana: spec.template.spec.containers[grafana].livenessProbe: must exist "
+            "and differ from the readiness probe") in result.stderr
+    assert "overlays/dev" not in result.stderr
+
+
+def test_object_in_default_namespace_and_unknown_kind_are_named():
+    stray = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "debug"},
+             "spec": {"containers": [{"name": "c", "image": "busybox:1.36"}]}}
+    problems = findings(RenderedOverlay("prod", [*OVERLAYS["prod"].objects, stray]))
+    assert "overlays/prod: Pod/debug: metadata.namespace: unset: nothing may land in the default namespace" in problems
+    assert any(p.startswith("overlays/prod: Pod/debug: kind 'Pod' is not on the allow-list") for p in problems)
+
+
+def test_strict_schema_rejects_an_unknown_field_for_both_versions():
+    service = json.loads(json.dumps(objects("prod")["Service/grafana"]))
+    service["spec"]["portz"] = []
+    problems = findings(RenderedOverlay("prod", [service]))
+    assert [p for p in problems if "invalid for Kubernetes" in p] == [
+        f"overlays/prod: Service/grafana: spec: invalid for Kubernetes {v}: Additional properties are not "
+        "allowed ('portz' was unexpected)" for v in ("1.34", "1.37")]

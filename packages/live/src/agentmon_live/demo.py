@@ -1,0 +1,209 @@
+"""The metrics simulator as a server, and the terminal demo (the five panels of the main dashboard).
+
+The demo needs no Docker: it runs the simulator and a local `prometheus` binary on 127.0.0.1, scraping with
+the compose stack's own prometheus.yml (target rewritten), and evaluates the main dashboard's own queries.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console, Group
+from rich.live import Live
+from rich.table import Table
+from rich.text import Text
+from ruamel.yaml import YAML
+
+from agentmon_config import load_simulator_profile
+from agentmon_live.grafana import ALL
+from agentmon_live.panelrun import Series, run_panel
+from agentmon_live.prometheus import PrometheusServer, find_binary
+from agentmon_simulator import Simulation, TenantProfile, default_profiles, parse_incident
+from agentmon_simulator.server import serve
+
+COMPOSE_PROMETHEUS = Path("compose/prometheus.yml")
+MAIN_DASHBOARD = Path("dashboards/agentmon-system-health.json")
+SIMULATOR_TARGET = "simulator:8000"
+out = Console(highlight=False)
+
+
+@dataclass(frozen=True)
+class Traffic:
+    """What the simulator serves: a profile file, or seeded default profiles for the named tenants."""
+
+    tenants: tuple[str, ...]
+    profile: Path | None = None
+    seed: int = 42
+    noise: float = 0.1
+    incidents: tuple[str, ...] = ()
+
+
+def simulation_from(traffic: Traffic) -> Simulation:
+    if traffic.profile:
+        profiles = tuple(TenantProfile(tenant=name, **settings)
+                         for name, settings in load_simulator_profile(traffic.profile).items())
+    else:
+        profiles = default_profiles(traffic.tenants, traffic.seed)
+    incidents = tuple(parse_incident(text) for text in traffic.incidents)
+    return Simulation(profiles, incidents, noise=traffic.noise, seed=traffic.seed)
+
+
+def simulate(traffic: Traffic, host: str, port: int) -> int:
+    """Serve the simulation on host:port until SIGINT/SIGTERM."""
+    simulation = simulation_from(traffic)
+
+    def ready(bound: int) -> None:
+        tenants = ", ".join(p.tenant for p in simulation.profiles)
+        out.print(f"simulator serving http://{host}:{bound}/metrics for {tenants} (Ctrl-C stops)")
+
+    serve(simulation, host, port, on_ready=ready)
+    out.print("simulator stopped")
+    return 0
+
+
+def local_prometheus_config(compose_config: str, target: str, scrape_interval: str) -> dict[str, Any]:
+    """The compose stack's prometheus.yml, scraping `target` instead of the compose simulator service."""
+    config = YAML(typ="safe", pure=True).load(compose_config)
+    config["global"]["scrape_interval"] = scrape_interval
+    for job in config["scrape_configs"]:
+        for static in job.get("static_configs", []):
+            static["targets"] = [target if t == SIMULATOR_TARGET else t for t in static["targets"]]
+    return config
+
+
+@dataclass(frozen=True)
+class PanelValue:
+    title: str
+    rows: list[tuple[str, float | None, str]]  # (label, value, colour)
+    unit: str
+
+
+def panel_values(server: PrometheusServer, dashboard: dict[str, Any], tenants: Sequence[str],
+                 scrape_interval: str, end: float) -> list[PanelValue]:
+    values = []
+    for panel in dashboard["panels"]:
+        results = run_panel(server, dashboard, panel, selection={"tenant_id": list(tenants)},
+                            range_seconds=3600, end=end, scrape_interval=scrape_interval)
+        steps, unit = _thresholds_and_unit(panel)
+        if panel["type"] == "table":
+            rows = sorted(((r.labels.get("tenant_id", "?"), _last(r)) for r in results),
+                          key=lambda row: -(row[1] if row[1] is not None else -1))
+        else:
+            rows = [("", _last(results[0]) if results else None)]
+        values.append(PanelValue(panel["title"], [(label, v, _colour(v, steps)) for label, v in rows], unit))
+    return values
+
+
+def _last(series: Series) -> float | None:
+    finite = [v for v in series.values if v == v]  # drop NaN (no traffic in the window)
+    return finite[-1] if finite else None
+
+
+def _thresholds_and_unit(panel: dict[str, Any]) -> tuple[list[dict[str, Any]], str]:
+    defaults = panel["fieldConfig"]["defaults"]
+    steps, unit = defaults.get("thresholds", {}).get("steps", []), defaults.get("unit", "none")
+    for override in panel["fieldConfig"].get("overrides", []):
+        props = {p["id"]: p["value"] for p in override["properties"]}
+        steps, unit = props.get("thresholds", {}).get("steps", steps), props.get("unit", unit)
+    return steps, unit
+
+
+def _colour(value: float | None, steps: list[dict[str, Any]]) -> str:
+    colour = "grey50"
+    if value is None:
+        return colour
+    for step in steps:
+        if step["value"] is None or value >= step["value"]:
+            colour = step["color"]
+    return colour
+
+
+def _format(value: float | None, unit: str) -> str:
+    if value is None:
+        return "no data"
+    return {"percent": f"{value:.2f} %", "s": f"{value:.1f} s"}.get(unit, f"{value:.0f}")
+
+
+def render_table(values: list[PanelValue], tenants: Sequence[str], waited: float) -> Table:
+    selection = "All tenants" if list(tenants) == [ALL] else ", ".join(tenants)
+    table = Table(title=f"AI Agents - System Health ({selection}; data for {waited:.0f} s)", title_justify="left")
+    table.add_column("Panel")
+    table.add_column("Value", justify="right")
+    for panel in values:
+        for i, (label, value, colour) in enumerate(panel.rows):
+            name = panel.title if i == 0 else ""
+            cell = Text(f"{label + ': ' if label else ''}{_format(value, panel.unit)}", style=f"bold {colour}")
+            table.add_row(name, cell)
+    return table
+
+
+@dataclass(frozen=True)
+class Display:
+    """What the demo shows and for how long."""
+
+    tenants: tuple[str, ...] = (ALL,)
+    scrape_interval: str = "5s"
+    refresh: float = 5.0
+    duration: float = 0.0  # 0: until Ctrl-C
+    once: bool = False
+
+
+def demo(root: Path, traffic: Traffic, display: Display) -> int:
+    find_binary("prometheus")  # fail fast, with the install hint, before starting anything
+    dashboard = json.loads((root / MAIN_DASHBOARD).read_text())
+    tenants = list(display.tenants)
+    simulation = simulation_from(traffic)
+    stop, port_ready = threading.Event(), threading.Event()
+    port: list[int] = []
+    simulator = threading.Thread(target=serve, daemon=True, kwargs=dict(
+        simulation=simulation, host="127.0.0.1", port=0, stop=stop,
+        on_ready=lambda p: (port.append(p), port_ready.set())))
+    simulator.start()
+    if not port_ready.wait(10):
+        stop.set()
+        raise RuntimeError("the simulator did not start within 10 s")
+    try:
+        with tempfile.TemporaryDirectory(prefix="agentmon-demo-") as work:
+            config = Path(work) / "prometheus.yml"
+            config.write_text(json.dumps(local_prometheus_config(
+                (root / COMPOSE_PROMETHEUS).read_text(), f"127.0.0.1:{port[0]}", display.scrape_interval)))
+            out.print(f"simulator on 127.0.0.1:{port[0]}; starting prometheus (scrape every {display.scrape_interval})")
+            with PrometheusServer(config_file=config, storage=Path(work) / "data") as server:
+                out.print(f"prometheus on {server.url}; first numbers after two scrapes")
+                return _show(server, dashboard, tenants, display)
+    finally:
+        stop.set()
+        simulator.join(timeout=10)
+
+
+def _show(server: PrometheusServer, dashboard: dict[str, Any], tenants: list[str], display: Display) -> int:
+    started = time.monotonic()
+
+    def snapshot() -> tuple[list[PanelValue], Table]:
+        values = panel_values(server, dashboard, tenants, display.scrape_interval, time.time())
+        return values, render_table(values, tenants, time.monotonic() - started)
+
+    if display.once:
+        deadline = started + 120
+        while True:
+            values, table = snapshot()
+            complete = all(v is not None for p in values for _, v, _ in p.rows)
+            if complete or time.monotonic() > deadline:
+                out.print(table)
+                return 0 if complete else 1
+            time.sleep(1)
+    try:
+        with Live(Group(snapshot()[1]), console=out, refresh_per_second=1) as live:
+            while not display.duration or time.monotonic() - started < display.duration:
+                time.sleep(display.refresh)
+                live.update(Group(snapshot()[1]))
+    except KeyboardInterrupt:
+        pass
+    return 0

@@ -1,0 +1,79 @@
+"""The main dashboard's five panels against a real Prometheus holding known traffic (see conftest.TRAFFIC).
+
+Expected numbers are derived by hand from the traffic table:
+- success rate = sum(success req/s) / sum(req/s): All = (9.8 + 3.2 + 1) / 15 = 93.333...% (the wrong
+  average of per-tenant percentages would give (98 + 80 + 100) / 3 = 92.667%).
+- p95 from summed bucket rates, linear inside the bucket holding rank 0.95 * total:
+  All: cumulative req/s le=10: 10, le=30: 11, le=60: 12, le=120: 15; rank 14.25 -> 60 + 60 * (2.25 / 3) = 105 s.
+  acme: rank 9.5 in (5, 10] holding 5..10 -> 5 + 5 * 4.5 / 5 = 9.5 s. globex: rank 3.8 in (60, 120] holding
+  1..4 -> 60 + 60 * 2.8 / 3 = 116 s. initech: rank 0.95 in (30, 60] -> 30 + 30 * 0.95 = 58.5 s.
+  acme+globex: le=30: 11, le=120: 14; rank 13.3 -> 60 + 60 * 2.3 / 3 = 106 s.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from agentmon_live.panelrun import panel_by_title, run_panel
+
+REPO = Path(__file__).resolve().parents[3]
+DASHBOARD = json.loads((REPO / "dashboards" / "agentmon-system-health.json").read_text())
+SCRAPE = "15s"
+
+# selection -> (success %, workers, queue, p95 s, {tenant: error %})
+EXPECTED = {
+    ("$__all",): (93.333333333333333, 6, 115, 105.0, {"acme": 2.0, "globex": 20.0, "initech": 0.0}),
+    ("acme",): (98.0, 4, 30, 9.5, {"acme": 2.0}),
+    ("globex",): (80.0, 2, 80, 116.0, {"globex": 20.0}),
+    ("initech",): (100.0, 0, 5, 58.5, {"initech": 0.0}),
+    ("acme", "globex"): (92.857142857142857, 6, 110, 106.0, {"acme": 2.0, "globex": 20.0}),
+}
+# range -> Grafana's $__interval (range / 1000 points, rounded, floored at the 15 s scrape interval)
+RANGES = {"1h": (3600, 15), "6h": (21600, 20), "24h": (86400, 60), "7d": (604800, 600)}
+
+
+def run(history, title: str, selection: tuple[str, ...], range_seconds: int):
+    return run_panel(history.server, DASHBOARD, panel_by_title(DASHBOARD, title),
+                     selection={"tenant_id": list(selection)}, range_seconds=range_seconds,
+                     end=history.end, scrape_interval=SCRAPE)
+
+
+def only_series(results):
+    assert len(results) == 1, f"expected one series, got {[r.labels for r in results]}"
+    return results[0]
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize("span", list(RANGES))
+@pytest.mark.parametrize("selection", list(EXPECTED), ids="+".join)
+class TestMainDashboardNumbers:
+    def test_success_rate_gauge_is_one_request_weighted_value(self, history, selection, span):
+        series = only_series(run(history, "Enhancement Success Rate", selection, RANGES[span][0]))
+        assert series.values == [pytest.approx(EXPECTED[selection][0], rel=1e-9)]
+
+    def test_active_workers_stat_is_the_total_at_every_step(self, history, selection, span):
+        range_seconds, step = RANGES[span]
+        series = only_series(run(history, "Active Celery Workers", selection, range_seconds))
+        assert len(series.values) == range_seconds // step + 1
+        assert set(series.values) == {EXPECTED[selection][1]}
+
+    def test_queue_depth_is_the_total_at_every_step(self, history, selection, span):
+        range_seconds, step = RANGES[span]
+        series = only_series(run(history, "Pending Enhancement Jobs in Queue", selection, range_seconds))
+        assert len(series.values) == range_seconds // step + 1
+        assert set(series.values) == {EXPECTED[selection][2]}
+
+    def test_p95_latency_is_the_quantile_of_summed_buckets(self, history, selection, span):
+        range_seconds, step = RANGES[span]
+        series = only_series(run(history, "p95 Enhancement Processing Latency", selection, range_seconds))
+        assert len(series.values) == range_seconds // step + 1
+        assert series.values == [pytest.approx(EXPECTED[selection][3], rel=1e-9)] * len(series.values)
+
+    def test_error_rate_table_has_one_row_per_tenant_with_its_own_rate(self, history, selection, span):
+        rows = run(history, "Error Rate by Tenant", selection, RANGES[span][0])
+        by_tenant = {r.labels["tenant_id"]: r.last for r in rows}
+        assert all(set(r.labels) == {"tenant_id"} for r in rows)
+        assert by_tenant == pytest.approx(EXPECTED[selection][4], rel=1e-9)
