@@ -5,74 +5,121 @@ Main job: `nox -s build validate`. Tests: `nox -s tests`.
 
 from __future__ import annotations
 
+import hashlib
+import json
+import os
+import shutil
+import sys
+from pathlib import Path
+
 import nox
 
-# Policy: the Python that runs nox (3.11+), reused virtualenvs,
-# dependencies only from pyproject.toml (pinned there, once).
-nox.options.default_venv_backend = "venv"
+# Policy: the Python that runs nox (3.11+); dependencies only from pyproject.toml (pinned there, once); every
+# session that needs agentmon shares ONE environment (.nox/agentmon), created with uv when it is available
+# (nox[uv] brings it) and with venv + pip otherwise, and reinstalled only when pyproject.toml changes.
+nox.options.default_venv_backend = "uv|venv"
 nox.options.reuse_venv = "yes"
 nox.options.sessions = ["build", "validate"]
 nox.options.error_on_missing_interpreters = True
 
 PYPROJECT = nox.project.load_toml("pyproject.toml")
+SHARED_ENV = Path(".nox/agentmon")
+SHARED_GROUPS = ("test", "lint")  # installed once for every session: small, and one environment is smaller than seven
+STAMP = SHARED_ENV / "agentmon-installed.json"
+
+if sys.version_info < (3, 11):  # noqa: UP036 (nox may run on an older Python than the project needs)
+    raise SystemExit(f"agentmon needs Python 3.11 or newer to run nox; this is {sys.version.split()[0]}")
 
 
-def install(session: nox.Session, *groups: str) -> None:
-    requirements = [req for group in groups for req in nox.project.dependency_groups(PYPROJECT, group)]
-    session.install("-e", ".", *requirements)
+def _uv() -> str | None:
+    """uv from nox's own environment (the nox[uv] extra), else from PATH."""
+    try:
+        from uv import find_uv_bin
+
+        return find_uv_bin()
+    except (ImportError, FileNotFoundError):
+        return shutil.which("uv")
 
 
-@nox.session
+def _requirements() -> list[str]:
+    return [req for group in SHARED_GROUPS for req in nox.project.dependency_groups(PYPROJECT, group)]
+
+
+def _wanted_stamp() -> dict[str, str]:
+    pyproject = hashlib.sha256(Path("pyproject.toml").read_bytes()).hexdigest()
+    return {"pyproject": pyproject, "python": sys.version.split()[0]}
+
+
+def _ensure_shared_env(session: nox.Session) -> Path:
+    """Create or update the shared environment when pyproject.toml (or the Python) changed; return its bin/."""
+    bin_dir = SHARED_ENV / "bin"
+    if STAMP.is_file() and json.loads(STAMP.read_text()) == _wanted_stamp() and (bin_dir / "agentmon").exists():
+        return bin_dir
+    uv = _uv()
+    session.log(f"installing the shared environment {SHARED_ENV} with {'uv' if uv else 'venv + pip'}")
+    if uv:
+        session.run(uv, "venv", "--quiet", "--allow-existing", "--python", sys.executable, str(SHARED_ENV),
+                    external=True)
+        session.run(uv, "pip", "install", "--quiet", "--python", str(bin_dir / "python"), "-e", ".",
+                    *_requirements(), external=True)
+    else:
+        session.run(sys.executable, "-m", "venv", str(SHARED_ENV), external=True)
+        session.run(str(bin_dir / "python"), "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
+                    "-e", ".", *_requirements(), external=True)
+    STAMP.write_text(json.dumps(_wanted_stamp()))
+    return bin_dir
+
+
+def run(session: nox.Session, command: str, *args: str) -> None:
+    """Run a command of the shared environment, with that environment first on PATH (kubectl, cookiecutter)."""
+    bin_dir = _ensure_shared_env(session).resolve()
+    env = {"PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}", "VIRTUAL_ENV": str(bin_dir.parent)}
+    session.run(str(bin_dir / command), *args, external=True, env=env)
+
+
+@nox.session(python=False)
 def build(session: nox.Session) -> None:
     """Render every generated file from the configuration."""
-    install(session)
-    session.run("agentmon", "build", *session.posargs)
+    run(session, "agentmon", "build", *session.posargs)
 
 
-@nox.session
+@nox.session(python=False)
 def validate(session: nox.Session) -> None:
     """Check that committed generated files are fresh and correct."""
-    install(session)
-    session.run("agentmon", "validate", *session.posargs)
+    run(session, "agentmon", "validate", *session.posargs)
 
 
-@nox.session
+@nox.session(python=False)
 def tests(session: nox.Session) -> None:
     """Run unit and end-to-end tests (end-to-end needs prometheus and promtool on PATH)."""
-    install(session, "test")
-    session.run("pytest", *session.posargs)
+    run(session, "pytest", *session.posargs)
 
 
-@nox.session
+@nox.session(python=False)
 def lint(session: nox.Session) -> None:
     """Lint and check formatting-independent style with ruff."""
-    install(session, "lint")
-    session.run("ruff", "check", ".", *session.posargs)
+    run(session, "ruff", "check", ".", *session.posargs)
 
 
-@nox.session
+@nox.session(python=False)
 def demo(session: nox.Session) -> None:
     """Show the five panels live in the terminal (simulator + local prometheus, no Docker)."""
-    install(session)
-    session.run("agentmon", "demo", *session.posargs)
+    run(session, "agentmon", "demo", *session.posargs)
 
 
-@nox.session
+@nox.session(python=False)
 def tenant(session: nox.Session) -> None:
     """Add a tenant: bake templates/tenant-dashboard into tenants/ (pass answers as key=value)."""
-    install(session)
-    session.run("cookiecutter", "templates/tenant-dashboard", "-o", "tenants", *session.posargs)
+    run(session, "cookiecutter", "templates/tenant-dashboard", "-o", "tenants", *session.posargs)
 
 
-@nox.session
+@nox.session(python=False)
 def bench(session: nox.Session) -> None:
     """Measure build + validate time and peak memory for 1, 50 and 500 tenants."""
-    install(session)
-    session.run("agentmon", "bench", *session.posargs)
+    run(session, "agentmon", "bench", *session.posargs)
 
 
-@nox.session
+@nox.session(python=False)
 def publish(session: nox.Session) -> None:
     """Publish the rendered overlay to a GitOps repo (-- --repo URL --branch B --path DIR [--dry-run])."""
-    install(session)
-    session.run("agentmon", "publish", *session.posargs)
+    run(session, "agentmon", "publish", *session.posargs)
