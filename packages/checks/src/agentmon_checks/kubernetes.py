@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from functools import cache
 from typing import Any
@@ -31,6 +32,13 @@ MAX_OBJECT_BYTES = 250_000
 HARDENED_OVERLAYS = ("prod",)
 # Secrets that exist outside the bundle on purpose (documented in docs/operations/kubernetes.md).
 TLS_SECRET = "grafana-tls"
+# Where Grafana may send traffic, stated here rather than taken from the generator, so a generator bug that
+# widens the NetworkPolicy is caught.
+NAMESPACE_LABEL = "kubernetes.io/metadata.name"
+KUBE_DNS_PEERS = [{"namespaceSelector": {}, "podSelector": {"matchLabels": {"k8s-app": "kube-dns"}}}]
+DNS_PORT = 53
+# The pin, optionally with the digest an overlay adds (`images: [{name, newTag: <tag>@sha256:<digest>}]`).
+_DIGEST = re.compile(r"@sha256:[0-9a-f]{64}\Z")
 
 
 # kubernetes-validate re-reads its schema files (a multi-megabyte _definitions.json) for every object it
@@ -186,8 +194,9 @@ def _pod_hardening(pod: dict[str, Any], config: PlatformConfig) -> Iterator[str]
     c = "spec.template.spec.containers[grafana]"
     pod_sc, sc = pod.get("securityContext", {}), container.get("securityContext", {})
     expected: list[tuple[bool, str]] = [
-        (container.get("image") == k.grafana_image and not container["image"].endswith(":latest"),
-         f"{c}.image: {container.get('image')!r}, expected the pinned {k.grafana_image!r}"),
+        (_DIGEST.sub("", container.get("image", "")) == k.grafana_image,
+         f"{c}.image: {container.get('image')!r}, expected the pinned {k.grafana_image!r} "
+         "(optionally followed by @sha256:<digest>)"),
         (container.get("resources") == {"requests": {"cpu": k.cpu_request, "memory": k.memory_request},
                                          "limits": {"cpu": k.cpu_limit, "memory": k.memory_limit}},
          f"{c}.resources: {container.get('resources')}, expected requests {k.cpu_request}/{k.memory_request}, "
@@ -208,7 +217,8 @@ def _pod_hardening(pod: dict[str, Any], config: PlatformConfig) -> Iterator[str]
     ]
     yield from (message for ok, message in expected if not ok)
     yield from _writable_paths(pod, container, c)
-    yield from _env_hardening(container, c, k.admin_secret)
+    yield from _credential_files(pod, container, c, k.admin_secret)
+    yield from _env_hardening(container, c)
 
 
 def _writable_paths(pod: dict[str, Any], container: dict[str, Any], c: str) -> Iterator[str]:
@@ -219,30 +229,89 @@ def _writable_paths(pod: dict[str, Any], container: dict[str, Any], c: str) -> I
             yield f"{c}.volumeMounts: {path} must be an emptyDir (the root filesystem is read-only)"
 
 
-def _env_hardening(container: dict[str, Any], c: str, admin_secret: str) -> Iterator[str]:
+def _credential_files(pod: dict[str, Any], container: dict[str, Any], c: str, admin_secret: str) -> Iterator[str]:
+    """Each credential reaches Grafana as a file of the mounted admin Secret, named by <VAR>__FILE (the image's
+    entrypoint reads it), never as an environment variable of the pod spec (a literal or a secretKeyRef)."""
     env = {e["name"]: e for e in container.get("env", [])}
     for var, key in ADMIN_SECRET_KEYS.items():
-        ref = env.get(var, {}).get("valueFrom", {}).get("secretKeyRef", {})
-        if ref != {"name": admin_secret, "key": key}:
-            yield f"{c}.env[{var}]: must come from secretKeyRef {admin_secret}/{key}, never a literal"
+        if var in env:
+            yield (f"{c}.env[{var}]: must not be set (a literal or secretKeyRef puts the credential in the pod "
+                   f"spec); set {var}__FILE to the file of key {key!r} of the mounted Secret {admin_secret}")
+            continue
+        path = env.get(f"{var}__FILE", {}).get("value", "")
+        if _secret_key_at(pod, container, admin_secret, path) != key:
+            yield (f"{c}.env[{var}__FILE]: {path!r} is not the file of key {key!r} of the Secret {admin_secret} "
+                   "mounted in the container")
+
+
+def _secret_key_at(pod: dict[str, Any], container: dict[str, Any], secret: str, path: str) -> str | None:
+    """The key of `secret` whose file the container sees at `path`, if it is mounted there."""
+    sources = {v["name"]: v["secret"] for v in pod.get("volumes", [])
+               if v.get("secret", {}).get("secretName") == secret}
+    for mount in (m for m in container.get("volumeMounts", []) if m["name"] in sources):
+        if "subPath" in mount:
+            relative = mount["subPath"] if path == mount["mountPath"] else ""
+        else:
+            folder = mount["mountPath"].rstrip("/") + "/"
+            relative = path.removeprefix(folder) if path.startswith(folder) else ""
+        if relative:
+            items = sources[mount["name"]].get("items")
+            # without items, every key is a file named after it
+            return next((i["key"] for i in items if i["path"] == relative), None) if items else relative
+    return None
+
+
+def _env_hardening(container: dict[str, Any], c: str) -> Iterator[str]:
+    env = {e["name"]: e for e in container.get("env", [])}
     for var, value in HARDENING_ENV.items():
         if env.get(var, {}).get("value") != value:
             yield f"{c}.env[{var}]: must be {value!r} (Grafana hardening)"
 
 
 def _network_hardening(objects: list[dict[str, Any]], config: PlatformConfig) -> Iterator[tuple[str, str]]:
-    policies = [o for o in objects if o["kind"] == "NetworkPolicy"
+    """The generated policy. Policies an overlay adds (say, egress to a Prometheus outside the cluster) add to
+    it; they are the overlay author's to review (docs/operations/kubernetes.md)."""
+    policies = [o for o in objects if o["kind"] == "NetworkPolicy" and o["metadata"]["name"] == "grafana"
                 and o["spec"].get("podSelector", {}).get("matchLabels", {}).get("app") == "grafana"]
     if not policies:
         yield "NetworkPolicy/grafana", "missing: Grafana's traffic must be restricted"
         return
-    policy = policies[0]
-    spec = policy["spec"]
-    ingress_ports = {p.get("port") for rule in spec.get("ingress", []) for p in rule.get("ports", [])}
-    if ingress_ports != {CONTAINER_PORT} or any(not rule.get("from") for rule in spec.get("ingress", [])):
-        yield ident(policy), f"spec.ingress: only port {CONTAINER_PORT} from named sources may be allowed"
-    egress_ports = {p.get("port") for rule in spec.get("egress", []) for p in rule.get("ports", [])}
-    if egress_ports != {53, config.kubernetes.prometheus_port} or any(not r.get("ports") for r in spec["egress"]):
-        yield ident(policy), f"spec.egress: only DNS (53) and Prometheus ({config.kubernetes.prometheus_port})"
+    yield from ((ident(policies[0]), m) for m in _policy_problems(policies[0]["spec"], config))
+
+
+def _policy_problems(spec: dict[str, Any], config: PlatformConfig) -> Iterator[str]:
+    k = config.kubernetes
+    ingress_from = [{"namespaceSelector": {"matchLabels": {NAMESPACE_LABEL: k.ingress_namespace}}}]
+    for i, rule in enumerate(spec.get("ingress", [])):
+        ports = {p.get("port") for p in rule.get("ports", [])}
+        if ports != {CONTAINER_PORT} or rule.get("from") != ingress_from:
+            yield (f"spec.ingress[{i}]: only port {CONTAINER_PORT} from the namespace {k.ingress_namespace} "
+                   f"(kubernetes.ingress_namespace) may be allowed, found ports {_ports(ports)} from "
+                   f"{_reach(rule.get('from'))}")
+    prometheus_peers = [{"namespaceSelector": {"matchLabels": {NAMESPACE_LABEL: k.prometheus_namespace}}}]
+    allowed = {DNS_PORT: ("DNS", "kube-dns pods (podSelector k8s-app=kube-dns)", KUBE_DNS_PEERS),
+               k.prometheus_port: ("Prometheus", f"the namespace {k.prometheus_namespace} "
+                                                 "(kubernetes.prometheus_namespace)", prometheus_peers)}
+    unused = dict(allowed)
+    for i, rule in enumerate(spec.get("egress", [])):
+        ports = {p.get("port") for p in rule.get("ports", [])}
+        if len(ports) != 1 or not ports <= allowed.keys():
+            yield (f"spec.egress[{i}].ports: {_ports(ports)}: only DNS ({DNS_PORT}) and Prometheus "
+                   f"({k.prometheus_port}) may be allowed, one rule each")
+            continue
+        port = ports.pop()
+        what, where, peers = unused.pop(port, allowed[port])
+        if rule.get("to") != peers:
+            yield f"spec.egress[{i}].to: {what} egress must reach only {where}, found {_reach(rule.get('to'))}"
+    for port, (what, where, _) in unused.items():
+        yield f"spec.egress: no rule lets Grafana reach {what} (port {port}), which must go to {where}"
     if set(spec.get("policyTypes", [])) != {"Ingress", "Egress"}:
-        yield ident(policy), "spec.policyTypes: must list Ingress and Egress"
+        yield "spec.policyTypes: must list Ingress and Egress"
+
+
+def _ports(ports: set[Any]) -> str:
+    return str(sorted(ports, key=str)) if ports else "all ports"
+
+
+def _reach(peers: list[dict[str, Any]] | None) -> str:
+    return json.dumps(peers, sort_keys=True) if peers else "every source and destination (no peers listed)"

@@ -51,6 +51,7 @@ class Kubernetes:
     grafana_image: str
     admin_secret: str
     ingress_namespace: str
+    prometheus_namespace: str
     prometheus_port: int
     cpu_request: str
     memory_request: str
