@@ -76,3 +76,23 @@ def publish(session: nox.Session) -> None:
     """Publish the rendered overlay to a GitOps repo (-- --repo URL --branch B --path DIR [--dry-run])."""
     install(session)
     session.run("agentmon", "publish", *session.posargs)
+
+
+@nox.session
+def preview(session: nox.Session) -> None:
+    """Draw dashboards to PNG (-- [agentmon preview options]); without options: the docs' pictures."""
+    install(session)
+    if session.posargs:
+        session.run("agentmon", "preview", *session.posargs)
+        return
+    # The docs' pictures: traffic simulated for a fixed hour (seed, noise 0, tenants, end time), so they change
+    # only when the dashboards, the simulator or the renderer do.
+    fixed = ("--backfill", "--time", "2026-01-01T12:00:00Z", "--range", "1h", "--seed", "42", "--noise", "0",
+             "--tenants", "acme,globex,initech")
+    incident = ("--incident", "failure-spike:globex@1800s", "--incident", "latency-spike:globex@1800s",
+                "--incident", "queue-backlog:globex@1800s")
+    images = "docs/images/previews"
+    session.run("agentmon", "preview", *fixed, "--uid", "agentmon-system-health", "--uid", "tenant-acme",
+                "--output", images)
+    session.run("agentmon", "preview", *fixed, *incident, "--uid", "agentmon-system-health",
+                "--output", f"{images}/agentmon-system-health-incident.png")

@@ -98,7 +98,7 @@ def test_banner_says_it_is_a_preview_with_range_selection_and_time(history):
     lines = [t.get_text() for t in banner.texts]
     assert lines[0] == "agentmon preview of AI Agents - System Health & Performance (not a Grafana screenshot)"
     end = datetime.fromtimestamp(history.end, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
-    assert lines[1] == f"last 1h ending {end}   ·   Tenant: acme, globex   ·   data: known traffic"
+    assert lines[1:] == [f"last 1h ending {end}   ·   Tenant: acme, globex", "data: known traffic"]
 
 
 @pytest.mark.e2e
@@ -283,13 +283,17 @@ def test_against_draws_before_and_after_of_each_changed_dashboard_only(history, 
     changed = json.loads(path.read_text())
     panel_by_title(changed, "Pending Enhancement Jobs in Queue")["fieldConfig"]["defaults"]["thresholds"][
         "steps"][1]["value"] = 50
-    path.write_text(json.dumps(changed, indent=2))
+    path.write_text(json.dumps(changed))
+    added = json.loads((repo / "dashboards/acme/tenant-acme.json").read_text()) | {"uid": "tenant-new"}
+    (repo / "dashboards/new.json").write_text(json.dumps(added))
+    # Formatting alone is no change: the globex dashboard re-indented still counts as the same.
+    globex = repo / "dashboards/globex/tenant-globex.json"
+    globex.write_text(json.dumps(json.loads(globex.read_text()), indent=4))
     out = tmp_path_factory.mktemp("out")
     assert preview("--against", "HEAD", "--prometheus", history.server.url, "--time", str(history.end),
                    "--output", str(out), root=repo) == 0
-    (picture,) = out.iterdir()
-    assert picture.name == "agentmon-system-health-vs-HEAD.png"
-    assert png_size(picture.read_bytes())[0] == 2 * 1600
+    assert sorted(p.name for p in out.iterdir()) == ["agentmon-system-health-vs-HEAD.png", "tenant-new-vs-HEAD.png"]
+    assert png_size((out / "agentmon-system-health-vs-HEAD.png").read_bytes())[0] == 2 * 1600
     before, after = (draw.Side(board, results(history, board, (ALL,)), caption)
                      for board, caption in ((MAIN, "before: HEAD"), (changed, "after: work tree")))
     figure = draw.render_pair(before, after, draw.View("1h", 3600, history.end, {"tenant_id": (ALL,)}, "x"))
@@ -298,6 +302,11 @@ def test_against_draws_before_and_after_of_each_changed_dashboard_only(history, 
     headlines = [ax.texts[0].get_text() for ax in figure.axes if ax.get_label() == "banner"]
     title = "agentmon preview of AI Agents - System Health & Performance (not a Grafana screenshot)"
     assert headlines == [f"{title}  |  before: HEAD", f"{title}  |  after: work tree"]
+    # An added dashboard: the before side says so and draws no panel.
+    figure = draw.render_pair(draw.Side(None, [], "not present at HEAD"), draw.Side(added, results(
+        history, added, (ALL,)), "after: work tree"), draw.View("1h", 3600, history.end, {}, "x"))
+    assert "not present at HEAD" in [t.get_text() for sub in figure.subfigs for t in sub.texts]
+    assert len([ax for ax in figure.axes if ax.get_label().startswith("panel:")]) == len(added["panels"])
 
 
 def test_against_with_nothing_changed_writes_nothing(repo, capsys):

@@ -156,7 +156,7 @@ def _add_preview_parser(commands: Any) -> None:
             prometheus=args.prometheus, backfill=args.backfill, range_text=args.range, tenants=_names(args.tenant),
             time=args.time, output=args.output, against=args.against))
         for path in written:
-            out.print(f"  wrote {path}")
+            out.print(f"  wrote {path.relative_to(root) if path.is_relative_to(root) else path}")
         out.print(f"[green]preview ok[/]: {len(written)} picture(s)" if written else
                   f"preview: no dashboard differs from {args.against}; nothing written")
         return 0

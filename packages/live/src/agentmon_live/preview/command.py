@@ -209,8 +209,10 @@ def _stop_on_sigterm() -> Iterator[None]:
 def _source(root: Path, request: Request, range_seconds: float,
             end: float | None) -> Iterator[tuple[PrometheusClient, str]]:
     traffic = request.traffic
-    simulated = (f"agentmon simulator ({f'profile {traffic.profile}' if traffic.profile else f'seed {traffic.seed}'}"
-                 f", noise {traffic.noise:g}{''.join(f'; incident {i}' for i in traffic.incidents)})")
+    settings = [f"profile {traffic.profile}" if traffic.profile else f"tenants {', '.join(traffic.tenants)}",
+                f"seed {traffic.seed}", f"noise {traffic.noise:g}"]
+    incidents = [f"incidents {', '.join(traffic.incidents)}"] if traffic.incidents else []
+    simulated = f"agentmon simulator ({'; '.join(settings + incidents)})"
     if request.prometheus:
         client = PrometheusClient(request.prometheus)
         try:
@@ -278,6 +280,7 @@ def _write_atomically(target: Path, png: bytes) -> None:
     try:
         with os.fdopen(handle, "wb") as out:
             out.write(png)
+        os.chmod(temporary, 0o644)  # mkstemp's 0600 would hide the picture from everyone else
         os.replace(temporary, target)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)

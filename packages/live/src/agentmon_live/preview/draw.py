@@ -33,7 +33,7 @@ from agentmon_live.preview.table import table
 DPI = 100
 WIDTH_IN = 16.0  # a 1600 px wide dashboard, as on a common screen
 ROW_IN = 0.42  # one grid row (Grafana: 30 px plus margin)
-MARGIN_IN, GAP_IN, BANNER_IN = 0.15, 0.08, 0.78
+MARGIN_IN, GAP_IN, BANNER_IN = 0.15, 0.08, 0.95
 TITLE_BAR_IN = 0.34  # inches above a panel's content: its title, type and unit
 PAGE_BG, PANEL_BG, PANEL_EDGE, BANNER_BG = "#F4F5F5", "#FFFFFF", "#D8D9DA", "#FFF4CC"
 # Pinned style: a user's matplotlibrc must not change the picture; DejaVu Sans ships with matplotlib.
@@ -183,17 +183,18 @@ def _banner(canvas: Canvas, side: Side, view: View, total_in: float) -> None:
     headline = f"agentmon preview of {title} (not a Grafana screenshot)" if title else "agentmon preview"
     if side.caption:
         headline += f"  |  {side.caption}"
-    ax.text(0.01, 0.66, headline, transform=ax.transAxes, fontsize=13, fontweight="bold", color=TEXT, va="center")
-    ax.text(0.01, 0.26, describe(view, side.dashboard), transform=ax.transAxes, fontsize=10, color=MUTED,
+    ax.text(0.01, 0.74, headline, transform=ax.transAxes, fontsize=13, fontweight="bold", color=TEXT, va="center")
+    ax.text(0.01, 0.42, describe(view, side.dashboard), transform=ax.transAxes, fontsize=10, color=MUTED,
             va="center")
+    ax.text(0.01, 0.16, f"data: {view.source}", transform=ax.transAxes, fontsize=9, color=MUTED, va="center")
 
 
 def describe(view: View, dashboard: dict[str, Any] | None) -> str:
-    """The banner's second line: range, end time, the dashboard's variable selection, the data source."""
+    """The banner's second line: range, end time, the dashboard's variable selection."""
     end = datetime.fromtimestamp(view.end, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
     parts = [f"last {view.range_text} ending {end}"]
     variables = {v["name"]: v for v in (dashboard or {}).get("templating", {}).get("list", [])}
     for name, values in selection(dashboard or {}, view.selection).items():
         label = variables[name].get("label") or name
         parts.append(f"{label}: {'All' if list(values) == [ALL] else ', '.join(values)}")
-    return "   ·   ".join([*parts, f"data: {view.source}"])
+    return "   ·   ".join(parts)
