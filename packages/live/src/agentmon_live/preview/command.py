@@ -22,11 +22,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from matplotlib.figure import Figure
+
 from agentmon_live.demo import Traffic
 from agentmon_live.grafana import ALL, seconds
 from agentmon_live.preview import data, draw
 from agentmon_live.preview.panels import PanelResult
 from agentmon_live.prometheus import PrerequisiteMissing, PrometheusClient, PrometheusUnreachable
+from agentmon_simulator import parse_incident
 
 DASHBOARDS = Path("dashboards")
 DEFAULT_OUTPUT = Path("build/previews")
@@ -233,12 +236,15 @@ def _draw_all(client: PrometheusClient, pictures: list[Picture], request: Reques
               end: float | None, source: str) -> list[bytes]:
     live = not (request.prometheus or request.backfill)
     scrape = data.LIVE_SCRAPE if live else request.scrape_interval
-    deadline = time.monotonic() + (LIVE_WAIT_SECONDS + _latest_incident(request.traffic) if live else 0)
+    # Live: numbers after the first scrapes, an incident's only once it started and filled a rate window.
+    ready_at = time.monotonic() + (_latest_incident(request.traffic) if live else 0)
+    deadline = ready_at + (LIVE_WAIT_SECONDS if live else 0)
     while True:
         moment = time.time() if end is None else end
         results = {id(board): _query(client, board, request, range_seconds, moment, scrape)
                    for picture in pictures for board in (picture.before, picture.after) if board is not None}
-        if all(data.complete(r) for r in results.values()) or time.monotonic() >= deadline:
+        complete = all(data.complete(r) for r in results.values())
+        if (complete and time.monotonic() >= ready_at) or time.monotonic() >= deadline:
             break
         time.sleep(2)
     view = draw.View(request.range_text, range_seconds, moment, _chosen(request), source)
@@ -247,8 +253,9 @@ def _draw_all(client: PrometheusClient, pictures: list[Picture], request: Reques
 
 def _latest_incident(traffic: Traffic) -> float:
     """Live mode waits for the last incident to start and fill a rate window."""
-    starts = [float(m.group(1)) for i in traffic.incidents if (m := re.search(r"@(\d+)s$", i))]
-    return max(starts, default=0.0) + 4 * seconds(data.LIVE_SCRAPE) if traffic.incidents else 0.0
+    if not traffic.incidents:
+        return 0.0
+    return max(parse_incident(i).after_seconds for i in traffic.incidents) + 4 * seconds(data.LIVE_SCRAPE)
 
 
 def _chosen(request: Request) -> dict[str, tuple[str, ...]]:
@@ -264,7 +271,7 @@ def _query(client: PrometheusClient, board: dict[str, Any], request: Request, ra
         raise PreviewError(f"--prometheus: {exc}") from None
 
 
-def _figure(picture: Picture, results: dict[int, list[PanelResult]], view: draw.View, rev: str | None) -> Any:
+def _figure(picture: Picture, results: dict[int, list[PanelResult]], view: draw.View, rev: str | None) -> Figure:
     def side(board: dict[str, Any] | None, caption: str, missing: str) -> draw.Side:
         return draw.Side(board, results.get(id(board), []), caption if board else missing)
 
