@@ -172,3 +172,22 @@ def _scan_verdict(session: nox.Session, overlay: str, report: dict) -> list[str]
     if summary["resource_count"] == 0:
         problems.append(f"{overlay}: checkov found no resources to scan")
     return problems
+
+
+@nox.session(python=False)
+def preview(session: nox.Session) -> None:
+    """Draw dashboards to PNG (-- [agentmon preview options]); without options: the docs' pictures."""
+    if session.posargs:
+        run(session, "agentmon", "preview", *session.posargs)
+        return
+    # The docs' pictures: traffic simulated for a fixed hour (seed, noise 0, tenants, end time), so they change
+    # only when the dashboards, the simulator or the renderer do.
+    fixed = ("--backfill", "--time", "2026-01-01T12:00:00Z", "--range", "1h", "--seed", "42", "--noise", "0",
+             "--tenants", "acme,globex,initech")
+    incident = ("--incident", "failure-spike:globex@1800s", "--incident", "latency-spike:globex@1800s",
+                "--incident", "queue-backlog:globex@1800s")
+    images = "docs/images/previews"
+    run(session, "agentmon", "preview", *fixed, "--uid", "agentmon-system-health", "--uid", "tenant-acme",
+        "--output", images)
+    run(session, "agentmon", "preview", *fixed, *incident, "--uid", "agentmon-system-health",
+        "--output", f"{images}/agentmon-system-health-incident.png")

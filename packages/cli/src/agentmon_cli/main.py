@@ -73,6 +73,7 @@ def _parser() -> argparse.ArgumentParser:
     _add_simulate_parser(commands)
     _add_demo_parser(commands)
     _add_publish_parser(commands)
+    _add_preview_parser(commands)
     return parser
 
 
@@ -128,6 +129,39 @@ def _add_publish_parser(commands: Any) -> None:
     p.set_defaults(needs_config=True, run=lambda root, config, args: publish.publish(root, config, publish.Request(
         target=args.target, branch=args.branch, path=args.path, overlay=args.overlay, dry_run=args.dry_run,
         allow_dirty=args.allow_dirty)))
+
+
+def _add_preview_parser(commands: Any) -> None:
+    p = commands.add_parser("preview", help="draw dashboards to PNG with real numbers (not Grafana screenshots)")
+    p.add_argument("--uid", action="append", default=[], help="dashboard uid, repeatable (default: every dashboard)")
+    p.add_argument("--prometheus", metavar="URL", help="query this Prometheus (default: start the simulator and a "
+                   "local Prometheus, as `agentmon demo` does, and wait for data)")
+    p.add_argument("--backfill", action="store_true", help="simulate the whole range at once into the local "
+                   "Prometheus (needs promtool): same --seed and --time, same picture; @Ns counts from the range start")
+    _traffic_options(p)
+    p.add_argument("--range", default="1h", help="time range shown, ending at --time (default 1h)")
+    p.add_argument("--tenant", default=ALL, help="tenant(s) selected on dashboards with a tenant variable "
+                   "(default: all)")
+    p.add_argument("--time", help="range end: RFC3339 (UTC when no offset) or unix seconds (default: now)")
+    p.add_argument("--output", type=Path, default=Path("build/previews"),
+                   help="folder for <uid>.png, or one .png file (default: build/previews, under --root)")
+    p.add_argument("--against", metavar="REV", help="only dashboards whose JSON differs between git revision REV "
+                   "and the work tree, before and after side by side")
+
+    def run(root: Path, config: PlatformConfig, args: argparse.Namespace) -> int:
+        from agentmon_live.preview import command as preview  # here: only this command loads matplotlib
+
+        written = preview.preview(root, preview.Request(
+            traffic=_traffic(args), scrape_interval=config.datasource.scrape_interval, uids=tuple(args.uid),
+            prometheus=args.prometheus, backfill=args.backfill, range_text=args.range, tenants=_names(args.tenant),
+            time=args.time, output=args.output, against=args.against))
+        for path in written:
+            out.print(f"  wrote {path.relative_to(root) if path.is_relative_to(root) else path}")
+        out.print(f"[green]preview ok[/]: {len(written)} picture(s)" if written else
+                  f"preview: no dashboard differs from {args.against}; nothing written")
+        return 0
+
+    p.set_defaults(needs_config=True, run=run)
 
 
 def build(root: Path, config: PlatformConfig, _args: argparse.Namespace | None = None) -> int:

@@ -24,6 +24,8 @@ from ruamel.yaml import YAML
 from agentmon_config import load_simulator_profile
 from agentmon_live.grafana import ALL
 from agentmon_live.panelrun import Series, run_panel
+from agentmon_live.panelstyle import threshold_colour as _colour
+from agentmon_live.panelstyle import thresholds_and_unit as _thresholds_and_unit
 from agentmon_live.prometheus import PrometheusServer, find_binary
 from agentmon_simulator import Simulation, TenantProfile, default_profiles, parse_incident
 from agentmon_simulator.server import serve
@@ -104,25 +106,6 @@ def panel_values(server: PrometheusServer, dashboard: dict[str, Any], tenants: S
 def _last(series: Series) -> float | None:
     finite = [v for v in series.values if v == v]  # drop NaN (no traffic in the window)
     return finite[-1] if finite else None
-
-
-def _thresholds_and_unit(panel: dict[str, Any]) -> tuple[list[dict[str, Any]], str]:
-    defaults = panel["fieldConfig"]["defaults"]
-    steps, unit = defaults.get("thresholds", {}).get("steps", []), defaults.get("unit", "none")
-    for override in panel["fieldConfig"].get("overrides", []):
-        props = {p["id"]: p["value"] for p in override["properties"]}
-        steps, unit = props.get("thresholds", {}).get("steps", steps), props.get("unit", unit)
-    return steps, unit
-
-
-def _colour(value: float | None, steps: list[dict[str, Any]]) -> str:
-    colour = "grey50"
-    if value is None:
-        return colour
-    for step in steps:
-        if step["value"] is None or value >= step["value"]:
-            colour = step["color"]
-    return colour
 
 
 def _format(value: float | None, unit: str) -> str:

@@ -9,17 +9,19 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from agentmon_live.grafana import QueryWindow, format_variable, interpolate
-from agentmon_live.prometheus import PrometheusServer
+from agentmon_live.prometheus import PrometheusClient
 
 
 @dataclass(frozen=True)
 class Series:
     labels: dict[str, str]
     values: list[float]  # one value for instant targets, one per step for range targets
+    times: list[float] = field(default_factory=list)  # unix seconds of each value (steps without data are absent)
+    ref_id: str = ""  # the target (refId) that returned it
 
     @property
     def last(self) -> float:
@@ -39,20 +41,22 @@ def variable_values(dashboard: dict[str, Any], selection: Mapping[str, Sequence[
     return {name: format_variable(values, defined[name].get("allValue")) for name, values in selection.items()}
 
 
-def run_panel(server: PrometheusServer, dashboard: dict[str, Any], panel: dict[str, Any], *,
+def run_panel(server: PrometheusClient, dashboard: dict[str, Any], panel: dict[str, Any], *,
               selection: Mapping[str, Sequence[str]], range_seconds: float, end: float,
               scrape_interval: str) -> list[Series]:
     window = QueryWindow.for_range(range_seconds, scrape_interval)
     variables = variable_values(dashboard, selection)
     results: list[Series] = []
     for target in panel["targets"]:
-        expr = interpolate(target["expr"], window, variables)
+        expr, ref = interpolate(target["expr"], window, variables), target.get("refId", "")
         if target.get("instant"):
             vector = server.query(expr, at=end)
-            results += [Series(r["metric"], [float(r["value"][1])]) for r in vector]
+            results += [Series(r["metric"], [float(r["value"][1])], [float(r["value"][0])], ref)
+                        for r in vector]
         else:
             step = window.interval_seconds
             start = math.floor((end - range_seconds) / step) * step
             matrix = server.query_range(expr, start, math.floor(end / step) * step, step)
-            results += [Series(r["metric"], [float(v) for _, v in r["values"]]) for r in matrix]
+            results += [Series(r["metric"], [float(v) for _, v in r["values"]], [float(t) for t, _ in r["values"]], ref)
+                        for r in matrix]
     return results

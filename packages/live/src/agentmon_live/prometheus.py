@@ -38,9 +38,53 @@ def free_loopback_port() -> int:
         return sock.getsockname()[1]
 
 
+class PrometheusUnreachable(RuntimeError):
+    pass
+
+
+class PrometheusClient:
+    """The HTTP query API of the Prometheus at `url`: what Grafana's datasource calls."""
+
+    url: str
+
+    def __init__(self, url: str) -> None:
+        self.url = url.rstrip("/")
+
+    def api(self, path: str, **params: Any) -> Any:
+        data = urllib.parse.urlencode({k: v for k, v in params.items() if v is not None}).encode()
+        request = urllib.request.Request(f"{self.url}/api/v1/{path}", data=data, method="POST")
+        try:
+            with urllib.request.urlopen(request, timeout=60) as response:
+                body = json.load(response)
+        except urllib.error.HTTPError as exc:  # Prometheus answers bad queries with 400 and a JSON error
+            body = self._json_error(exc)
+        except (urllib.error.URLError, OSError) as exc:  # refused, unknown host, timeout
+            reason = getattr(exc, "reason", exc)
+            raise PrometheusUnreachable(f"cannot reach Prometheus at {self.url}: {reason}") from exc
+        except ValueError as exc:
+            raise PrometheusUnreachable(f"{self.url} does not answer like a Prometheus API") from exc
+        if body.get("status") != "success":
+            raise QueryError(f"{body.get('errorType')}: {body.get('error')} (query: {params.get('query')})")
+        return body["data"]
+
+    def _json_error(self, exc: urllib.error.HTTPError) -> Any:
+        try:
+            return json.load(exc)
+        except ValueError:
+            raise PrometheusUnreachable(f"{self.url} answered HTTP {exc.code}, not a Prometheus API") from exc
+
+    def query(self, expr: str, at: float | None = None) -> list[dict[str, Any]]:
+        """Instant query: the vector Grafana gets for an instant target."""
+        return self.api("query", query=expr, time=at)["result"]
+
+    def query_range(self, expr: str, start: float, end: float, step: float) -> list[dict[str, Any]]:
+        return self.api("query_range", query=expr, start=start, end=end, step=step)["result"]
+
+
 @dataclass
-class PrometheusServer:
-    """A Prometheus process bound to 127.0.0.1, started with `start()` and stopped with `stop()`."""
+class PrometheusServer(PrometheusClient):
+    """A Prometheus process bound to 127.0.0.1, started with `start()` and stopped with `stop()`; queried
+    through PrometheusClient's methods at its loopback `url`."""
 
     config_file: Path
     storage: Path
@@ -93,22 +137,3 @@ class PrometheusServer:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
-
-    def api(self, path: str, **params: Any) -> Any:
-        data = urllib.parse.urlencode({k: v for k, v in params.items() if v is not None}).encode()
-        request = urllib.request.Request(f"{self.url}/api/v1/{path}", data=data, method="POST")
-        try:
-            with urllib.request.urlopen(request, timeout=60) as response:
-                body = json.load(response)
-        except urllib.error.HTTPError as exc:
-            body = json.load(exc)
-        if body.get("status") != "success":
-            raise QueryError(f"{body.get('errorType')}: {body.get('error')} (query: {params.get('query')})")
-        return body["data"]
-
-    def query(self, expr: str, at: float | None = None) -> list[dict[str, Any]]:
-        """Instant query: the vector Grafana gets for an instant target."""
-        return self.api("query", query=expr, time=at)["result"]
-
-    def query_range(self, expr: str, start: float, end: float, step: float) -> list[dict[str, Any]]:
-        return self.api("query_range", query=expr, start=start, end=end, step=step)["result"]

@@ -1,0 +1,360 @@
+"""Dashboard previews drawn from the dashboards' JSON and a real Prometheus holding known traffic
+(conftest.TRAFFIC): assertions on the figure's artists and on pixel colours at known places.
+
+Known truth (derived in test_e2e_main_dashboard): success rate acme 98 %, globex 80 %, acme+globex 92.857 %,
+initech 100 %; workers acme 4, globex 2, initech 0; queue All 115; p95 All 105 s; error rate acme 2 %,
+globex 20 %, initech 0 %.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import math
+import shutil
+import struct
+import subprocess
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from matplotlib.colors import to_rgb
+
+from agentmon_cli import main as cli
+from agentmon_config import load_platform
+from agentmon_live.demo import Traffic
+from agentmon_live.grafana import ALL
+from agentmon_live.panelrun import panel_by_title
+from agentmon_live.panelstyle import GRAFANA_COLOURS
+from agentmon_live.preview import data, draw
+from agentmon_live.preview.panels import GAUGE_START
+from agentmon_live.prometheus import free_loopback_port
+from agentmon_simulator import default_profiles
+
+from .conftest import prerequisite
+
+REPO = Path(__file__).resolve().parents[3]
+MAIN = json.loads((REPO / "dashboards/agentmon-system-health.json").read_text())
+CONFIG = load_platform(REPO / "config/platform.yaml", REPO / "tenants")
+SCRAPE = "15s"
+RED, YELLOW, GREEN = (GRAFANA_COLOURS[c] for c in ("red", "yellow", "green"))
+
+
+def results(history, dashboard, tenants, range_seconds=3600):
+    variables = data.selection(dashboard, {"tenant_id": tenants})
+    return data.query_dashboard(history.server, dashboard, variables, range_seconds, history.end, SCRAPE)
+
+
+def render(history, tenants=(ALL,), dashboard=MAIN):
+    view = draw.View("1h", 3600, history.end, {"tenant_id": tuple(tenants)}, "known traffic")
+    return draw.render(dashboard, results(history, dashboard, tenants), view)
+
+
+def axes(figure, label):
+    found = [ax for ax in figure.axes if ax.get_label() == label]
+    assert found, f"no axes labelled {label}"
+    return found
+
+
+def panel_id(title):
+    return panel_by_title(MAIN, title)["id"]
+
+
+def rgb_at(figure, ax, xy):
+    """The rendered colour (0-255 RGB) at data point `xy` of `ax`."""
+    image = draw.pixels(figure)  # draws first: transforms below are the final layout
+    x, y = ax.transData.transform(xy)
+    return tuple(int(v) for v in image[round(image.shape[0] - y), round(x)][:3])
+
+
+def close_to(actual, colour, tolerance=3):
+    expected = tuple(round(c * 255) for c in to_rgb(colour))
+    return all(abs(a - e) <= tolerance for a, e in zip(actual, expected, strict=True))
+
+
+@pytest.mark.e2e
+def test_every_panel_is_drawn_where_its_grid_position_says(history):
+    figure = render(history)
+    frames = {ax.get_label(): ax.get_position() for ax in figure.axes if ax.get_label().startswith("panel:")}
+    assert len(frames) == 5
+    gauge, stat, queue, p95, table = (frames[f"panel:{i}"] for i in range(1, 6))
+    # Top row, left to right, same top edge; second row below it.
+    assert gauge.x1 < stat.x0 < stat.x1 < queue.x0
+    assert gauge.y1 == pytest.approx(stat.y1) and gauge.y1 == pytest.approx(queue.y1)
+    assert p95.y1 < gauge.y0 and table.y1 < queue.y0 and p95.x1 < table.x0
+    # Widths follow gridPos.w (6, 6, 12 of 24 columns; the gap between panels is subtracted once each).
+    assert queue.width == pytest.approx(2 * gauge.width, rel=0.02)
+    assert gauge.x0 == pytest.approx(p95.x0) and queue.x0 == pytest.approx(table.x0)
+    titles = [t.get_text() for ax in figure.axes for t in ax.texts if t.get_gid() == "panel-title"]
+    assert titles == [p["title"] for p in MAIN["panels"]]
+    kinds = [t.get_text() for ax in figure.axes for t in ax.texts if t.get_gid() == "panel-kind"]
+    assert kinds == ["gauge · unit percent", "stat", "timeseries", "timeseries · unit s", "table"]
+
+
+@pytest.mark.e2e
+def test_banner_says_it_is_a_preview_with_range_selection_and_time(history):
+    figure = render(history, ("acme", "globex"))
+    (banner,) = axes(figure, "banner")
+    lines = [t.get_text() for t in banner.texts]
+    assert lines[0] == "agentmon preview of AI Agents - System Health & Performance (not a Grafana screenshot)"
+    end = datetime.fromtimestamp(history.end, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+    assert lines[1:] == [f"last 1h ending {end}   ·   Tenant: acme, globex", "data: known traffic"]
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize(("tenants", "success", "gauge_colour", "workers", "stat_colour"), [
+    (("globex",), "80.00%", RED, "2", GREEN),  # below the 90 % critical threshold
+    (("acme", "globex"), "92.86%", YELLOW, "6", GREEN),  # between critical and warning (95 %)
+    (("acme",), "98.00%", GREEN, "4", GREEN),  # above the warning threshold
+    (("initech",), "100.00%", GREEN, "0", RED),  # no workers
+], ids=lambda v: "+".join(v) if isinstance(v, tuple) else None)
+def test_gauge_and_stat_take_their_threshold_colours(history, tenants, success, gauge_colour, workers, stat_colour):
+    figure = render(history, tenants)
+    (gauge,) = axes(figure, f"content:{panel_id('Enhancement Success Rate')}")
+    (value_arc,) = [p for p in gauge.patches if p.get_gid() == "gauge-value"]
+    (text,) = [t for t in gauge.texts if t.get_gid() == "gauge-text"]
+    assert (text.get_text(), value_arc.get_facecolor()[:3], text.get_color()) == \
+        (success, to_rgb(gauge_colour), gauge_colour)
+    # The pixel on the value arc just after its start (lower left) has the threshold colour.
+    angle = math.radians(GAUGE_START - 5)
+    assert close_to(rgb_at(figure, gauge, (0.74 * math.cos(angle), 0.74 * math.sin(angle))), gauge_colour)
+    (stat,) = axes(figure, f"content:{panel_id('Active Celery Workers')}")
+    (number,) = [t for t in stat.texts if t.get_gid() == "stat-text"]
+    assert number.get_text() == workers
+    assert close_to(rgb_at(figure, stat, (0.05, 0.05)), stat_colour)  # colorMode background
+
+
+@pytest.mark.e2e
+def test_time_series_draw_the_reference_lines_at_the_configured_values_with_legends(history):
+    figure = render(history)
+    expected = {"Pending Enhancement Jobs in Queue": (CONFIG.thresholds.queue_depth_reference, 115.0, "Pending jobs"),
+                "p95 Enhancement Processing Latency": (CONFIG.thresholds.p95_latency_sla_seconds, 105.0,
+                                                       "p95 latency")}
+    for title, (reference, value, legend) in expected.items():
+        (ax,) = axes(figure, f"content:{panel_id(title)}")
+        (line,) = [ln for ln in ax.lines if ln.get_gid() == "threshold"]
+        assert (tuple(line.get_ydata()), line.get_linestyle(), line.get_color()) == ((reference, reference), "--", RED)
+        (series,) = [ln for ln in ax.lines if ln.get_gid() == "series"]
+        assert len(series.get_ydata()) == 3600 // 15 + 1
+        assert list(series.get_ydata()) == [pytest.approx(value, rel=1e-9)] * len(series.get_ydata())
+        assert [t.get_text() for t in ax.get_legend().get_texts()] == [legend]
+        low, high = ax.get_ylim()
+        assert low == 0 and high >= reference  # the reference line is inside the plot
+
+
+def table_rows(figure):
+    (ax,) = axes(figure, f"content:{panel_id('Error Rate by Tenant')}")
+    cells = ax.tables[0].get_celld()
+    rows = 1 + max(r for r, _ in cells)
+    return [[(cells[r, c].get_text().get_text(), cells[r, c].get_facecolor()[:3]) for c in range(2)]
+            for r in range(rows)]
+
+
+@pytest.mark.e2e
+def test_table_is_sorted_as_the_panel_says_with_threshold_coloured_cells(history):
+    white = to_rgb("#FFFFFF")
+    header, *rows = table_rows(render(history))
+    assert [text for text, _ in header] == ["Tenant", "Error Rate %"]  # renamed by organize; Time excluded
+    assert rows == [  # sortBy: Error Rate % descending; green < 1 %, yellow 1-5 %, red above
+        [("globex", white), ("20.00%", to_rgb(RED))],
+        [("acme", white), ("2.00%", to_rgb(YELLOW))],
+        [("initech", white), ("0.00%", to_rgb(GREEN))],
+    ]
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize(("sort", "order"), [
+    ({"displayName": "Error Rate %", "desc": False}, ["initech", "acme", "globex"]),
+    ({"displayName": "Tenant", "desc": False}, ["acme", "globex", "initech"]),
+    ({"displayName": "Tenant", "desc": True}, ["initech", "globex", "acme"]),
+])
+def test_table_order_follows_sort_by_not_the_renderer(history, sort, order):
+    dashboard = copy.deepcopy(MAIN)
+    panel_by_title(dashboard, "Error Rate by Tenant")["options"]["sortBy"] = [sort]
+    _, *rows = table_rows(render(history, dashboard=dashboard))
+    assert [row[0][0] for row in rows] == order
+
+
+@pytest.mark.e2e
+def test_same_inputs_give_the_same_png_bytes_without_timestamps(history):
+    first, second = (draw.png_bytes(render(history, ("acme", "globex"))) for _ in range(2))
+    assert first == second
+    assert first[:8] == b"\x89PNG\r\n\x1a\n" and png_size(first) == (1600, round(draw.height_in(MAIN) * draw.DPI))
+    assert b"tIME" not in first and b"Software" not in first and b"matplotlib" not in first
+
+
+def png_size(png: bytes) -> tuple[int, int]:
+    return struct.unpack(">II", png[16:24])
+
+
+@pytest.mark.e2e
+def test_tenant_dashboard_without_variables_is_drawn_with_its_own_panels(history):
+    dashboard = json.loads((REPO / "dashboards/globex/tenant-globex.json").read_text())
+    figure = render(history, ("acme",), dashboard)  # --tenant does not apply: the dashboard has no variable
+    assert len([ax for ax in figure.axes if ax.get_label().startswith("panel:")]) == len(dashboard["panels"]) == 6
+    (banner,) = axes(figure, "banner")
+    assert "Tenant" not in banner.texts[1].get_text()
+    (gauge,) = axes(figure, f"content:{panel_by_title(dashboard, 'Success Rate vs SLO')['id']}")
+    (text,) = [t for t in gauge.texts if t.get_gid() == "gauge-text"]
+    assert text.get_text() == "80.00%"  # globex's known truth, red under its 95 % SLO
+    (ax,) = axes(figure, f"content:{panel_by_title(dashboard, 'Processing Latency p50 / p95 / p99')['id']}")
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["p50", "p95", "p99"]
+
+
+# The command: files, errors, --against.
+
+def preview(*args, root=REPO):
+    return cli.main(["--root", str(root), "preview", *args])
+
+
+@pytest.mark.e2e
+def test_preview_writes_one_png_per_dashboard_from_any_prometheus(history, tmp_path, capsys):
+    out = tmp_path / "out"
+    assert preview("--prometheus", history.server.url, "--time", str(history.end),
+                   "--output", str(out)) == 0
+    assert sorted(p.name for p in out.iterdir()) == ["agentmon-system-health.png", "tenant-acme.png",
+                                                      "tenant-globex.png"]
+    assert png_size((out / "agentmon-system-health.png").read_bytes())[0] == 1600
+    single = tmp_path / "main.png"
+    assert preview("--prometheus", history.server.url, "--time", str(history.end), "--uid",
+                   "agentmon-system-health", "--output", str(single)) == 0
+    assert single.read_bytes() == (out / "agentmon-system-health.png").read_bytes()
+    assert "preview ok: 1 picture(s)" in capsys.readouterr().out
+
+
+def test_unknown_uid_is_a_one_line_error_and_writes_nothing(tmp_path, capsys):
+    assert preview("--uid", "nope", "--output", str(tmp_path / "out")) == 2
+    assert capsys.readouterr().err.strip() == (
+        "error: --uid nope: no dashboard with that uid under dashboards/ "
+        "(known: agentmon-system-health, tenant-acme, tenant-globex)")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_unreachable_prometheus_is_a_one_line_error_and_writes_nothing(tmp_path, capsys):
+    closed = free_loopback_port()
+    assert preview("--prometheus", f"http://127.0.0.1:{closed}", "--output", str(tmp_path / "out")) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith(f"error: --prometheus: cannot reach Prometheus at http://127.0.0.1:{closed}: ")
+    assert "\n" not in err and "Traceback" not in err
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--range", "an hour"], "error: --range 'an hour': expected a duration such as 15m, 1h, 6h, 7d"),
+    (["--prometheus", "http://x:9090", "--time", "yesterday"],
+     "error: --time 'yesterday': expected RFC3339 (2026-01-01T12:00:00Z) or unix seconds"),
+    (["--time", "1767268800"], "error: --time needs --prometheus URL or --backfill: the live simulator has only "
+                               "the last minutes"),
+    (["--prometheus", "http://x:9090", "--incident", "workers-down:acme"],
+     "error: --incident needs the simulator: it cannot be combined with --prometheus"),
+    (["--output", "one.png"], "error: --output one.png: a .png file holds one picture, and this preview has 3 "
+                              "(choose one dashboard with --uid, or give a folder)"),
+    (["--against", "no-such-revision"], "error: --against no-such-revision: not a revision of this repository"),
+])
+def test_bad_options_are_one_line_errors_and_write_nothing(tmp_path, capsys, args, message):
+    output = [] if "--output" in args else ["--output", str(tmp_path / "out")]
+    assert preview(*args, *output) == 2
+    assert capsys.readouterr().err.strip() == message
+    assert not (tmp_path / "out").exists() and not (REPO / "one.png").exists()
+
+
+def test_missing_prometheus_binary_exits_3_and_writes_nothing(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("PATH", str(tmp_path / "empty"))
+    assert preview("--uid", "tenant-acme", "--output", str(tmp_path / "out")) == 3
+    assert capsys.readouterr().err.startswith("missing prerequisite: `prometheus` not found on PATH")
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.fixture
+def repo(tmp_path):
+    """A git repository holding the configuration and the committed dashboards."""
+    git = prerequisite("git")
+    for name in ("config", "tenants", "dashboards"):
+        shutil.copytree(REPO / name, tmp_path / name)
+    for args in (["init", "-q"], ["add", "."], ["-c", "user.name=t", "-c", "user.email=t@example.com", "commit",
+                                                 "-qm", "dashboards"]):
+        subprocess.run([git, *args], cwd=tmp_path, check=True)
+    return tmp_path
+
+
+@pytest.mark.e2e
+def test_against_draws_before_and_after_of_each_changed_dashboard_only(history, repo, tmp_path_factory):
+    path = repo / "dashboards/agentmon-system-health.json"
+    changed = json.loads(path.read_text())
+    panel_by_title(changed, "Pending Enhancement Jobs in Queue")["fieldConfig"]["defaults"]["thresholds"][
+        "steps"][1]["value"] = 50
+    path.write_text(json.dumps(changed))
+    added = json.loads((repo / "dashboards/acme/tenant-acme.json").read_text()) | {"uid": "tenant-new"}
+    (repo / "dashboards/new.json").write_text(json.dumps(added))
+    # Formatting alone is no change: the globex dashboard re-indented still counts as the same.
+    globex = repo / "dashboards/globex/tenant-globex.json"
+    globex.write_text(json.dumps(json.loads(globex.read_text()), indent=4))
+    out = tmp_path_factory.mktemp("out")
+    assert preview("--against", "HEAD", "--prometheus", history.server.url, "--time", str(history.end),
+                   "--output", str(out), root=repo) == 0
+    assert sorted(p.name for p in out.iterdir()) == ["agentmon-system-health-vs-HEAD.png", "tenant-new-vs-HEAD.png"]
+    assert png_size((out / "agentmon-system-health-vs-HEAD.png").read_bytes())[0] == 2 * 1600
+    before, after = (draw.Side(board, results(history, board, (ALL,)), caption)
+                     for board, caption in ((MAIN, "before: HEAD"), (changed, "after: work tree")))
+    figure = draw.render_pair(before, after, draw.View("1h", 3600, history.end, {"tenant_id": (ALL,)}, "x"))
+    queues = [ax for ax in figure.axes if ax.get_label() == "content:3"]
+    assert [[ln.get_ydata()[0] for ln in ax.lines if ln.get_gid() == "threshold"] for ax in queues] == [[100], [50]]
+    headlines = [ax.texts[0].get_text() for ax in figure.axes if ax.get_label() == "banner"]
+    title = "agentmon preview of AI Agents - System Health & Performance (not a Grafana screenshot)"
+    assert headlines == [f"{title}  |  before: HEAD", f"{title}  |  after: work tree"]
+    # An added dashboard: the before side says so and draws no panel.
+    figure = draw.render_pair(draw.Side(None, [], "not present at HEAD"), draw.Side(added, results(
+        history, added, (ALL,)), "after: work tree"), draw.View("1h", 3600, history.end, {}, "x"))
+    assert "not present at HEAD" in [t.get_text() for sub in figure.subfigs for t in sub.texts]
+    assert len([ax for ax in figure.axes if ax.get_label().startswith("panel:")]) == len(added["panels"])
+
+
+def test_against_with_nothing_changed_writes_nothing(repo, capsys):
+    assert preview("--against", "HEAD", "--output", str(repo / "out"), root=repo) == 0
+    assert "no dashboard differs from HEAD; nothing written" in capsys.readouterr().out
+    assert not (repo / "out").exists()
+
+
+SUCCESS_SHARE = ('100 * sum(increase(enhancement_requests_total{{status="success"}}[{w}])) '
+                 '/ sum(increase(enhancement_requests_total[{w}]))')
+
+
+@pytest.mark.e2e
+def test_backfill_holds_the_simulated_traffic_and_starts_incidents_at_the_range_offset():
+    prerequisite("promtool")
+    (acme,) = default_profiles(("acme",), 42)
+    traffic = Traffic(tenants=("acme",), seed=42, noise=0.0, incidents=("failure-spike:acme@1800s",))
+    end = 1767268800  # 2026-01-01T12:00:00Z; the range starts an hour earlier, the incident 30 min later
+    with data.backfilled(traffic, 3600, end, SCRAPE) as server:
+        def success(window, at):
+            (sample,) = server.query(SUCCESS_SHARE.format(w=window), at=at)
+            return float(sample["value"][1])
+
+        requests = server.query("sum(increase(enhancement_requests_total[25m]))", at=end - 1815)[0]["value"][1]
+        assert float(requests) == pytest.approx(acme.requests_per_second * 1500, abs=2)
+        # 25 minutes before the incident: the profile's failure ratio; 25 minutes after: 25 % failures.
+        assert success("25m", end - 1815) == pytest.approx(100 * (1 - acme.failure_ratio), abs=0.05)
+        assert success("25m", end) == pytest.approx(75.0, abs=0.05)
+        # The switch happens at the range start + 1800 s, to the scrape interval.
+        assert success("1m", end - 1800 - 15) > 99
+        assert success("1m", end - 1800 + 75) == pytest.approx(75.0, abs=0.5)
+
+
+@pytest.mark.e2e
+def test_backfilled_previews_are_the_same_bytes_every_run(tmp_path):
+    prerequisite("promtool")
+    prerequisite("prometheus")
+    args = ["--backfill", "--time", "2026-01-01T12:00:00Z", "--tenants", "acme,globex", "--noise", "0",
+            "--uid", "tenant-globex", "--incident", "latency-spike:globex@1200s"]
+    assert preview(*args, "--output", str(tmp_path / "a.png")) == 0
+    assert preview(*args, "--output", str(tmp_path / "b.png")) == 0
+    assert (tmp_path / "a.png").read_bytes() == (tmp_path / "b.png").read_bytes()
+
+
+@pytest.mark.e2e
+def test_default_preview_runs_the_simulator_live_and_waits_for_data(tmp_path):
+    prerequisite("prometheus")
+    out = tmp_path / "acme.png"
+    assert preview("--uid", "tenant-acme", "--tenants", "acme", "--noise", "0", "--range", "5m",
+                   "--output", str(out)) == 0
+    assert png_size(out.read_bytes())[0] == 1600
