@@ -82,8 +82,7 @@ def _datasource_url(url: str) -> Iterator[Problem]:
     where, parts = ["datasource", "url"], urlsplit(url)
     if parts.username is not None or parts.password is not None:
         yield where, ("must not contain credentials (user:password@): they would be committed in plain text; "
-                      "give Grafana basic auth from a Secret instead (docs/operations/grafana-setup.md, "
-                      "\"Datasource credentials\")")
+                      "see \"Datasource credentials\" in docs/operations/grafana-setup.md for the supported way")
     elif not parts.hostname:
         yield where, f"{url!r} names no host"
     elif not _valid_port(parts):
