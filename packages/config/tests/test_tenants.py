@@ -5,6 +5,7 @@ from pathlib import Path
 import pytest
 
 from agentmon_config import ConfigError, check_tenant_answers, load_tenants
+from agentmon_config.errors import ConfigErrors
 
 
 def tenant_file(root: Path, folder: str, text: str) -> Path:
@@ -33,7 +34,7 @@ def test_malformed_tenant_file_names_file_and_field(tmp_path):
     path = tenant_file(tmp_path, "acme", "tenant_id: acme\ndisplay_name: Acme\nsuccess_rate_slo: 120\n")
     with pytest.raises(ConfigError) as info:
         load_tenants(tmp_path)
-    assert str(info.value) == f"{path}:3: success_rate_slo: 120 is greater than or equal to the maximum of 100"
+    assert str(info.value) == f"{path}:3: success_rate_slo: 120 is greater than the maximum of 99.999"
 
 
 @pytest.mark.parametrize(("tenant_id", "message"), [
@@ -46,3 +47,83 @@ def test_answers_are_checked_against_the_schema(tenant_id, message):
     with pytest.raises(ConfigError) as info:
         check_tenant_answers({"tenant_id": tenant_id, "display_name": "X"})
     assert message in str(info.value)
+
+
+
+def answers(**fields: object) -> dict[str, object]:
+    return {"tenant_id": "zeta", "display_name": "Zeta", **fields}
+
+
+@pytest.mark.parametrize("tenant_id", ["zeta\n", "zeta-", "z-", "zeta-x-", "Zeta", "zeta.x", "-zeta"])
+def test_tenant_ids_must_be_whole_valid_kubernetes_name_parts(tenant_id):
+    with pytest.raises(ConfigError) as info:
+        check_tenant_answers(answers(tenant_id=tenant_id))
+    assert str(info.value) == (f"cookiecutter answers: tenant_id: {tenant_id!r} does not match the expected "
+                               "format ^[a-z][a-z0-9-]{0,29}[a-z0-9]$(?!\\n)")
+
+
+@pytest.mark.parametrize("tenant_id", ["ze", "zeta", "ze--ta", "zeta-2", "z" * 31])
+def test_valid_tenant_ids_are_accepted(tenant_id):
+    assert check_tenant_answers(answers(tenant_id=tenant_id)) is None
+
+
+@pytest.mark.parametrize(("field", "value"), [("display_name", "Zeta\n"), ("display_name", "Ze\nta"),
+                                              ("owner_contact", "ops@example.com\n")])
+def test_one_line_fields_refuse_a_newline(field, value):
+    with pytest.raises(ConfigError) as info:
+        check_tenant_answers(answers(**{field: value}))
+    assert str(info.value).startswith(f"cookiecutter answers: {field}: {value!r} does not match the expected format")
+
+
+@pytest.mark.parametrize(("value", "message"), [
+    (float("nan"), "must be a finite number, not NaN"), (float("inf"), "must be a finite number, not infinity"),
+    (99.99999999999, "99.99999999999 is greater than the maximum of 99.999"),
+    (100, "100 is greater than the maximum of 99.999"),
+])
+def test_slo_must_be_finite_and_leave_an_error_budget(value, message):
+    with pytest.raises(ConfigError) as info:
+        check_tenant_answers(answers(success_rate_slo=value))
+    assert str(info.value) == f"cookiecutter answers: success_rate_slo: {message}"
+
+
+def test_a_nan_slo_in_a_tenant_file_names_file_and_line(tmp_path):
+    path = tenant_file(tmp_path, "zeta", "tenant_id: zeta\ndisplay_name: Zeta\nsuccess_rate_slo: .nan\n")
+    with pytest.raises(ConfigError) as info:
+        load_tenants(tmp_path)
+    assert str(info.value) == f"{path}:3: success_rate_slo: must be a finite number, not NaN"
+
+
+def test_the_highest_slo_is_accepted(tmp_path):
+    tenant_file(tmp_path, "zeta", "tenant_id: zeta\ndisplay_name: Zeta\nsuccess_rate_slo: 99.999\n")
+    assert load_tenants(tmp_path)[0].success_rate_slo == 99.999
+
+
+def test_a_misnamed_tenant_file_is_an_error_not_skipped(tmp_path):
+    tenant_file(tmp_path, "acme", "tenant_id: acme\ndisplay_name: Acme\n")
+    (tmp_path / "zeta").mkdir()
+    (tmp_path / "zeta" / "tenant.yml").write_text("tenant_id: zeta\ndisplay_name: Zeta\n")
+    with pytest.raises(ConfigErrors) as info:
+        load_tenants(tmp_path)
+    assert [str(e) for e in info.value.errors] == [
+        f"{tmp_path}/zeta/tenant.yaml: <document>: file not found: every tenant folder needs its tenant.yaml "
+        "(or remove the folder)",
+        f"{tmp_path}/zeta/tenant.yml: <document>: unexpected in a tenant folder, which holds only tenant.yaml "
+        f"(misnamed? a tenant is defined in {tmp_path.name}/<tenant_id>/tenant.yaml)",
+    ]
+
+
+@pytest.mark.parametrize("stray", ["zeta.yaml", "acme/notes.md", "acme/old/tenant.yaml"])
+def test_anything_else_under_tenants_is_an_error(tmp_path, stray):
+    tenant_file(tmp_path, "acme", "tenant_id: acme\ndisplay_name: Acme\n")
+    (tmp_path / stray).parent.mkdir(parents=True, exist_ok=True)
+    (tmp_path / stray).write_text("x: 1\n")
+    with pytest.raises(ConfigError) as info:
+        load_tenants(tmp_path)
+    assert info.value.path == str(tmp_path / stray.removesuffix("/tenant.yaml"))
+
+
+def test_hidden_files_are_ignored(tmp_path):
+    tenant_file(tmp_path, "acme", "tenant_id: acme\ndisplay_name: Acme\n")
+    (tmp_path / ".gitkeep").write_text("")
+    (tmp_path / "acme" / ".tenant.yaml.swp").write_text("")
+    assert [t.tenant_id for t in load_tenants(tmp_path)] == ["acme"]

@@ -9,7 +9,7 @@ from pathlib import Path
 from rich.console import Console
 
 from agentmon_bundle.outputs import GENERATED_ROOTS, Rendered, render
-from agentmon_checks import compose, kubernetes
+from agentmon_checks import compose, kubernetes, names
 from agentmon_checks import dashboards as checks
 from agentmon_checks.drift import drift
 from agentmon_checks.findings import Finding
@@ -58,6 +58,7 @@ def kubernetes_checks(root: Path, config: PlatformConfig, rendered: Rendered) ->
         except KustomizeError as exc:
             return [Finding("overlays", "", str(exc))], []
         findings = [f for overlay in overlays for f in kubernetes.check_overlay(overlay, config)]
+        findings += [f for overlay in overlays for f in names.check_names(overlay)]
     return findings, [o.name for o in overlays]
 
 

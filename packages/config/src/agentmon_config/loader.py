@@ -9,6 +9,7 @@ import copy
 import dataclasses
 import json
 import re
+from collections.abc import Iterator
 from functools import cache
 from importlib import resources
 from pathlib import Path
@@ -17,7 +18,9 @@ from typing import Any
 import jsonschema
 from ruamel.yaml import YAML
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
+from ruamel.yaml.events import Event
 
+from agentmon_config import rules
 from agentmon_config.errors import ConfigError, ConfigErrors
 from agentmon_config.model import PlatformConfig, Tenant
 
@@ -33,8 +36,9 @@ def load_schema(name: str) -> dict[str, Any]:
 def load_platform(path: Path | str, tenants_dir: Path | str | None = None) -> PlatformConfig:
     """Read and validate the platform configuration file, and every tenant under tenants_dir."""
     path = Path(path)
-    doc = load_document(path, load_schema("platform"))
-    _check_ordering(path, doc)
+    tree = _parse_yaml(path)
+    doc = _validated(path, tree, load_schema("platform"))
+    _raise_all([_problem(path, tree, keys, message) for keys, message in rules.platform_problems(doc)])
     config = PlatformConfig.from_document(path, doc)
     if tenants_dir is None:
         return config
@@ -44,13 +48,41 @@ def load_platform(path: Path | str, tenants_dir: Path | str | None = None) -> Pl
 def load_tenants(tenants_dir: Path) -> tuple[Tenant, ...]:
     """tenants/<tenant_id>/tenant.yaml for every tenant, sorted by id; the folder name must equal tenant_id."""
     tenants = []
-    for path in sorted(tenants_dir.glob(f"*/{TENANT_FILE}")):
-        doc = load_document(path, load_schema("tenant"))
-        if doc["tenant_id"] != path.parent.name:
+    for folder in _tenant_folders(tenants_dir):
+        path = folder / TENANT_FILE
+        tree = _parse_yaml(path)
+        doc = _validated(path, tree, load_schema("tenant"))
+        if doc["tenant_id"] != folder.name:
             raise ConfigError(path, "tenant_id", f"{doc['tenant_id']!r} must equal its folder name "
-                                                 f"{path.parent.name!r}", _line_of(_parse_yaml(path), ["tenant_id"]))
+                                                 f"{folder.name!r}", _line_of(tree, ["tenant_id"]))
         tenants.append(Tenant(source=path, **doc))
     return tuple(tenants)
+
+
+def _tenant_folders(tenants_dir: Path) -> list[Path]:
+    """Every tenant folder, sorted. Anything else under tenants_dir (a tenant.yml, a stray file, a folder
+    without tenant.yaml) is an error rather than silently skipped; hidden entries (.gitkeep) are ignored."""
+    if not tenants_dir.is_dir():
+        return []
+    layout = f"{tenants_dir.name}/<tenant_id>/{TENANT_FILE}"
+    folders, errors = [], []
+    for entry in _visible(tenants_dir):
+        if not entry.is_dir():
+            errors.append(ConfigError(entry, "", f"not a tenant folder: a tenant is defined in {layout}"))
+            continue
+        errors += [ConfigError(extra, "", f"unexpected in a tenant folder, which holds only {TENANT_FILE} "
+                                          f"(misnamed? a tenant is defined in {layout})")
+                   for extra in _visible(entry) if extra.name != TENANT_FILE or not extra.is_file()]
+        if not (entry / TENANT_FILE).is_file():
+            errors.append(ConfigError(entry / TENANT_FILE, "", f"file not found: every tenant folder needs its "
+                                                               f"{TENANT_FILE} (or remove the folder)"))
+        folders.append(entry)
+    _raise_all(errors)
+    return folders
+
+
+def _visible(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.iterdir() if not p.name.startswith("."))
 
 
 def load_simulator_profile(path: Path | str) -> dict[str, dict[str, Any]]:
@@ -64,21 +96,40 @@ def load_simulator_profile(path: Path | str) -> dict[str, dict[str, Any]]:
 
 def load_document(path: Path, schema: dict[str, Any]) -> dict[str, Any]:
     """Parse YAML, validate against schema, and return a plain dict with schema defaults filled in."""
-    tree = _parse_yaml(path)
+    return _validated(path, _parse_yaml(path), schema)
+
+
+def _validated(path: Path, tree: Any, schema: dict[str, Any]) -> dict[str, Any]:
     check_document(path, tree, schema)
     return fill_defaults(schema, _plain(tree), schema)
 
 
 def check_document(source: Path | str, tree: Any, schema: dict[str, Any]) -> None:
-    """Raise ConfigError(s) naming source and field for everything in tree that the schema rejects."""
-    errors = [_locate(Path(source), tree, e) for e in _schema_errors(schema, tree)]
-    if errors:
-        raise ConfigErrors(errors) if len(errors) > 1 else errors[0]
+    """Raise ConfigError(s) naming source and field for everything in tree that the schema rejects, and for
+    every number JSON cannot carry (JSON Schema cannot express that: NaN passes every bound)."""
+    source = Path(source)
+    numbers = list(rules.number_problems(_plain(tree)))
+    errors = [_problem(source, tree, keys, message) for keys, message in numbers]
+    seen = {tuple(keys) for keys, _ in numbers}
+    errors += [_locate(source, tree, e) for e in _schema_errors(schema, tree) if tuple(e.absolute_path) not in seen]
+    _raise_all(errors)
 
 
 def check_tenant_answers(answers: dict[str, Any], source: str = "cookiecutter answers") -> None:
     """Validate a would-be tenant.yaml (as a dict) before anything is written; used by the template's hook."""
     check_document(source, answers, load_schema("tenant"))
+
+
+def _problem(path: Path, tree: Any, keys: list[Any], message: str) -> ConfigError:
+    return ConfigError(path, ".".join(map(str, keys)), message, _line_of(tree, keys))
+
+
+def _raise_all(errors: list[ConfigError]) -> None:
+    """One error as itself, several together (in file order) so one run shows them all."""
+    if len(errors) == 1:
+        raise errors[0]
+    if errors:
+        raise ConfigErrors(sorted(errors, key=lambda e: (e.path, e.line or 0)))
 
 
 def _parse_yaml(path: Path) -> Any:
@@ -88,8 +139,10 @@ def _parse_yaml(path: Path) -> Any:
         raise ConfigError(path, "", "file not found") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(path, "", f"cannot read: {exc}") from None
+    yaml = YAML(typ="rt")
     try:
-        tree = YAML(typ="rt").load(text)
+        _refuse_yaml_extras(path, yaml.parse(text))
+        tree = yaml.load(text)
     except MarkedYAMLError as exc:
         line = exc.problem_mark.line + 1 if exc.problem_mark else None
         raise ConfigError(path, "", f"malformed YAML: {exc.problem or exc}", line) from None
@@ -98,6 +151,20 @@ def _parse_yaml(path: Path) -> Any:
     if tree is None:
         raise ConfigError(path, "", "file is empty")
     return tree
+
+
+def _refuse_yaml_extras(path: Path, events: Iterator[Event]) -> None:
+    """Refuse anchors, aliases and explicit tags while parsing, before anything is composed: a few lines of
+    aliases (a "billion laughs" bomb) expand to billions of values, tags (!!binary, !custom) make values no
+    schema type matches, and a configuration needs none of them."""
+    for event in events:
+        anchor, tag = getattr(event, "anchor", None), getattr(event, "tag", None)
+        if anchor is not None:
+            raise ConfigError(path, "", f"YAML anchors and aliases (&{anchor}, *{anchor}) are not supported: "
+                                        "write the values out", event.start_mark.line + 1)
+        if tag is not None:
+            raise ConfigError(path, "", f"YAML tag {tag} is not supported: write a plain value (quoted for text)",
+                              event.start_mark.line + 1)
 
 
 def _schema_errors(schema: dict[str, Any], tree: Any) -> list[jsonschema.ValidationError]:
@@ -187,13 +254,3 @@ def _resolve(schema: dict[str, Any], root: dict[str, Any]) -> dict[str, Any]:
     for part in ref.removeprefix("#/").split("/"):
         target = target[part]
     return {**target, **{k: v for k, v in schema.items() if k != "$ref"}}
-
-
-def _check_ordering(path: Path, doc: dict[str, Any]) -> None:
-    """Threshold pairs the schema cannot express: the warning band must sit between good and critical."""
-    t = doc["thresholds"]
-    if not t["success_rate_critical"] < t["success_rate_warning"]:
-        raise ConfigError(path, "thresholds.success_rate_critical",
-                          "must be below thresholds.success_rate_warning")
-    if not t["error_rate_warning"] < t["error_rate_critical"]:
-        raise ConfigError(path, "thresholds.error_rate_warning", "must be below thresholds.error_rate_critical")

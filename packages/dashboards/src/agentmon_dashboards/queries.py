@@ -9,6 +9,8 @@ numerator and denominator carry the same `by` labels; quantiles come from `sum b
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from agentmon_config.contract import TENANT_LABEL
 
 REQUESTS = "enhancement_requests_total"
@@ -68,9 +70,13 @@ def error_budget_remaining_percent(scope: str, slo_percent: float, window: str =
     """Share of the window's error budget (100 - SLO % of requests may fail) not yet spent; negative when overspent.
 
     A ratio of counters over the whole window: correct even when history is shorter than the window.
+    The allowed failure share is computed in decimal from the SLO as written (99.9 -> 0.001): float arithmetic
+    would need rounding, and rounding turns an SLO close to 100 into a budget of 0, a division by zero.
     """
-    allowed = round(1 - slo_percent / 100, 10)
-    return f"100 * (1 - {_outcome_ratio(scope, 'failure', by='', window=window)} / {allowed:g})"
+    allowed = (100 - Decimal(repr(slo_percent))) / 100
+    if allowed <= 0:
+        raise ValueError(f"SLO {slo_percent!r} % leaves no error budget; it must be below 100")
+    return f"100 * (1 - {_outcome_ratio(scope, 'failure', by='', window=window)} / {allowed.normalize():f})"
 
 
 def request_rate_by_status(scope: str) -> str:

@@ -1,0 +1,121 @@
+"""Rules a JSON Schema cannot express: numbers that survive JSON, cross-field checks, values checked against
+what Grafana and Kubernetes accept.
+
+Each rule yields (path, message), path being the list of keys down to the offending field, so the loader can
+name the field and find its line in the YAML file.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import zoneinfo
+from collections.abc import Iterator
+from fractions import Fraction
+from functools import cache
+from pathlib import PurePosixPath
+from typing import Any
+from urllib.parse import SplitResult, urlsplit
+
+Problem = tuple[list[Any], str]
+
+# JSON readers such as Grafana's frontend hold numbers as IEEE doubles: larger integers lose their value.
+MAX_SAFE_INTEGER = 2**53 - 1
+# Grafana's own time zone values besides IANA names ("" = the viewer's or organisation's default).
+GRAFANA_TIMEZONES = frozenset({"utc", "browser", ""})
+PROVISIONING_DIR = PurePosixPath("/etc/grafana/provisioning")  # GF_PATHS_PROVISIONING on every target
+GRAFANA_DATA_DIR = PurePosixPath("/var/lib/grafana")
+_QUANTITY = re.compile(r"([0-9]+)(m|Mi|Gi)?")
+_QUANTITY_UNITS = {None: Fraction(1), "m": Fraction(1, 1000), "Mi": Fraction(2**20), "Gi": Fraction(2**30)}
+
+
+def number_problems(node: Any, path: list[Any] | None = None) -> Iterator[Problem]:
+    """Every number JSON cannot carry faithfully: NaN, infinities (`.nan`, `.inf`, `1e999`), huge integers."""
+    path = path or []
+    if isinstance(node, dict):
+        for key, value in node.items():
+            yield from number_problems(value, [*path, key])
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            yield from number_problems(value, [*path, index])
+    elif isinstance(node, float) and not math.isfinite(node):
+        yield path, f"must be a finite number, not {'NaN' if math.isnan(node) else 'infinity'}"
+    elif isinstance(node, int) and not isinstance(node, bool) and abs(node) > MAX_SAFE_INTEGER:
+        yield path, f"{node} is too large (at most {MAX_SAFE_INTEGER}, what JSON readers such as Grafana keep exactly)"
+
+
+def platform_problems(doc: dict[str, Any]) -> Iterator[Problem]:
+    """Every rule on a schema-valid, default-filled platform document."""
+    yield from _threshold_order(doc["thresholds"])
+    yield from _resources(doc["kubernetes"])
+    yield from _datasource_url(doc["datasource"]["url"])
+    yield from _timezone(doc["main_dashboard"]["timezone"])
+    yield from _dashboards_path(doc["provisioning"]["dashboards_path"])
+
+
+def _threshold_order(t: dict[str, Any]) -> Iterator[Problem]:
+    """The warning band must sit between good and critical."""
+    if not t["success_rate_critical"] < t["success_rate_warning"]:
+        yield ["thresholds", "success_rate_critical"], "must be below thresholds.success_rate_warning"
+    if not t["error_rate_warning"] < t["error_rate_critical"]:
+        yield ["thresholds", "error_rate_warning"], "must be below thresholds.error_rate_critical"
+
+
+def quantity(text: str) -> Fraction:
+    """A Kubernetes quantity of the forms the schema allows (100m, 2, 256Mi, 1Gi), as an exact number."""
+    match = _QUANTITY.fullmatch(text)
+    if not match:
+        raise ValueError(f"not a quantity: {text!r}")
+    return int(match.group(1)) * _QUANTITY_UNITS[match.group(2)]
+
+
+def _resources(k: dict[str, Any]) -> Iterator[Problem]:
+    """Kubernetes refuses a Pod whose request exceeds its limit."""
+    for resource in ("cpu", "memory"):
+        request, limit = k[f"{resource}_request"], k[f"{resource}_limit"]
+        if quantity(request) > quantity(limit):
+            yield (["kubernetes", f"{resource}_request"],
+                   f"{request} is above kubernetes.{resource}_limit ({limit}); a request may not exceed its limit")
+
+
+def _datasource_url(url: str) -> Iterator[Problem]:
+    where, parts = ["datasource", "url"], urlsplit(url)
+    if parts.username is not None or parts.password is not None:
+        yield where, ("must not contain credentials (user:password@): they would be committed in plain text; "
+                      "see \"Datasource credentials\" in docs/operations/grafana-setup.md for the supported way")
+    elif not parts.hostname:
+        yield where, f"{url!r} names no host"
+    elif not _valid_port(parts):
+        yield where, f"{url!r}: the port must be a number from 1 to 65535"
+
+
+def _valid_port(parts: SplitResult) -> bool:
+    try:
+        port = parts.port  # raises ValueError for a port that is not a number up to 65535
+    except ValueError:
+        return False
+    return port is None or port > 0
+
+
+@cache
+def _iana_timezones() -> frozenset[str]:
+    return frozenset(zoneinfo.available_timezones())
+
+
+def _timezone(timezone: str) -> Iterator[Problem]:
+    if timezone not in GRAFANA_TIMEZONES and timezone not in _iana_timezones():
+        yield (["main_dashboard", "timezone"],
+               f"{timezone!r} is not a time zone Grafana knows: use utc, browser, \"\" (the viewer's default) "
+               "or an IANA name such as Europe/Berlin")
+
+
+def _dashboards_path(path: str) -> Iterator[Problem]:
+    """Grafana's file provider reads this folder: it must not lie inside, or contain, Grafana's own folders."""
+    where, pure = ["provisioning", "dashboards_path"], PurePosixPath(path)
+    if any(part in (".", "..") for part in path.split("/")):
+        yield where, f"{path!r} must be a plain absolute path, without . or .. segments"
+    elif pure == PROVISIONING_DIR or PROVISIONING_DIR in pure.parents:
+        yield where, f"{path!r} lies inside Grafana's provisioning folder {PROVISIONING_DIR}: choose another folder"
+    elif pure == GRAFANA_DATA_DIR or pure in {*PROVISIONING_DIR.parents, *GRAFANA_DATA_DIR.parents}:
+        yield where, (f"{path!r} would hold Grafana's own files: choose a folder of its own, e.g. "
+                      f"{GRAFANA_DATA_DIR}/dashboards")
