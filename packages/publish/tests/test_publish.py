@@ -225,3 +225,41 @@ def test_an_unknown_overlay_is_a_one_line_usage_error(source, target, capsys):
 def test_user_text_in_messages_is_printed_literally(source, target, capsys):
     assert run(source, target, path="[/x]/../../up") == 2
     assert "error: --path '[/x]/../../up' must be a folder inside the target repository" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("branch", ["-x", "a..b", "x[/y]", "main.lock"])
+def test_an_invalid_branch_name_is_a_usage_error(source, target, branch, capsys):
+    assert cli.main(["--root", str(source), "publish", "--repo", str(target), f"--branch={branch}",
+                     "--path", "clusters/prod"]) == 2
+    assert capsys.readouterr().err == f"error: --branch {branch!r} is not a valid git branch name\n"
+    assert commits(target) == []
+
+
+def test_a_repo_that_looks_like_an_option_is_refused(source, tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    assert run(source, Path("--upload-pack=touch pwned;:x")) == 2
+    assert capsys.readouterr().err.startswith("error: --repo '--upload-pack=touch pwned;:x': a repository, not an "
+                                              "option, must not start with '-'")
+    assert not (tmp_path / "pwned").exists()
+
+
+def test_a_file_in_place_of_a_folder_on_the_path_is_refused(source, target, tmp_path, capsys):
+    commit_to_target(target, tmp_path, lambda work: (work / "clusters").write_text("a file\n"))
+    assert run(source, target) == 1
+    assert capsys.readouterr().err == ("publish failed: --path clusters/prod: clusters is a file in the target "
+                                       "branch, not a folder; choose another --path\n")
+    assert commits(target) == ["planted"]
+
+
+def test_a_symlink_deeper_on_the_path_is_refused(source, target, tmp_path, capsys):
+    outside = tmp_path / "outside"
+    outside.mkdir()
+
+    def plant(work: Path) -> None:
+        (work / "clusters").mkdir()
+        (work / "clusters/prod").symlink_to(outside)
+
+    commit_to_target(target, tmp_path, plant)
+    assert run(source, target) == 1
+    assert "clusters/prod is a symbolic link in the target branch" in capsys.readouterr().err
+    assert list(outside.iterdir()) == []

@@ -80,9 +80,19 @@ def target_path(path: str) -> PurePosixPath:
     return target
 
 
+def branch_name(branch: str, cwd: Path) -> str:
+    """git's own rule for branch names; also keeps a name starting with '-' from reading as an option."""
+    if branch.startswith("-") or git("check-ref-format", "--branch", branch, cwd=cwd, check=False).returncode:
+        raise BadRequest(f"--branch {branch!r} is not a valid git branch name")
+    return branch
+
+
 def clone_source(target: str, cwd: Path) -> str:
     """What git clones: URLs and scp-like host:path as given; a local path relative to where the user ran
     the command (the clone itself runs elsewhere)."""
+    if target.startswith("-"):
+        raise BadRequest(f"--repo {target!r}: a repository, not an option, must not start with '-' "
+                         f"(for a local folder of that name write ./{target})")
     if "://" in target or re.match(r"[^/]*:", target):  # git's own rule: a colon before any slash is host:path
         return target
     local = Path(target).expanduser()
@@ -99,6 +109,7 @@ def publish(root: Path, config: PlatformConfig, args: Request,
     """before_push runs between commit and push; tests use it to make another publisher win the race."""
     folder = target_path(args.path)
     source = clone_source(args.target, Path.cwd())
+    branch_name(args.branch, root)
     if args.overlay not in overlay_names(root):
         raise BadRequest(f"--overlay {args.overlay!r}: no such overlay in overlays/ "
                          f"(have: {', '.join(overlay_names(root))})")
@@ -138,7 +149,7 @@ def publish(root: Path, config: PlatformConfig, args: Request,
 
 
 def _clone(url: str, branch: str, clone: Path) -> None:
-    git("clone", "--quiet", "--no-checkout", url, str(clone), cwd=clone.parent)
+    git("clone", "--quiet", "--no-checkout", "--", url, str(clone), cwd=clone.parent)  # "--": a URL, never an option
     if git("ls-remote", "--exit-code", "--heads", "origin", branch, cwd=clone, check=False).returncode == 0:
         git("checkout", "--quiet", "-B", branch, f"origin/{branch}", cwd=clone)
     else:  # a new branch holds only what we publish
