@@ -211,3 +211,26 @@ def test_build_reports_what_changed(repo, capsys):
         "  wrote dashboards/acme/tenant-acme.json",
         "  removed dashboards/old-board.json",
         "build ok: 11 files in dashboards/, provisioning/, base/generated/: 1 written, 10 unchanged, 1 removed"]
+
+
+def test_entries_named_like_staging_that_are_not_folders_are_left_alone(repo, tmp_path):
+    (repo / ".agentmon-staging-note").write_text("not ours\n")
+    (repo / ".agentmon-staging-link").symlink_to(tmp_path)
+    result = agentmon(repo, "build")
+    assert result.returncode == 0, result.stderr
+    assert (repo / ".agentmon-staging-note").read_text() == "not ours\n"
+    assert (repo / ".agentmon-staging-link").is_symlink()
+
+
+def test_a_journal_that_cannot_be_read_is_named_with_how_to_repair(repo):
+    staging = repo / ".agentmon-staging-broken"
+    (staging / "old").mkdir(parents=True)
+    (staging / writer.JOURNAL).write_text('{"roots": ["../../etc"]}\n')
+    before = tree(repo)
+    result = agentmon(repo, "validate")
+    assert result.returncode == 1
+    assert " ".join(result.stderr.split()) == (
+        "error: .agentmon-staging-broken/swap.json is not a journal this build wrote, so the generated folders "
+        "cannot be put back automatically: compare .agentmon-staging-broken/old/ with the generated folders, "
+        "restore what is missing, then delete .agentmon-staging-broken/")
+    assert tree(repo) == before

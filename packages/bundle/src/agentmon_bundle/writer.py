@@ -22,7 +22,7 @@ import tempfile
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 STAGING_PREFIX = ".agentmon-staging-"
 JOURNAL = "swap.json"
@@ -103,13 +103,31 @@ def _locked(repo: Path) -> Iterator[None]:
 
 def _recover(repo: Path) -> Iterator[Recovered]:
     """Under the lock every staging folder belongs to a dead build (live ones hold the lock until cleaned up)."""
-    for staging in sorted(repo.glob(f"{STAGING_PREFIX}*")):
+    for staging in sorted(p for p in repo.glob(f"{STAGING_PREFIX}*") if p.is_dir() and not p.is_symlink()):
         journal = staging / JOURNAL
-        roots = tuple(json.loads(journal.read_text())["roots"]) if journal.exists() else ()
+        roots = _journal_roots(journal) if journal.exists() else ()
         _roll_back(repo, staging, roots)
         journal.unlink(missing_ok=True)
         shutil.rmtree(staging)
         yield Recovered(staging.name, roots)
+
+
+def _journal_roots(journal: Path) -> tuple[str, ...]:
+    try:
+        roots = json.loads(journal.read_text())["roots"]
+        if isinstance(roots, list) and all(isinstance(root, str) and _inside(root) for root in roots):
+            return tuple(roots)
+    except (ValueError, KeyError, TypeError):
+        pass
+    staging = journal.parent.name
+    raise WriteError(f"{staging}/{JOURNAL} is not a journal this build wrote, so the generated folders cannot be "
+                     f"put back automatically: compare {staging}/old/ with the generated folders, restore what is "
+                     f"missing, then delete {staging}/")
+
+
+def _inside(root: str) -> bool:
+    path = PurePosixPath(root)
+    return bool(root) and not path.is_absolute() and ".." not in path.parts
 
 
 def _changes(repo: Path, roots: list[str], files: Mapping[str, bytes]) -> Changes:
