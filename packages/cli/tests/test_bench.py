@@ -5,7 +5,10 @@ from __future__ import annotations
 import os
 import platform
 import re
+import shutil
 from pathlib import Path
+
+import pytest
 
 from agentmon_cli import bench
 from agentmon_cli import main as cli
@@ -42,8 +45,27 @@ def test_bench_repeats_each_count_and_writes_where_how_and_when_it_measured(tmp_
 
 
 def test_repeat_must_be_at_least_one(capsys):
-    try:
+    with pytest.raises(SystemExit) as exit_:
         cli.main(["bench", "--repeat", "0"])
-    except SystemExit as exc:
-        assert exc.code == 2
+    assert exit_.value.code == 2
     assert "--repeat: must be a whole number of at least 1, not '0'" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("counts", [",", "0", "-5", "1,x"])
+def test_tenant_counts_must_be_whole_numbers_of_at_least_one(counts, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        cli.main(["--root", str(REPO), "bench", f"--tenants={counts}"])
+    assert exit_.value.code == 2
+    assert f"expected comma-separated whole numbers of at least 1, not {counts!r}" in capsys.readouterr().err
+
+
+def test_a_failing_build_ends_the_bench_with_one_error(tmp_path, capsys):
+    for name in bench.HAND_WRITTEN:
+        shutil.copytree(REPO / name, tmp_path / name, ignore=shutil.ignore_patterns("generated"))
+    config = tmp_path / "config/platform.yaml"
+    config.write_text(config.read_text().replace("  scrape_interval: 15s", "  scrape_interval: fifteen"))
+    assert cli.main(["--root", str(tmp_path), "bench", "--tenants", "1", "--repeat", "1"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("bench failed: --root")
+    assert "build failed: configuration error" in err
+    assert not (tmp_path / "docs/bench/build-validate.md").exists()

@@ -32,16 +32,29 @@ TARGET_TENANTS, TARGET_SECONDS = 500, 60.0
 DEFAULT_OUTPUT = Path("docs/bench/build-validate.md")
 COLUMNS = ("tenants", "build s", "validate s", "total s", "ms / tenant", "peak MiB build", "peak MiB validate")
 out = Console(highlight=False)
+err = Console(stderr=True, highlight=False)
 
 
 def add_bench_parser(commands: Any) -> None:
     p = commands.add_parser("bench", help="time build + validate at several tenant counts")
-    p.add_argument("--tenants", default="1,50,500", help="comma-separated tenant counts (default 1,50,500)")
+    p.add_argument("--tenants", type=_counts, default="1,50,500",
+                   help="comma-separated tenant counts (default 1,50,500)")
     p.add_argument("--repeat", type=_positive, default=3,
                    help="runs per tenant count; the median is reported, with min and max (default 3)")
     p.add_argument("--output", type=Path, default=DEFAULT_OUTPUT,
                    help=f"Markdown file for the figures, relative to --root (default {DEFAULT_OUTPUT})")
     p.set_defaults(run=bench)
+
+
+def _counts(text: str) -> list[int]:
+    parts = [part.strip() for part in text.split(",")]
+    if not all(part.isdigit() and int(part) >= 1 for part in parts):
+        raise argparse.ArgumentTypeError(f"expected comma-separated whole numbers of at least 1, not {text!r}")
+    return sorted({int(part) for part in parts})
+
+
+class BenchFailed(RuntimeError):
+    pass
 
 
 def _positive(text: str) -> int:
@@ -103,7 +116,7 @@ def timed(command: list[str]) -> Run:
     _, status, usage = os.wait4(process.pid, 0)
     elapsed = time.perf_counter() - started
     if os.waitstatus_to_exitcode(status) != 0:
-        raise RuntimeError(f"{' '.join(command[3:])} failed: {process.stderr.read().decode()[-2000:]}")
+        raise BenchFailed(f"{' '.join(command[3:])} failed: {process.stderr.read().decode()[-2000:]}")
     process.stderr.close()
     return Run(elapsed, usage.ru_maxrss / 1024)  # ru_maxrss is in KiB on Linux
 
@@ -147,16 +160,23 @@ def method(repeat: int) -> str:
 
 
 def bench(args: argparse.Namespace) -> int:
-    counts = sorted({int(n) for n in args.tenants.split(",")})
+    counts = args.tenants
+    output = args.root / args.output
+    try:  # before minutes of measuring, not after
+        output.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ValueError(f"--output {args.output}: {exc.strerror}: {exc.filename}") from exc
     started = datetime.datetime.now(datetime.UTC)
     load = os.getloadavg()[0]
     out.print(f"agentmon bench on {machine()}; load average {load:.1f} at start; "
               f"{started:%Y-%m-%d %H:%M} UTC", markup=False, soft_wrap=True)
     out.print(f"method: {method(args.repeat)}", markup=False, soft_wrap=True)
-    results = [_measure(args.root, count, args.repeat) for count in counts]
+    try:
+        results = [_measure(args.root, count, args.repeat) for count in counts]
+    except BenchFailed as exc:
+        err.print(Text.assemble(("bench failed", "bold red"), f": {exc}"), soft_wrap=True)
+        return 1
     out.print(table(results))
-    output = args.root / args.output
-    output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text(markdown(results, args, started, load))
     out.print(f"figures written to {args.output}", markup=False)
     over = [r for r in results if r.tenants >= TARGET_TENANTS and r.total.median > TARGET_SECONDS]
