@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import io
 import json
 import shutil
 import subprocess
@@ -7,10 +8,11 @@ import sys
 from pathlib import Path
 
 import pytest
+from rich.console import Console
 
-from agentmon_bundle import writer
 from agentmon_cli import main as cli
 from agentmon_dashboards import queries
+from agentmon_live import demo as live
 
 REPO = Path(__file__).resolve().parents[3]
 MAIN = "dashboards/agentmon-system-health.json"
@@ -112,22 +114,51 @@ def test_promql_syntax_error_blocks_build_and_writes_nothing(repo, monkeypatch, 
     assert tree(repo) == before
 
 
-def test_interrupted_build_leaves_the_previous_tree_intact(repo, monkeypatch):
-    config = repo / "config/platform.yaml"
-    config.write_text(config.read_text().replace("refresh: 30s", "refresh: 1m"))
-    before = tree(repo)
-    real_rename = writer.os.rename
-    calls = []
+def agentmon_in(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """The real command line in a fresh process started in `cwd`, without --root."""
+    return subprocess.run([sys.executable, "-m", "agentmon_cli", *args], cwd=cwd, capture_output=True, text=True,
+                          timeout=120)
 
-    def rename_then_fail(src, dst):
-        calls.append(dst)
-        if len(calls) == 3:  # after the first root was swapped in, while swapping the second
-            raise KeyboardInterrupt
-        real_rename(src, dst)
 
-    monkeypatch.setattr(writer.os, "rename", rename_then_fail)
-    with pytest.raises(KeyboardInterrupt):
-        cli.main(["--root", str(repo), "build"])
-    monkeypatch.setattr(writer.os, "rename", real_rename)
-    assert tree(repo) == before
-    assert not list(repo.glob(".agentmon-staging-*"))
+def test_commands_find_the_project_root_from_a_subdirectory(repo):
+    below = repo / "docs/config"
+    below.mkdir(parents=True)
+    result = agentmon_in(below, "validate")
+    assert result.returncode == 0, result.stderr
+    assert "validate ok: 11 generated files fresh" in result.stdout
+    assert not (below / "dashboards").exists()
+
+
+def test_outside_any_project_the_error_says_how_to_point_at_one(tmp_path):
+    result = agentmon_in(tmp_path, "build")
+    assert result.returncode == 2
+    assert " ".join(result.stderr.split()) == (
+        f"error: no agentmon project here: neither {tmp_path} nor any folder above it holds config/platform.yaml; "
+        "run agentmon inside the project, or pass --root PROJECT_FOLDER")
+
+
+def test_rejected_values_and_patterns_are_printed_literally(repo):
+    (repo / "tenants/bad").mkdir()
+    (repo / "tenants/bad/tenant.yaml").write_text('tenant_id: "zz[/x]"\ndisplay_name: Bad\n')
+    result = agentmon(repo, "validate")
+    assert result.returncode == 2
+    assert "MarkupError" not in result.stderr
+    assert ("tenant.yaml:1: tenant_id: 'zz[/x]' does not match the expected format ^[a-z][a-z0-9-]{1,30}$"
+            in result.stderr)
+
+
+def test_a_rejected_option_value_with_brackets_is_printed_literally():
+    result = subprocess.run([sys.executable, "-m", "agentmon_cli", "simulate", "--incident", "x[/x]:acme"],
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2
+    assert result.stderr.startswith("error: incident 'x[/x]:acme': expected KIND:TENANT[@SECONDSs]")
+
+
+def test_the_demo_table_shows_tenant_names_and_titles_literally():
+    table = live.render_table([live.PanelValue("Queue [/x] depth", [("", 3.0, "green")], "none")], ["a[/b]"], 12)
+    console = Console(width=200, record=True, file=io.StringIO())
+    console.print(table)
+    text = " ".join(console.export_text().split())
+    assert "AI Agents - System Health (a[/b]; data for 12 s)" in text
+    assert "Queue [/x] depth" in text
+

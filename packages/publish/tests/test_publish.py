@@ -140,5 +140,126 @@ def test_dry_run_names_a_changed_panel_query_and_writes_nothing(source, target, 
 
 
 def test_path_must_stay_inside_the_target(source, target, capsys):
-    assert run(source, target, path="../escape") == 1
+    assert run(source, target, path="../escape") == 2
     assert "--path '../escape' must be a folder inside the target repository" in capsys.readouterr().err
+
+
+def commit_to_target(target: Path, tmp_path: Path, plant) -> None:
+    """Commit to the target's main branch what `plant(work_tree)` puts there, as another team would."""
+    work = tmp_path / "target-work"
+    git("init", "-q", "-b", "main", str(work), cwd=tmp_path)
+    plant(work)
+    git("add", "-A", cwd=work)
+    git("commit", "-q", "-m", "planted", cwd=work)
+    git("push", "-q", str(target), "main", cwd=work)
+
+
+def test_a_symlink_on_the_path_in_the_target_branch_is_refused_and_nothing_is_written(source, target, tmp_path,
+                                                                                     capsys):
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    commit_to_target(target, tmp_path, lambda work: (work / "clusters").symlink_to(outside))
+    before = commits(target)
+    assert run(source, target) == 1
+    err = " ".join(capsys.readouterr().err.split())
+    assert (f"publish failed: clusters is a symbolic link in the target branch (to {outside}); --path must not go "
+            "through links, which could write outside the repository") in err
+    assert list(outside.iterdir()) == []
+    assert commits(target) == before
+    assert run(source, target, "--dry-run") == 1
+    assert "clusters is a symbolic link in the target branch" in capsys.readouterr().err
+
+
+def test_a_symlink_in_place_of_a_manifest_is_refused(source, target, tmp_path, capsys):
+    victim = tmp_path / "victim.yaml"
+    victim.write_text("kept\n")
+
+    def plant(work: Path) -> None:
+        (work / "clusters/prod").mkdir(parents=True)
+        (work / "clusters/prod/deployment-grafana.yaml").symlink_to(victim)
+
+    commit_to_target(target, tmp_path, plant)
+    assert run(source, target) == 1
+    assert ("clusters/prod/deployment-grafana.yaml is a symbolic link in the target branch (to "
+            f"{victim}); a manifest must not go through links") in " ".join(capsys.readouterr().err.split())
+    assert victim.read_text() == "kept\n"
+    assert commits(target) == ["planted"]
+
+
+@pytest.mark.parametrize("path", [".git", ".GIT/hooks", "clusters/.Git"])
+def test_a_path_inside_git_data_is_refused(source, target, path, capsys):
+    assert run(source, target, path=path) == 2
+    assert f"error: --path '{path}' is inside .git, git's own data" in capsys.readouterr().err
+    assert commits(target) == []
+
+
+def test_a_relative_repo_path_is_relative_to_where_the_command_runs(source, target, tmp_path, monkeypatch, capsys):
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    assert run(source, Path("../gitops.git"), "--dry-run") == 0
+    assert "dry run: overlays/prod -> ../gitops.git main:clusters/prod (nothing written)" in capsys.readouterr().out
+    assert run(source, Path("../gitops.git")) == 0
+    assert len(commits(target)) == 1
+
+
+def test_a_missing_local_repo_is_named_with_where_it_was_looked_for(source, tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    assert run(source, Path("../no-such-gitops")) == 2
+    assert (f"error: --repo '../no-such-gitops': no such folder ({tmp_path}/../no-such-gitops)"
+            in " ".join(capsys.readouterr().err.split()))
+
+
+def test_urls_and_scp_like_targets_are_passed_to_git_as_given(tmp_path):
+    for target in ("git@example.com:ops/gitops.git", "ssh://example.com/ops/gitops.git", "host:gitops"):
+        assert publish.clone_source(target, tmp_path) == target
+
+
+def test_an_unknown_overlay_is_a_one_line_usage_error(source, target, capsys):
+    assert run(source, target, "--overlay", "staging") == 2
+    err = capsys.readouterr().err
+    assert err == "error: --overlay 'staging': no such overlay in overlays/ (have: dev, prod)\n"
+    assert commits(target) == []
+
+
+def test_user_text_in_messages_is_printed_literally(source, target, capsys):
+    assert run(source, target, path="[/x]/../../up") == 2
+    assert "error: --path '[/x]/../../up' must be a folder inside the target repository" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("branch", ["-x", "a..b", "x[/y]", "main.lock"])
+def test_an_invalid_branch_name_is_a_usage_error(source, target, branch, capsys):
+    assert cli.main(["--root", str(source), "publish", "--repo", str(target), f"--branch={branch}",
+                     "--path", "clusters/prod"]) == 2
+    assert capsys.readouterr().err == f"error: --branch {branch!r} is not a valid git branch name\n"
+    assert commits(target) == []
+
+
+def test_a_repo_that_looks_like_an_option_is_refused(source, tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    assert run(source, Path("--upload-pack=touch pwned;:x")) == 2
+    assert capsys.readouterr().err.startswith("error: --repo '--upload-pack=touch pwned;:x': a repository, not an "
+                                              "option, must not start with '-'")
+    assert not (tmp_path / "pwned").exists()
+
+
+def test_a_file_in_place_of_a_folder_on_the_path_is_refused(source, target, tmp_path, capsys):
+    commit_to_target(target, tmp_path, lambda work: (work / "clusters").write_text("a file\n"))
+    assert run(source, target) == 1
+    assert capsys.readouterr().err == ("publish failed: --path clusters/prod: clusters is a file in the target "
+                                       "branch, not a folder; choose another --path\n")
+    assert commits(target) == ["planted"]
+
+
+def test_a_symlink_deeper_on_the_path_is_refused(source, target, tmp_path, capsys):
+    outside = tmp_path / "outside"
+    outside.mkdir()
+
+    def plant(work: Path) -> None:
+        (work / "clusters").mkdir()
+        (work / "clusters/prod").symlink_to(outside)
+
+    commit_to_target(target, tmp_path, plant)
+    assert run(source, target) == 1
+    assert "clusters/prod is a symbolic link in the target branch" in capsys.readouterr().err
+    assert list(outside.iterdir()) == []

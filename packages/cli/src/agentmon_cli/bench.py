@@ -1,34 +1,66 @@
 """`agentmon bench`: build + validate wall time and peak memory at several tenant counts.
 
-Each measurement runs the real command in a fresh process over a scratch copy of the repository holding
-N synthetic tenants, so numbers include interpreter start-up, kustomize and every check, as a user sees them.
+Each run is the real command in a fresh process over a fresh scratch copy of the repository holding N synthetic
+tenants, so numbers include interpreter start-up, kustomize and every check, as a user sees them. Each count
+runs --repeat times; the median is reported with the fastest and slowest run, because a shared machine's
+single runs vary widely. The figures, with the machine and the date, go to a Markdown file the docs quote.
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime
 import os
+import platform
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 HAND_WRITTEN = ("config", "base", "overlays", "components", "compose")
 TARGET_TENANTS, TARGET_SECONDS = 500, 60.0
+DEFAULT_OUTPUT = Path("docs/bench/build-validate.md")
+COLUMNS = ("tenants", "build s", "validate s", "total s", "ms / tenant", "peak MiB build", "peak MiB validate")
 out = Console(highlight=False)
+err = Console(stderr=True, highlight=False)
 
 
 def add_bench_parser(commands: Any) -> None:
     p = commands.add_parser("bench", help="time build + validate at several tenant counts")
-    p.add_argument("--tenants", default="1,50,500", help="comma-separated tenant counts (default 1,50,500)")
+    p.add_argument("--tenants", type=_counts, default="1,50,500",
+                   help="comma-separated tenant counts (default 1,50,500)")
+    p.add_argument("--repeat", type=_positive, default=3,
+                   help="runs per tenant count; the median is reported, with min and max (default 3)")
+    p.add_argument("--output", type=Path, default=DEFAULT_OUTPUT,
+                   help=f"Markdown file for the figures, relative to --root (default {DEFAULT_OUTPUT})")
     p.set_defaults(run=bench)
+
+
+def _counts(text: str) -> list[int]:
+    parts = [part.strip() for part in text.split(",")]
+    if not all(part.isdigit() and int(part) >= 1 for part in parts):
+        raise argparse.ArgumentTypeError(f"expected comma-separated whole numbers of at least 1, not {text!r}")
+    return sorted({int(part) for part in parts})
+
+
+class BenchFailed(RuntimeError):
+    pass
+
+
+def _positive(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number of at least 1, not {text!r}")
+    return int(text)
 
 
 @dataclass(frozen=True)
@@ -39,13 +71,42 @@ class Run:
 
 @dataclass(frozen=True)
 class Measurement:
+    """Every run at one tenant count: runs[i] is (build, validate) of repetition i."""
+
     tenants: int
-    build: Run
-    validate: Run
+    runs: tuple[tuple[Run, Run], ...]
+
+    def seconds(self, pick: Callable[[tuple[Run, Run]], float]) -> Spread:
+        return Spread.of([pick(run) for run in self.runs])
 
     @property
-    def total(self) -> float:
-        return self.build.seconds + self.validate.seconds
+    def build(self) -> Spread:
+        return self.seconds(lambda r: r[0].seconds)
+
+    @property
+    def validate(self) -> Spread:
+        return self.seconds(lambda r: r[1].seconds)
+
+    @property
+    def total(self) -> Spread:
+        return self.seconds(lambda r: r[0].seconds + r[1].seconds)
+
+    def peak_mib(self, step: int) -> float:
+        return max(run[step].peak_mib for run in self.runs)
+
+
+@dataclass(frozen=True)
+class Spread:
+    median: float
+    low: float
+    high: float
+
+    @classmethod
+    def of(cls, values: Sequence[float]) -> Spread:
+        return cls(statistics.median(values), min(values), max(values))
+
+    def __str__(self) -> str:
+        return f"{self.median:.1f} ({self.low:.1f}-{self.high:.1f})" if self.high > self.low else f"{self.median:.1f}"
 
 
 def timed(command: list[str]) -> Run:
@@ -55,7 +116,7 @@ def timed(command: list[str]) -> Run:
     _, status, usage = os.wait4(process.pid, 0)
     elapsed = time.perf_counter() - started
     if os.waitstatus_to_exitcode(status) != 0:
-        raise RuntimeError(f"{' '.join(command[3:])} failed: {process.stderr.read().decode()[-2000:]}")
+        raise BenchFailed(f"{' '.join(command[3:])} failed: {process.stderr.read().decode()[-2000:]}")
     process.stderr.close()
     return Run(elapsed, usage.ru_maxrss / 1024)  # ru_maxrss is in KiB on Linux
 
@@ -70,36 +131,102 @@ def scratch_repo(repo: Path, target: Path, tenants: int) -> None:
             f"tenant_id: tenant-{i:04d}\ndisplay_name: Tenant {i}\nsuccess_rate_slo: 99\n")
 
 
-def measure(repo: Path, tenants: int) -> Measurement:
+def measure_once(repo: Path, tenants: int) -> tuple[Run, Run]:
     with tempfile.TemporaryDirectory(prefix=f"agentmon-bench-{tenants}-") as scratch:
         scratch_repo(repo, Path(scratch), tenants)
         command = [sys.executable, "-m", "agentmon_cli", "--root", scratch]
-        return Measurement(tenants, timed([*command, "build"]), timed([*command, "validate"]))
+        return timed([*command, "build"]), timed([*command, "validate"])
+
+
+def machine() -> str:
+    cpu = _cpu_model()
+    return (f"{os.cpu_count()} CPU cores{f' ({cpu})' if cpu else ''}, {platform.system()} {platform.machine()}, "
+            f"Python {platform.python_version()}")
+
+
+def _cpu_model() -> str:
+    try:
+        lines = Path("/proc/cpuinfo").read_text().splitlines()
+    except OSError:
+        return platform.processor()
+    return next((line.split(":", 1)[1].strip() for line in lines if line.startswith("model name")), "")
+
+
+def method(repeat: int) -> str:
+    return (f"each run is a fresh `agentmon build` process, then a fresh `agentmon validate` process, over a fresh "
+            f"scratch copy of the hand-written files plus N synthetic tenants (wall time includes interpreter "
+            f"start-up, kustomize and every check); {repeat} runs per tenant count: median, with the fastest and "
+            f"slowest run in brackets; peak memory is the largest resident set of any run")
 
 
 def bench(args: argparse.Namespace) -> int:
-    counts = sorted({int(n) for n in args.tenants.split(",")})
-    results = []
-    for count in counts:
-        with out.status(f"building and validating with {count} tenants"):
-            results.append(measure(args.root, count))
-        r = results[-1]
-        out.print(f"  {count} tenants: build {r.build.seconds:.1f} s, validate {r.validate.seconds:.1f} s")
+    counts = args.tenants
+    output = args.root / args.output
+    try:  # before minutes of measuring, not after
+        output.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ValueError(f"--output {args.output}: {exc.strerror}: {exc.filename}") from exc
+    started = datetime.datetime.now(datetime.UTC)
+    load = os.getloadavg()[0]
+    out.print(f"agentmon bench on {machine()}; load average {load:.1f} at start; "
+              f"{started:%Y-%m-%d %H:%M} UTC", markup=False, soft_wrap=True)
+    out.print(f"method: {method(args.repeat)}", markup=False, soft_wrap=True)
+    try:
+        results = [_measure(args.root, count, args.repeat) for count in counts]
+    except BenchFailed as exc:
+        err.print(Text.assemble(("bench failed", "bold red"), f": {exc}"), soft_wrap=True)
+        return 1
     out.print(table(results))
-    over = [r for r in results if r.tenants >= TARGET_TENANTS and r.total > TARGET_SECONDS]
+    output.write_text(markdown(results, args, started, load))
+    out.print(f"figures written to {args.output}", markup=False)
+    over = [r for r in results if r.tenants >= TARGET_TENANTS and r.total.median > TARGET_SECONDS]
     if over:
-        out.print(f"[red]over budget[/]: {TARGET_TENANTS} tenants must build and validate in {TARGET_SECONDS:.0f} s")
+        out.print(Text.assemble(("over budget", "red"), f": {TARGET_TENANTS} tenants must build and validate in "
+                                f"{TARGET_SECONDS:.0f} s (median)"))
         return 1
     return 0
 
 
+def _measure(repo: Path, count: int, repeat: int) -> Measurement:
+    runs = []
+    for i in range(repeat):
+        with out.status(f"building and validating with {count} tenants (run {i + 1} of {repeat})"):
+            runs.append(measure_once(repo, count))
+        build, validate = runs[-1]
+        out.print(f"  {count} tenants, run {i + 1}: build {build.seconds:.1f} s, validate {validate.seconds:.1f} s")
+    return Measurement(count, tuple(runs))
+
+
+def rows(results: list[Measurement]) -> list[tuple[str, ...]]:
+    return [(str(r.tenants), str(r.build), str(r.validate), str(r.total), f"{1000 * r.total.median / r.tenants:.0f}",
+             f"{r.peak_mib(0):.0f}", f"{r.peak_mib(1):.0f}") for r in results]
+
+
 def table(results: list[Measurement]) -> Table:
-    t = Table(title=f"agentmon bench ({os.cpu_count()} cores); target: {TARGET_TENANTS} tenants "
-                    f"in under {TARGET_SECONDS:.0f} s")
-    for column in ("tenants", "build s", "validate s", "total s", "ms / tenant", "peak MiB build",
-                   "peak MiB validate"):
+    repeat = len(results[0].runs) if results else 0
+    t = Table(title=f"agentmon bench ({os.cpu_count()} cores, median of {repeat} runs); target: {TARGET_TENANTS} "
+                    f"tenants in under {TARGET_SECONDS:.0f} s")
+    for column in COLUMNS:
         t.add_column(column, justify="right")
-    for r in results:
-        t.add_row(str(r.tenants), f"{r.build.seconds:.1f}", f"{r.validate.seconds:.1f}", f"{r.total:.1f}",
-                  f"{1000 * r.total / r.tenants:.0f}", f"{r.build.peak_mib:.0f}", f"{r.validate.peak_mib:.0f}")
+    for row in rows(results):
+        t.add_row(*row)
     return t
+
+
+def markdown(results: list[Measurement], args: argparse.Namespace, started: datetime.datetime, load: float) -> str:
+    counts = ",".join(str(r.tenants) for r in results)
+    lines = [
+        "# Build + validate benchmark",
+        "",
+        f"Written by `agentmon bench --tenants {counts} --repeat {args.repeat}` on {started:%Y-%m-%d %H:%M} UTC.",
+        "",
+        f"- machine: {machine()}; load average {load:.1f} at start",
+        f"- method: {method(args.repeat)}",
+        f"- target: {TARGET_TENANTS} tenants build and validate in under {TARGET_SECONDS:.0f} s (median total)",
+        "",
+        "| " + " | ".join(COLUMNS) + " |",
+        "|" + "---|" * len(COLUMNS),
+        *("| " + " | ".join(row) + " |" for row in rows(results)),
+        "",
+    ]
+    return "\n".join(lines)

@@ -12,13 +12,15 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Console
+from rich.text import Text
 
+from agentmon_bundle import writer
 from agentmon_bundle.outputs import GENERATED_ROOTS
 from agentmon_bundle.pipeline import check_bundle, query_count
-from agentmon_bundle.writer import write_roots
 from agentmon_checks import compose, kubernetes
 from agentmon_checks.findings import Finding
-from agentmon_cli import bench
+from agentmon_checks.kustomize import KustomizeError
+from agentmon_cli import bench, buildreport, project
 from agentmon_config import ConfigError, PlatformConfig, load_platform
 from agentmon_live import demo as live
 from agentmon_live.grafana import ALL
@@ -27,7 +29,8 @@ from agentmon_publish import publish
 from agentmon_simulator import INCIDENT_KINDS
 from agentmon_simulator.model import DEFAULT_TENANTS
 
-DEFAULT_CONFIG = Path("config/platform.yaml")
+DEFAULT_CONFIG = project.DEFAULT_CONFIG
+ROOTLESS_COMMANDS = ("simulate",)  # serve metrics only: no project files read
 TENANTS_DIR = Path("tenants")
 EXIT_INVALID = 1
 EXIT_CONFIG = 2
@@ -40,28 +43,37 @@ err = Console(stderr=True, highlight=False)
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
+        if args.command not in ROOTLESS_COMMANDS:
+            args.root = args.root or project.find_root(Path.cwd(), args.config)
         if getattr(args, "needs_config", False):
             config = load_platform(args.root / (args.config or DEFAULT_CONFIG), args.root / TENANTS_DIR)
             return args.run(args.root, config, args)
         return args.run(args)
     except ConfigError as exc:
-        err.print(f"[bold red]configuration error[/]\n{exc}", soft_wrap=True)
-        return EXIT_CONFIG
-    except ValueError as exc:  # bad option values (incident syntax, unknown tenant, ...)
-        err.print(f"[bold red]error[/]: {exc}", soft_wrap=True)
-        return EXIT_CONFIG
+        return fail("configuration error", exc, EXIT_CONFIG, separator="\n")
+    except (ValueError, publish.BadRequest) as exc:  # bad option values (incident syntax, unknown tenant, ...)
+        return fail("error", exc, EXIT_CONFIG)
     except publish.PublishError as exc:
-        err.print(f"[bold red]publish failed[/]: {exc}", soft_wrap=True)
-        return EXIT_INVALID
+        return fail("publish failed", exc, EXIT_INVALID)
+    except KustomizeError as exc:
+        return fail("kustomize failed", exc, EXIT_INVALID)
+    except writer.WriteError as exc:
+        return fail("error", exc, EXIT_INVALID)
     except PrerequisiteMissing as exc:
-        err.print(f"[bold red]missing prerequisite[/]: {exc}", soft_wrap=True)
-        return EXIT_PREREQUISITE
+        return fail("missing prerequisite", exc, EXIT_PREREQUISITE)
+
+
+def fail(headline: str, detail: object, status: int, separator: str = ": ") -> int:
+    """The headline in red, the detail literally: user values may hold brackets rich would read as markup."""
+    err.print(Text.assemble((headline, "bold red"), separator, str(detail)), soft_wrap=True)
+    return status
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="agentmon", description=__doc__.splitlines()[0])
-    parser.add_argument("--root", type=Path, default=Path.cwd(),
-                        help="repository root holding config/ and the generated folders (default: current dir)")
+    parser.add_argument("--root", type=Path, default=None,
+                        help="project root holding config/ and the generated folders (default: the nearest folder, "
+                             "from the current one upwards, holding config/platform.yaml)")
     parser.add_argument("--config", type=Path, default=None,
                         help=f"platform configuration, relative to --root (default: {DEFAULT_CONFIG})")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -165,30 +177,30 @@ def _add_preview_parser(commands: Any) -> None:
 
 
 def build(root: Path, config: PlatformConfig, _args: argparse.Namespace | None = None) -> int:
+    buildreport.recovered(writer.recover(root))
     checked = check_bundle(root, config, against_disk=False)
     if checked.findings:
         return report_failure(checked.findings, "build refused: nothing was written")
-    write_roots(root, GENERATED_ROOTS, checked.rendered.files)
-    for rel in checked.rendered.files:
-        out.print(f"  wrote {rel}")
-    out.print(f"[green]build ok[/]: {len(checked.rendered.files)} files in {', '.join(GENERATED_ROOTS)}/")
+    changes = writer.write_roots(root, GENERATED_ROOTS, checked.rendered.files)
+    buildreport.changes(changes, GENERATED_ROOTS)
     return 0
 
 
 def validate(root: Path, config: PlatformConfig, _args: argparse.Namespace | None = None) -> int:
+    buildreport.recovered(writer.recover(root))
     checked = check_bundle(root, config, against_disk=True)
     if checked.findings:
         return report_failure(checked.findings, "validate failed")
     rendered = checked.rendered
-    out.print(f"[green]validate ok[/]: {len(rendered.files)} generated files fresh; "
+    out.print(Text.assemble(("validate ok", "green"), f": {len(rendered.files)} generated files fresh; "
               f"{len(rendered.dashboards)} dashboards, {query_count(rendered)} queries checked; "
               f"kustomize renders {', '.join(checked.overlays)} valid for Kubernetes "
-              f"{' and '.join(kubernetes.KUBERNETES_VERSIONS)}; {compose.COMPOSE_FILE} valid")
+              f"{' and '.join(kubernetes.KUBERNETES_VERSIONS)}; {compose.COMPOSE_FILE} valid"))
     return 0
 
 
 def report_failure(findings: list[Finding], headline: str) -> int:
-    err.print(f"[bold red]{headline}[/]: {len(findings)} problem(s)")
+    err.print(Text.assemble((headline, "bold red"), f": {len(findings)} problem(s)"))
     for finding in findings:
         err.print(f"  {finding}", markup=False, soft_wrap=True)
     return EXIT_INVALID

@@ -63,7 +63,7 @@ def simulate(traffic: Traffic, host: str, port: int) -> int:
 
     def ready(bound: int) -> None:
         tenants = ", ".join(p.tenant for p in simulation.profiles)
-        out.print(f"simulator serving http://{host}:{bound}/metrics for {tenants} (Ctrl-C stops)")
+        out.print(f"simulator serving http://{host}:{bound}/metrics for {tenants} (Ctrl-C stops)", markup=False)
 
     serve(simulation, host, port, on_ready=ready)
     out.print("simulator stopped")
@@ -116,12 +116,14 @@ def _format(value: float | None, unit: str) -> str:
 
 def render_table(values: list[PanelValue], tenants: Sequence[str], waited: float) -> Table:
     selection = "All tenants" if list(tenants) == [ALL] else ", ".join(tenants)
-    table = Table(title=f"AI Agents - System Health ({selection}; data for {waited:.0f} s)", title_justify="left")
+    # Text, not str: rich would read brackets in tenant names or panel titles as markup.
+    table = Table(title=Text(f"AI Agents - System Health ({selection}; data for {waited:.0f} s)"),
+                  title_justify="left")
     table.add_column("Panel")
     table.add_column("Value", justify="right")
     for panel in values:
         for i, (label, value, colour) in enumerate(panel.rows):
-            name = panel.title if i == 0 else ""
+            name = Text(panel.title if i == 0 else "")
             cell = Text(f"{label + ': ' if label else ''}{_format(value, panel.unit)}", style=f"bold {colour}")
             table.add_row(name, cell)
     return table
@@ -157,7 +159,8 @@ def demo(root: Path, traffic: Traffic, display: Display) -> int:
             config = Path(work) / "prometheus.yml"
             config.write_text(json.dumps(local_prometheus_config(
                 (root / COMPOSE_PROMETHEUS).read_text(), f"127.0.0.1:{port[0]}", display.scrape_interval)))
-            out.print(f"simulator on 127.0.0.1:{port[0]}; starting prometheus (scrape every {display.scrape_interval})")
+            out.print(f"simulator on 127.0.0.1:{port[0]}; starting prometheus (scrape every {display.scrape_interval})",
+                      markup=False)
             with PrometheusServer(config_file=config, storage=Path(work) / "data") as server:
                 out.print(f"prometheus on {server.url}; first numbers after two scrapes")
                 return _show(server, dashboard, tenants, display)

@@ -6,6 +6,7 @@ commit and retries, so no commit on either side is lost. A bundle that fails val
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import tempfile
@@ -19,7 +20,8 @@ from ruamel.yaml import YAML
 
 from agentmon_bundle.pipeline import check_bundle
 from agentmon_bundle.serialize import yaml_bytes
-from agentmon_checks.kustomize import render_overlays, stable_name
+from agentmon_bundle.writer import recover
+from agentmon_checks.kustomize import overlay_names, render_overlays, stable_name
 from agentmon_config import PlatformConfig
 from agentmon_publish.diff import summarize
 
@@ -30,6 +32,10 @@ out = Console(highlight=False)
 
 class PublishError(RuntimeError):
     pass
+
+
+class BadRequest(PublishError):
+    """An option that can never work (exit 2): the message names the option and what to change."""
 
 
 @dataclass(frozen=True)
@@ -68,14 +74,47 @@ def source_commit(root: Path, allow_dirty: bool) -> str:
 def target_path(path: str) -> PurePosixPath:
     target = PurePosixPath(path)
     if target.is_absolute() or ".." in target.parts or str(target) in ("", "."):
-        raise PublishError(f"--path {path!r} must be a folder inside the target repository (relative, no '..')")
+        raise BadRequest(f"--path {path!r} must be a folder inside the target repository (relative, no '..')")
+    if any(part.casefold() == ".git" for part in target.parts):
+        raise BadRequest(f"--path {path!r} is inside .git, git's own data: choose a folder of the work tree")
     return target
+
+
+def branch_name(branch: str, cwd: Path) -> str:
+    """git's own rule for branch names; also keeps a name starting with '-' from reading as an option."""
+    if branch.startswith("-") or git("check-ref-format", "--branch", branch, cwd=cwd, check=False).returncode:
+        raise BadRequest(f"--branch {branch!r} is not a valid git branch name")
+    return branch
+
+
+def clone_source(target: str, cwd: Path) -> str:
+    """What git clones: URLs and scp-like host:path as given; a local path relative to where the user ran
+    the command (the clone itself runs elsewhere)."""
+    if target.startswith("-"):
+        raise BadRequest(f"--repo {target!r}: a repository, not an option, must not start with '-' "
+                         f"(for a local folder of that name write ./{target})")
+    if "://" in target or re.match(r"[^/]*:", target):  # git's own rule: a colon before any slash is host:path
+        return target
+    local = Path(target).expanduser()
+    if not local.is_absolute():
+        local = cwd / local
+    if not local.exists():
+        raise BadRequest(f"--repo {target!r}: no such folder ({local}); give a URL, host:path, or the path of "
+                         f"an existing repository (relative to the current folder)")
+    return str(local.resolve())
 
 
 def publish(root: Path, config: PlatformConfig, args: Request,
             before_push: Callable[[], None] | None = None) -> int:
     """before_push runs between commit and push; tests use it to make another publisher win the race."""
     folder = target_path(args.path)
+    source = clone_source(args.target, Path.cwd())
+    branch_name(args.branch, root)
+    if args.overlay not in overlay_names(root):
+        raise BadRequest(f"--overlay {args.overlay!r}: no such overlay in overlays/ "
+                         f"(have: {', '.join(overlay_names(root))})")
+    for note in recover(root):
+        out.print(f"interrupted build: {note}", markup=False, soft_wrap=True)
     commit = source_commit(root, args.allow_dirty)
     checked = check_bundle(root, config, against_disk=True)
     if checked.findings:
@@ -85,12 +124,13 @@ def publish(root: Path, config: PlatformConfig, args: Request,
     files = manifest_files(overlay.objects)
     with tempfile.TemporaryDirectory(prefix="agentmon-publish-") as scratch:
         clone = Path(scratch) / "target"
-        _clone(args.target, args.branch, clone)
+        _clone(source, args.branch, clone)
         if args.dry_run:
-            return _dry_run(clone / folder, files, args)
+            return _dry_run(_checked_folder(clone, folder, files), files, args)
         for attempt in range(1, MAX_ATTEMPTS + 1):
             if not _stage(clone, folder, files):
-                out.print(f"nothing changed: {args.target} {args.branch}:{folder} already holds this render")
+                out.print(f"nothing changed: {args.target} {args.branch}:{folder} already holds this render",
+                          markup=False, soft_wrap=True)
                 return 0
             _commit(clone, f"agentmon: publish overlays/{args.overlay} from {commit[:12]}\n\n"
                            f"Source commit: {commit}\nOverlay: overlays/{args.overlay}\nFiles: {len(files)}\n")
@@ -100,16 +140,16 @@ def publish(root: Path, config: PlatformConfig, args: Request,
             if _push(clone, args.branch):
                 sha = git("rev-parse", "--short", "HEAD", cwd=clone).stdout.strip()
                 out.print(f"published overlays/{args.overlay} ({len(files)} files) to {args.target} "
-                          f"{args.branch}:{folder} as {sha}")
+                          f"{args.branch}:{folder} as {sha}", markup=False, soft_wrap=True)
                 return 0
             out.print(f"someone else pushed to {args.branch} first; fetching and re-applying the render "
-                      f"(attempt {attempt + 1} of {MAX_ATTEMPTS})")
+                      f"(attempt {attempt + 1} of {MAX_ATTEMPTS})", markup=False, soft_wrap=True)
             _reset_to_remote(clone, args.branch)
     raise PublishError(f"gave up after {MAX_ATTEMPTS} attempts: {args.branch} keeps moving")
 
 
 def _clone(url: str, branch: str, clone: Path) -> None:
-    git("clone", "--quiet", "--no-checkout", url, str(clone), cwd=clone.parent)
+    git("clone", "--quiet", "--no-checkout", "--", url, str(clone), cwd=clone.parent)  # "--": a URL, never an option
     if git("ls-remote", "--exit-code", "--heads", "origin", branch, cwd=clone, check=False).returncode == 0:
         git("checkout", "--quiet", "-B", branch, f"origin/{branch}", cwd=clone)
     else:  # a new branch holds only what we publish
@@ -124,13 +164,45 @@ def _reset_to_remote(clone: Path, branch: str) -> None:
 
 def _stage(clone: Path, folder: PurePosixPath, files: Mapping[str, bytes]) -> bool:
     """Make folder hold exactly `files`; True when that changes anything."""
+    target = _checked_folder(clone, folder, files)
     git("rm", "-r", "-q", "--ignore-unmatch", "--", str(folder), cwd=clone)
+    target.mkdir(parents=True, exist_ok=True)
     for name, content in files.items():
-        path = clone / folder / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(content)
+        _write_no_follow(target / name, content)
     git("add", "--", str(folder), cwd=clone)
     return git("diff", "--cached", "--quiet", cwd=clone, check=False).returncode != 0
+
+
+def _write_no_follow(path: Path, content: bytes) -> None:
+    """The folders on the way were checked; O_NOFOLLOW refuses a link in the last place too."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o644)
+    with os.fdopen(fd, "wb") as manifest:
+        manifest.write(content)
+
+
+def _checked_folder(clone: Path, folder: PurePosixPath, files: Mapping[str, bytes]) -> Path:
+    """clone/folder, once sure that writing there stays inside the clone: no symbolic link (the target branch
+    decides what is committed there, and a link would take the writes anywhere), no file in place of a folder."""
+    path = clone
+    for part in folder.parts:
+        path = path / part
+        _refuse_link(clone, path, "--path")
+        if path.exists() and not path.is_dir():
+            raise PublishError(f"--path {folder}: {path.relative_to(clone)} is a file in the target branch, "
+                               f"not a folder; choose another --path")
+    for name in files:
+        _refuse_link(clone, path / name, "a manifest")
+    if not path.resolve().is_relative_to(clone.resolve()):  # belt and braces: the checks above should ensure it
+        raise PublishError(f"--path {folder} resolves outside the target repository")
+    return path
+
+
+def _refuse_link(clone: Path, path: Path, what: str) -> None:
+    if path.is_symlink():
+        rel = path.relative_to(clone)
+        raise PublishError(f"{rel} is a symbolic link in the target branch (to {os.readlink(path)}); {what} must "
+                           f"not go through links, which could write outside the repository: replace {rel} with a "
+                           f"real folder or file in the target repository, or choose another --path")
 
 
 def _commit(clone: Path, message: str) -> None:
@@ -155,7 +227,8 @@ def _dry_run(folder: Path, files: Mapping[str, bytes], args: Request) -> int:
     old = {p.name: yaml.load(p.read_text()) for p in sorted(folder.glob("*.yaml"))} if folder.is_dir() else {}
     new = {name: yaml.load(content.decode()) for name, content in files.items()}
     lines = summarize(old, new)
-    out.print(f"dry run: overlays/{args.overlay} -> {args.target} {args.branch}:{args.path} (nothing written)")
+    out.print(f"dry run: overlays/{args.overlay} -> {args.target} {args.branch}:{args.path} (nothing written)",
+              markup=False, soft_wrap=True)
     for line in lines or ["no changes"]:
         out.print(f"  {line}", markup=False, soft_wrap=True)
     return 0

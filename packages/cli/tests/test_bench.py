@@ -1,0 +1,71 @@
+"""`agentmon bench`: repeated runs, medians, and a figures file that says how and where it measured."""
+
+from __future__ import annotations
+
+import os
+import platform
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+from agentmon_cli import bench
+from agentmon_cli import main as cli
+
+REPO = Path(__file__).resolve().parents[3]
+
+
+def test_spread_is_the_median_with_the_fastest_and_slowest_run():
+    assert str(bench.Spread.of([3.0, 9.5, 2.5])) == "3.0 (2.5-9.5)"
+    assert str(bench.Spread.of([4.0, 4.0])) == "4.0"
+    runs = ((bench.Run(1.0, 50), bench.Run(2.0, 60)), (bench.Run(3.0, 70), bench.Run(1.0, 55)),
+            (bench.Run(2.0, 40), bench.Run(2.5, 80)))
+    measured = bench.Measurement(10, runs)
+    assert (measured.build.median, measured.validate.median, measured.total.median) == (2.0, 2.0, 4.0)
+    assert (measured.peak_mib(0), measured.peak_mib(1)) == (70, 80)
+    assert bench.rows([measured]) == [("10", "2.0 (1.0-3.0)", "2.0 (1.0-2.5)", "4.0 (3.0-4.5)", "400", "70", "80")]
+
+
+def test_bench_repeats_each_count_and_writes_where_how_and_when_it_measured(tmp_path, capsys):
+    figures = tmp_path / "figures.md"
+    assert cli.main(["--root", str(REPO), "bench", "--tenants", "2,1", "--repeat", "2", "--output",
+                     str(figures)]) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert f"agentmon bench on {os.cpu_count()} CPU cores" in out
+    assert f"Python {platform.python_version()}" in out
+    assert "method: each run is a fresh `agentmon build` process, then a fresh `agentmon validate` process" in out
+    assert len(re.findall(r"\d tenants, run \d: build \d+\.\d s, validate \d+\.\d s", out)) == 4
+    text = figures.read_text()
+    assert text.startswith("# Build + validate benchmark\n\nWritten by `agentmon bench --tenants 1,2 --repeat 2` on ")
+    assert "2 runs per tenant count: median, with the fastest and slowest run in brackets" in text
+    table = [line for line in text.splitlines() if line.startswith("| ") and line[2].isdigit()]
+    assert [row.split(" | ")[0] for row in table] == ["| 1", "| 2"]
+    assert str(tmp_path) not in text and "/tmp" not in text
+
+
+def test_repeat_must_be_at_least_one(capsys):
+    with pytest.raises(SystemExit) as exit_:
+        cli.main(["bench", "--repeat", "0"])
+    assert exit_.value.code == 2
+    assert "--repeat: must be a whole number of at least 1, not '0'" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("counts", [",", "0", "-5", "1,x"])
+def test_tenant_counts_must_be_whole_numbers_of_at_least_one(counts, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        cli.main(["--root", str(REPO), "bench", f"--tenants={counts}"])
+    assert exit_.value.code == 2
+    assert f"expected comma-separated whole numbers of at least 1, not {counts!r}" in capsys.readouterr().err
+
+
+def test_a_failing_build_ends_the_bench_with_one_error(tmp_path, capsys):
+    for name in bench.HAND_WRITTEN:
+        shutil.copytree(REPO / name, tmp_path / name, ignore=shutil.ignore_patterns("generated"))
+    config = tmp_path / "config/platform.yaml"
+    config.write_text(config.read_text().replace("  scrape_interval: 15s", "  scrape_interval: fifteen"))
+    assert cli.main(["--root", str(tmp_path), "bench", "--tenants", "1", "--repeat", "1"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("bench failed: --root")
+    assert "build failed: configuration error" in err
+    assert not (tmp_path / "docs/bench/build-validate.md").exists()
