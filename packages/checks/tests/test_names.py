@@ -37,7 +37,8 @@ def find(objects: list[dict], kind: str, prefix: str) -> dict:
 def test_planted_bad_names_are_each_named():
     objects = copy.deepcopy(OVERLAYS["prod"].objects)
     pod = find(objects, "Deployment", "grafana")["spec"]["template"]["spec"]
-    pod["volumes"][-1]["name"] = "dashboards-zeta-"
+    globex = next(i for i, v in enumerate(pod["volumes"]) if v["name"] == "dashboards-globex")
+    pod["volumes"][globex]["name"] = "dashboards-zeta-"
     pod["containers"][0]["name"] = "Grafana"
     pod["containers"][0]["ports"][0]["name"] = "http-port-number-3000"
     find(objects, "Service", "grafana")["metadata"]["name"] = "3grafana"
@@ -50,7 +51,7 @@ def test_planted_bad_names_are_each_named():
         "ConfigMap/Secret key (letters, digits, '-', '_' and '.', not '.' or '..', at most 253)",
         "overlays/prod: Service/3grafana: metadata.name: '3grafana' is not a valid DNS-1035 label (a DNS-1123 label "
         "that starts with a letter)",
-        f"{at}.volumes[{len(pod['volumes']) - 1}].name: 'dashboards-zeta-' is not a valid {label}",
+        f"{at}.volumes[{globex}].name: 'dashboards-zeta-' is not a valid {label}",
         f"{at}.containers[0].name: 'Grafana' is not a valid {label}",
         f"{at}.containers[0].ports[0].name: 'http-port-number-3000' is not a valid IANA service name (a-z, 0-9 and "
         "'-', at least one letter, no '--', at most 15)",

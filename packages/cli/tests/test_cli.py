@@ -143,7 +143,7 @@ def test_rejected_values_and_patterns_are_printed_literally(repo):
     result = agentmon(repo, "validate")
     assert result.returncode == 2
     assert "MarkupError" not in result.stderr
-    assert ("tenant.yaml:1: tenant_id: 'zz[/x]' does not match the expected format ^[a-z][a-z0-9-]{1,30}$"
+    assert ("tenant.yaml:1: tenant_id: 'zz[/x]' does not match the expected format ^[a-z][a-z0-9-]{0,29}[a-z0-9]$"
             in result.stderr)
 
 

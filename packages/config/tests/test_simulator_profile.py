@@ -29,7 +29,7 @@ def test_tenant_names_with_a_trailing_newline_are_refused(tmp_path):
     path = profile(tmp_path, 'tenants:\n  "acme\\n": {}\n')
     with pytest.raises(ConfigError) as info:
         load_simulator_profile(path)
-    assert info.value.message == "'acme\\n' does not match the expected format ^[a-z][a-z0-9-]{0,29}[a-z0-9]$(?!\\n)"
+    assert info.value.message == "'acme\\n' does not match the expected format ^[a-z][a-z0-9-]{0,29}[a-z0-9]$"
 
 
 def test_an_alias_bomb_in_a_profile_fails_fast(tmp_path, deadline):

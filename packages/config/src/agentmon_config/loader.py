@@ -172,6 +172,7 @@ def _schema_errors(schema: dict[str, Any], tree: Any) -> list[jsonschema.Validat
     return sorted(validator.iter_errors(_plain(tree)), key=lambda e: [str(p) for p in e.absolute_path])
 
 
+WHOLE_VALUE_SUFFIX = r"(?!\n)"
 _QUOTED = re.compile(r"'([^']+)'")
 
 
@@ -190,7 +191,9 @@ def _locate(path: Path, tree: Any, error: jsonschema.ValidationError) -> ConfigE
         keys += unknown[:1]  # point at the unknown key's own line
         message = "unknown field (check the spelling; see the schema for allowed fields)"
     elif error.validator == "pattern":
-        message = f"{error.instance!r} does not match the expected format {error.validator_value}"
+        # `(?!\n)` only makes the schema's `$` mean "end of value"; the reader needs the format itself.
+        shown = error.validator_value.removesuffix(WHOLE_VALUE_SUFFIX)
+        message = f"{error.instance!r} does not match the expected format {shown}"
     elif error.validator == "not" and isinstance(error.validator_value, dict) and "enum" in error.validator_value:
         message = f"{error.instance!r} is a reserved name ({', '.join(error.validator_value['enum'])})"
     field = ".".join([str(k) for k in error.absolute_path] + extra)
