@@ -18,14 +18,12 @@ from agentmon_bundle.pipeline import check_bundle, query_count
 from agentmon_bundle.writer import write_roots
 from agentmon_checks import compose, kubernetes
 from agentmon_checks.findings import Finding
-from agentmon_cli import bench
+from agentmon_cli import bench, traffic
 from agentmon_config import ConfigError, PlatformConfig, load_platform
 from agentmon_live import demo as live
 from agentmon_live.grafana import ALL
 from agentmon_live.prometheus import PrerequisiteMissing
 from agentmon_publish import publish
-from agentmon_simulator import INCIDENT_KINDS
-from agentmon_simulator.model import DEFAULT_TENANTS
 
 DEFAULT_CONFIG = Path("config/platform.yaml")
 TENANTS_DIR = Path("tenants")
@@ -77,35 +75,43 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _add_simulate_parser(commands: Any) -> None:
-    p = commands.add_parser("simulate", help="serve the platform's metrics with simulated per-tenant traffic")
+    p = commands.add_parser("simulate", help="serve the platform's metrics with simulated per-tenant traffic",
+                            add_help=False)
     _traffic_options(p)
     p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1; 0.0.0.0 in a container)")
-    p.add_argument("--port", type=int, default=8000, help="port for /metrics (default 8000, like the API)")
-    p.set_defaults(run=lambda args: live.simulate(_traffic(args), args.host, args.port))
+    p.add_argument("--port", type=traffic.port, default=8000, help="port for /metrics (default 8000, like the API)")
+    p.set_defaults(run=traffic.run_or_help(p, lambda args: live.simulate(_traffic(args), args.host, args.port),
+                                           DEFAULT_CONFIG, TENANTS_DIR))
 
 
 def _add_demo_parser(commands: Any) -> None:
-    p = commands.add_parser("demo", help="simulator + local prometheus: the five panels' values in the terminal")
+    p = commands.add_parser("demo", help="simulator + local prometheus: the five panels' values in the terminal",
+                            add_help=False)
     _traffic_options(p)
     p.add_argument("--tenant", default=ALL, help="tenant(s) to show, comma-separated (default: all)")
-    p.add_argument("--scrape-interval", default="5s", help="demo scrape interval (default 5s: numbers sooner)")
-    p.add_argument("--refresh", type=float, default=5.0, help="seconds between refreshes (default 5)")
-    p.add_argument("--duration", type=float, default=0.0, help="stop after this many seconds (0: until Ctrl-C)")
+    p.add_argument("--scrape-interval", type=traffic.scrape_interval, default="5s",
+                   help="demo scrape interval (default 5s: numbers sooner)")
+    p.add_argument("--refresh", type=traffic.positive_seconds, default=5.0,
+                   help="seconds between refreshes (default 5)")
+    p.add_argument("--duration", type=traffic.seconds_or_zero, default=0.0,
+                   help="stop after this many seconds (0: until Ctrl-C)")
     p.add_argument("--once", action="store_true", help="print one snapshot once data has arrived, then exit")
-    p.set_defaults(run=lambda args: live.demo(args.root, _traffic(args), live.Display(
+    p.set_defaults(run=traffic.run_or_help(p, lambda args: live.demo(args.root, _traffic(args), live.Display(
         tenants=_names(args.tenant), scrape_interval=args.scrape_interval, refresh=args.refresh,
-        duration=args.duration, once=args.once)))
+        duration=args.duration, once=args.once)), DEFAULT_CONFIG, TENANTS_DIR))
 
 
 def _traffic_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--tenants", default=",".join(DEFAULT_TENANTS), help="comma-separated tenant ids")
+    traffic.add_help_option(p)
+    p.add_argument("--tenants", type=traffic.tenant_ids,
+                   help=f"comma-separated tenant ids (default: the tenants of {TENANTS_DIR}/ under --root)")
     p.add_argument("--profile", type=Path, help="YAML traffic profile per tenant (overrides --tenants)")
     p.add_argument("--seed", type=int, default=42, help="random seed: same seed, same traffic")
-    p.add_argument("--noise", type=float, default=0.1, help="relative randomness (0: exact, steady traffic)")
-    # argparse %-formats help texts: a literal percent sign must be doubled.
-    kinds = "; ".join(f"{k}: {what}" for k, (what, _) in INCIDENT_KINDS.items()).replace("%", "%%")
+    p.add_argument("--noise", type=traffic.noise, default=0.1,
+                   help="relative randomness, 0 to 1 (default 0.1; 0: exact, steady traffic)")
+    # Described with the configuration's thresholds once --root is known (traffic.run_or_help).
     p.add_argument("--incident", action="append", default=[], metavar="KIND:TENANT[@Ns]",
-                   help=f"scripted incident, repeatable. {kinds}")
+                   help="scripted incident, repeatable")
 
 
 def _names(text: str) -> tuple[str, ...]:
@@ -113,8 +119,14 @@ def _names(text: str) -> tuple[str, ...]:
 
 
 def _traffic(args: argparse.Namespace) -> live.Traffic:
-    return live.Traffic(tenants=_names(args.tenants), profile=args.profile, seed=args.seed, noise=args.noise,
-                        incidents=tuple(args.incident))
+    """Healthy traffic inside the configuration's thresholds, for the tenants of tenants/ unless --tenants."""
+    repository = traffic.repository(args.root, args.config, DEFAULT_CONFIG, TENANTS_DIR)
+    tenants = args.tenants or repository.tenants
+    if not tenants and not args.profile:
+        raise ValueError(f"no tenants to simulate: {args.root / TENANTS_DIR} holds no tenant; "
+                         "pass --tenants a,b or --profile FILE")
+    return live.Traffic(tenants=tenants, limits=repository.limits, profile=args.profile, seed=args.seed,
+                        noise=args.noise, incidents=tuple(args.incident))
 
 
 def _add_publish_parser(commands: Any) -> None:
