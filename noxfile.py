@@ -59,9 +59,9 @@ def demo(session: nox.Session) -> None:
 
 @nox.session
 def tenant(session: nox.Session) -> None:
-    """Add a tenant: bake templates/tenant-dashboard into tenants/ (pass answers as key=value)."""
+    """Add a tenant: bake templates/tenant-dashboard into tenants/ (-- tenant_id=zeta display_name=Zeta ...)."""
     install(session)
-    session.run("cookiecutter", "templates/tenant-dashboard", "-o", "tenants", *session.posargs)
+    session.run("agentmon", "tenant", *session.posargs)
 
 
 @nox.session

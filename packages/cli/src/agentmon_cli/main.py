@@ -18,7 +18,7 @@ from agentmon_bundle.pipeline import check_bundle, query_count
 from agentmon_bundle.writer import write_roots
 from agentmon_checks import compose, kubernetes
 from agentmon_checks.findings import Finding
-from agentmon_cli import bench, traffic
+from agentmon_cli import bench, tenant, traffic
 from agentmon_config import ConfigError, PlatformConfig, load_platform
 from agentmon_live import demo as live
 from agentmon_live.grafana import ALL
@@ -68,6 +68,7 @@ def _parser() -> argparse.ArgumentParser:
     commands.add_parser("validate", help="re-render in memory and check the committed bundle").set_defaults(
         run=validate, needs_config=True)
     bench.add_bench_parser(commands)
+    tenant.add_tenant_parser(commands)
     _add_simulate_parser(commands)
     _add_demo_parser(commands)
     _add_publish_parser(commands)
