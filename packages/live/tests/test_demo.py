@@ -54,9 +54,23 @@ def test_sigterm_stops_the_demo_and_removes_its_temporary_folder(tmp_path):
     assert list(temp.iterdir()) == []
 
 
-def test_a_tenant_to_show_must_be_simulated():
+@pytest.mark.parametrize(("args", "message"), [
+    (["--tenant", "zeta"], "error: --tenant zeta: not simulated (simulated: acme, globex)"),
+    (["--tenant", ","], "error: --tenant: no tenant named (simulated: acme, globex)"),
+])
+def test_a_tenant_to_show_must_be_simulated(args, message):
     prerequisite("prometheus")
-    result = subprocess.run([sys.executable, "-m", "agentmon_cli", "--root", str(REPO), "demo", "--tenant", "zeta"],
+    result = subprocess.run([sys.executable, "-m", "agentmon_cli", "--root", str(REPO), "demo", *args],
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 2
-    assert result.stderr.strip().splitlines()[-1] == "error: --tenant zeta: not simulated (simulated: acme, globex)"
+    assert result.stderr.strip().splitlines()[-1] == message
+
+
+def test_a_repository_without_the_generated_dashboard_is_a_missing_prerequisite(tmp_path):
+    prerequisite("prometheus")
+    result = subprocess.run([sys.executable, "-m", "agentmon_cli", "--root", str(tmp_path), "demo", "--tenants",
+                             "acme"], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 3
+    assert " ".join(result.stderr.split()) == (
+        f"missing prerequisite: {tmp_path}/dashboards/agentmon-system-health.json not found: run `agentmon build` "
+        "first; run from the repository root or pass --root")

@@ -26,7 +26,7 @@ from ruamel.yaml import YAML
 from agentmon_config import load_simulator_profile
 from agentmon_live.grafana import ALL
 from agentmon_live.panelrun import Series, run_panel
-from agentmon_live.prometheus import PrometheusServer, find_binary
+from agentmon_live.prometheus import PrerequisiteMissing, PrometheusServer, find_binary
 from agentmon_simulator import Limits, Simulation, TenantProfile, default_profiles, parse_incident
 from agentmon_simulator.server import serve
 
@@ -181,21 +181,31 @@ def sigterm_unwinds() -> Iterator[None]:
 def demo(root: Path, traffic: Traffic, display: Display) -> int:
     """Run until Ctrl-C, SIGTERM, --duration or --once; every exit removes the temporary folder."""
     find_binary("prometheus")  # fail fast, with the install hint, before starting anything
-    dashboard = json.loads((root / MAIN_DASHBOARD).read_text())
+    dashboard = json.loads(_repository_file(root, MAIN_DASHBOARD, "run `agentmon build` first"))
+    scrape_config = _repository_file(root, COMPOSE_PROMETHEUS, "the demo scrapes as the compose stack does")
     simulation = simulation_from(traffic)
     simulated = [p.tenant for p in simulation.profiles]
     unknown = [t for t in display.tenants if t != ALL and t not in simulated]
-    if unknown:
-        raise ValueError(f"--tenant {unknown[0]}: not simulated (simulated: {', '.join(simulated)})")
+    if unknown or not display.tenants:
+        named = f" {unknown[0]}: not simulated" if unknown else ": no tenant named"
+        raise ValueError(f"--tenant{named} (simulated: {', '.join(simulated)})")
     try:
         with sigterm_unwinds():
-            return _demo(root, simulation, dashboard, display)
+            return _demo(simulation, dashboard, scrape_config, display)
     except (Stopped, KeyboardInterrupt):
         out.print("demo stopped")
         return 0
 
 
-def _demo(root: Path, simulation: Simulation, dashboard: dict[str, Any], display: Display) -> int:
+def _repository_file(root: Path, path: Path, hint: str) -> str:
+    try:
+        return (root / path).read_text()
+    except FileNotFoundError:
+        raise PrerequisiteMissing(f"{root / path} not found: {hint}; run from the repository root or pass "
+                                  "--root") from None
+
+
+def _demo(simulation: Simulation, dashboard: dict[str, Any], scrape_config: str, display: Display) -> int:
     tenants = list(display.tenants)
     stop, port_ready = threading.Event(), threading.Event()
     port: list[int] = []
@@ -210,7 +220,7 @@ def _demo(root: Path, simulation: Simulation, dashboard: dict[str, Any], display
         with tempfile.TemporaryDirectory(prefix="agentmon-demo-") as work:
             config = Path(work) / "prometheus.yml"
             config.write_text(json.dumps(local_prometheus_config(
-                (root / COMPOSE_PROMETHEUS).read_text(), f"127.0.0.1:{port[0]}", display.scrape_interval)))
+                scrape_config, f"127.0.0.1:{port[0]}", display.scrape_interval)))
             out.print(f"simulator on 127.0.0.1:{port[0]}; starting prometheus (scrape every {display.scrape_interval})")
             with PrometheusServer(config_file=config, storage=Path(work) / "data") as server:
                 out.print(f"prometheus on {server.url}; first numbers after two scrapes")
