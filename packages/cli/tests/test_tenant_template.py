@@ -226,3 +226,20 @@ def test_without_agentmon_the_hook_refuses_what_the_schema_refuses_in_the_same_w
     assert lines[0] == "ERROR: tenant not created: invalid answers"
     assert {line for line in lines if line.startswith("tenant answers: ")} == expected
     assert written(repo) == []
+
+
+@pytest.mark.parametrize(("answers", "message"), [
+    ({"tenant_id": "zeta\n"}, "tenant answers: tenant_id: 'zeta\\n' does not match the expected format "
+                              "^[a-z][a-z0-9-]{1,30}$"),
+    ({"tenant_id": "zeta", "success_rate_slo": "nan"}, "tenant answers: success_rate_slo: nan is not a finite number"),
+    ({"tenant_id": "zeta", "p95_latency_sla_seconds": "inf"},
+     "tenant answers: p95_latency_sla_seconds: inf is not a finite number"),
+])
+def test_a_trailing_newline_or_a_non_finite_number_is_refused_with_or_without_agentmon(repo, plain_python, answers,
+                                                                                       message):
+    with_agentmon = agentmon_tenant(repo, *(f"{k}={v}" for k, v in answers.items()))
+    without_agentmon = plain_bake(plain_python, repo, answers)
+    for result in (with_agentmon, without_agentmon):
+        assert result.returncode != 0
+        assert message in result.stderr.splitlines()
+    assert written(repo) == []

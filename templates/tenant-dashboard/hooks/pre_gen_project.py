@@ -1,11 +1,11 @@
 """Check the answers before cookiecutter writes anything (this hook only validates, it never edits).
 
-Run by the Python that runs cookiecutter. In agentmon's environment (`nox -s tenant`, `agentmon tenant`, or
-cookiecutter installed with agentmon) the would-be tenant.yaml is checked against the JSON Schema
-`agentmon build` uses. A cookiecutter installed on its own (pipx, for example) cannot import agentmon: the
-hook then checks the answers with the standard library, with the rules below (the same as the schema's,
-kept equal by packages/cli/tests/test_tenant_template.py), and says that the build checks the tenant against
-the full schema. A refused answer prints one line per problem and exits 1: cookiecutter then writes nothing.
+Run by the Python that runs cookiecutter. The answers are checked with the rules below (the schema's own,
+standard library only, kept in agreement by packages/cli/tests/test_tenant_template.py) and, in agentmon's
+environment (`nox -s tenant`, `agentmon tenant`, or cookiecutter installed with agentmon), also against the
+JSON Schema `agentmon build` uses. A cookiecutter installed on its own (pipx, for example) cannot import
+agentmon: the hook then says that the build checks the tenant against the full schema.
+A refused answer prints one line per problem and exits 1: cookiecutter then writes nothing.
 Standard library only, and Python 3.8 syntax: this runs on whatever Python the user's cookiecutter has.
 """
 
@@ -102,14 +102,15 @@ def main():
     for field in NUMBERS:
         answers[field] = as_yaml_value(str(answers[field]))
     check = schema_check()
-    if check is None:
-        problems = stdlib_problems(answers)
-    else:
+    problems = []
+    if check is not None:
         try:
             check(answers, SOURCE)
-            problems = []
         except Exception as exc:  # ConfigError(s): one line per problem, naming the field
-            problems = [str(exc)]
+            problems = str(exc).splitlines()
+    # The template's own rules apply in both cases (they also refuse what the schema's "$" lets through: a
+    # trailing newline); a problem both report is said once.
+    problems += [problem for problem in stdlib_problems(answers) if problem not in problems]
     if problems:
         fail("invalid answers\n" + "\n".join(problems))
     if Path("tenant.yaml").exists():  # cookiecutter runs the hook inside the tenant's folder
