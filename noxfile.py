@@ -109,8 +109,8 @@ def demo(session: nox.Session) -> None:
 
 @nox.session(python=False)
 def tenant(session: nox.Session) -> None:
-    """Add a tenant: bake templates/tenant-dashboard into tenants/ (pass answers as key=value)."""
-    run(session, "cookiecutter", "templates/tenant-dashboard", "-o", "tenants", *session.posargs)
+    """Add a tenant: bake templates/tenant-dashboard into tenants/ (-- tenant_id=zeta display_name=Zeta ...)."""
+    run(session, "agentmon", "tenant", *session.posargs)
 
 
 @nox.session(python=False)

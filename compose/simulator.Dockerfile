@@ -8,4 +8,4 @@ RUN pip install --no-cache-dir . && useradd --uid 10001 --no-create-home simulat
 USER 10001
 EXPOSE 8000
 ENTRYPOINT ["agentmon", "simulate"]
-CMD ["--host", "0.0.0.0", "--port", "8000", "--seed", "42"]
+CMD ["--host", "0.0.0.0", "--port", "8000", "--seed", "42", "--tenants", "acme,globex"]

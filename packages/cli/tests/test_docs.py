@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import shlex
 import shutil
@@ -14,6 +15,8 @@ import pytest
 
 from agentmon_cli import main as cli
 from agentmon_config.loader import load_schema
+
+from .plain_cookiecutter import make_plain_cookiecutter
 
 REPO = Path(__file__).resolve().parents[3]
 DOCS = [REPO / "README.md", *sorted((REPO / "docs").rglob("*.md"))]
@@ -84,13 +87,41 @@ def test_configuration_reference_lists_every_field_with_its_default():
                 assert str(default) in row.group(1), f"{section}.{field}: {row.group(1)} vs {default}"
 
 
-def test_the_readme_tenant_command_works_as_written(tmp_path):
-    (command,) = re.findall(r"^(cookiecutter --no-input templates/tenant-dashboard .+)$", TEXT[REPO / "README.md"],
-                            re.M)
+def readme_command(program: str, first_argument: str) -> list[str]:
+    """The README's one command line starting with `program first_argument`, without a trailing comment."""
+    (line,) = re.findall(rf"^({program} {re.escape(first_argument)} .+?)(?:  +#.*)?$", TEXT[REPO / "README.md"],
+                         re.M)
+    return shlex.split(line)
+
+
+def scratch_repository(root: Path) -> Path:
     for name in ("config", "base", "overlays", "components", "compose", "templates"):
-        shutil.copytree(REPO / name, tmp_path / name, ignore=shutil.ignore_patterns("generated"))
-    executable = Path(sys.executable).parent / "cookiecutter"
-    subprocess.run([str(executable), *shlex.split(command)[1:]], cwd=tmp_path, check=True, capture_output=True)
-    assert cli.main(["--root", str(tmp_path), "build"]) == 0
-    board = json.loads((tmp_path / "dashboards/zeta/tenant-zeta.json").read_text())
-    assert board["title"] == "Zeta - Enhancement Pipeline"
+        shutil.copytree(REPO / name, root / name, ignore=shutil.ignore_patterns("generated"))
+    for name in ("noxfile.py", "pyproject.toml"):
+        shutil.copy(REPO / name, root / name)
+    return root
+
+
+def built_title(root: Path) -> str:
+    assert cli.main(["--root", str(root), "build"]) == 0
+    return json.loads((root / "dashboards/zeta/tenant-zeta.json").read_text())["title"]
+
+
+def test_the_readme_tenant_command_works_as_written(tmp_path):
+    command = readme_command("nox", "-s tenant")
+    assert command == ["nox", "-s", "tenant", "--", "tenant_id=zeta", "display_name=Zeta"]
+    repo = scratch_repository(tmp_path)
+    # The real noxfile and session, in this environment (which has agentmon installed) instead of a new one.
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+    subprocess.run([sys.executable, "-m", "nox", "--no-venv", "--no-install", *command[1:]], cwd=repo, env=env,
+                   check=True, capture_output=True, timeout=120)
+    assert built_title(repo) == "Zeta - Enhancement Pipeline"
+
+
+def test_the_readme_plain_cookiecutter_command_works_as_written(tmp_path):
+    command = readme_command("cookiecutter", "--no-input")
+    python = make_plain_cookiecutter(tmp_path / "plain-cookiecutter")
+    repo = scratch_repository(tmp_path / "repo")
+    subprocess.run([str(python), "-m", "cookiecutter", *command[1:]], cwd=repo, check=True, capture_output=True,
+                   timeout=60)
+    assert built_title(repo) == "Zeta - Enhancement Pipeline"

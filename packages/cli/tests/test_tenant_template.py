@@ -1,9 +1,12 @@
-"""templates/tenant-dashboard baked through cookiecutter's API, in a scratch copy of the repository."""
+"""templates/tenant-dashboard in a scratch copy of the repository: baked through cookiecutter's API (agentmon's
+environment), through `agentmon tenant`, and by a cookiecutter that cannot import agentmon."""
 
 from __future__ import annotations
 
 import json
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -13,7 +16,9 @@ from cookiecutter.main import cookiecutter
 from agentmon_bundle.outputs import render
 from agentmon_checks.kustomize import render_overlays
 from agentmon_cli import main as cli
-from agentmon_config import load_platform
+from agentmon_config import ConfigError, check_tenant_answers, load_platform
+
+from .plain_cookiecutter import make_plain_cookiecutter
 
 REPO = Path(__file__).resolve().parents[3]
 
@@ -66,7 +71,7 @@ def test_defaults_fill_the_other_answers(repo):
      "tenant_id: 'Zeta!' does not match the expected format ^[a-z][a-z0-9-]{0,29}[a-z0-9]$"),
     ({"tenant_id": "z"}, "tenant_id: 'z' does not match the expected format"),
     ({"tenant_id": "grafana"}, "tenant_id: 'grafana' is a reserved name"),
-    ({}, "tenant not created: tenant_id is required, e.g. `cookiecutter templates/tenant-dashboard -o tenants"),
+    ({}, "tenant not created: tenant_id is required, e.g. `nox -s tenant -- tenant_id=zeta display_name=Zeta`"),
     ({"tenant_id": "zeta", "success_rate_slo": "lots"}, "success_rate_slo: 'lots' is not of type 'number'"),
     ({"tenant_id": "zeta", "queue_alert_threshold": "0"}, "queue_alert_threshold: 0 is less than the minimum of 1"),
 ])
@@ -87,3 +92,155 @@ def test_existing_tenant_is_refused_and_left_untouched(repo, capfd):
     assert "tenant not created: tenant 'zeta' already exists" in capfd.readouterr().err
     assert (repo / "tenants/zeta/tenant.yaml").read_text() == before
     assert written(repo) == ["zeta", "zeta/tenant.yaml"]
+
+
+def agentmon_tenant(repo: Path, *answers: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "agentmon_cli", "--root", str(repo), "tenant", *answers],
+                          capture_output=True, text=True, timeout=60)
+
+
+def test_agentmon_tenant_prints_only_the_hooks_message(repo):
+    result = agentmon_tenant(repo, "tenant_id=Zeta!")
+    assert result.returncode == 2
+    assert result.stderr.splitlines() == [
+        "ERROR: tenant not created: invalid answers",
+        "tenant answers: tenant_id: 'Zeta!' does not match the expected format ^[a-z][a-z0-9-]{1,30}$"]
+    assert result.stdout == ""
+    assert written(repo) == []
+
+
+def test_agentmon_tenant_writes_answers_literally_not_as_jinja(repo):
+    result = agentmon_tenant(repo, "tenant_id=zeta", "display_name={{ 7*7 }} {% raw %}",
+                             "owner_contact={# team #}@example.com")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "created tenants/zeta/tenant.yaml; next: nox -s build validate\n"
+    text = (repo / "tenants/zeta/tenant.yaml").read_text()
+    assert 'display_name: "{{ 7*7 }} {% raw %}"' in text
+    assert 'owner_contact: "{# team #}@example.com"' in text
+    assert cli.main(["--root", str(repo), "build"]) == 0
+    board = json.loads((repo / "dashboards/zeta/tenant-zeta.json").read_text())
+    assert board["title"] == "{{ 7*7 }} {% raw %} - Enhancement Pipeline"
+
+
+@pytest.mark.parametrize(("answers", "message"), [
+    (["tenant_id=zeta", "colour=blue"], "error: colour=blue: the template has no question 'colour' (it asks "
+                                        "tenant_id, display_name, success_rate_slo, p95_latency_sla_seconds, "
+                                        "queue_alert_threshold, owner_contact)"),
+    (["tenant_id=zeta", "tenant_id=eta"], "error: tenant_id: answered twice"),
+    (["tenant_id"], "agentmon tenant: error: argument KEY=VALUE: 'tenant_id': expected KEY=VALUE, e.g. tenant_id=zeta"),
+])
+def test_agentmon_tenant_refuses_unknown_or_malformed_answers(repo, answers, message):
+    result = agentmon_tenant(repo, *answers)
+    assert result.returncode == 2
+    assert " ".join(result.stderr.split()).endswith(message)
+    assert written(repo) == []
+
+
+def test_agentmon_tenant_without_answers_asks_and_says_when_the_input_ends(repo):
+    command = [sys.executable, "-m", "agentmon_cli", "--root", str(repo), "tenant"]
+    asked = subprocess.run(command, input="zeta\n{{ 7*7 }}\n\n\n\n\n", capture_output=True, text=True, timeout=60)
+    assert asked.returncode == 0, asked.stderr
+    assert (repo / "tenants/zeta/tenant.yaml").read_text().splitlines()[3:5] == [
+        "tenant_id: zeta", 'display_name: "{{ 7*7 }}"']
+    ended = subprocess.run(command, input="", capture_output=True, text=True, timeout=60)
+    assert ended.returncode == 2
+    assert ended.stderr.strip() == ("ERROR: tenant not created: a question got no answer; give the answers as "
+                                    "KEY=VALUE, e.g. tenant_id=zeta display_name=Zeta")
+    assert written(repo) == ["zeta", "zeta/tenant.yaml"]
+
+
+def test_agentmon_tenant_refuses_an_existing_tenant(repo):
+    assert agentmon_tenant(repo, "tenant_id=zeta").returncode == 0
+    result = agentmon_tenant(repo, "tenant_id=zeta", "display_name=Other")
+    assert result.returncode == 2
+    assert result.stderr.strip() == "ERROR: tenant not created: tenants/zeta already exists"
+    assert 'display_name: "Zeta"' in (repo / "tenants/zeta/tenant.yaml").read_text()
+
+
+@pytest.fixture(scope="module")
+def plain_python(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return make_plain_cookiecutter(tmp_path_factory.mktemp("plain-cookiecutter"))
+
+
+def plain_bake(python: Path, repo: Path, answers: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """The cookiecutter command, run from the repository root by a cookiecutter without agentmon."""
+    return subprocess.run([str(python), "-m", "cookiecutter", "--no-input", "templates/tenant-dashboard", "-o",
+                           "tenants", *(f"{k}={v}" for k, v in answers.items())],
+                          cwd=repo, capture_output=True, text=True, timeout=60)
+
+
+def test_a_cookiecutter_without_agentmon_creates_the_tenant_and_leaves_the_rest_to_the_build(repo, plain_python):
+    result = plain_bake(plain_python, repo, {"tenant_id": "zeta", "display_name": "Zeta"})
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.strip() == (
+        "note: this cookiecutter cannot import agentmon, so the answers were checked with the template's own "
+        "rules; `nox -s build validate` checks the tenant against the full schema")
+    assert (repo / "tenants/zeta/tenant.yaml").read_text().splitlines()[3:5] == [
+        "tenant_id: zeta", 'display_name: "Zeta"']
+    assert cli.main(["--root", str(repo), "build"]) == 0
+    assert json.loads((repo / "dashboards/zeta/tenant-zeta.json").read_text())["title"] == \
+        "Zeta - Enhancement Pipeline"
+
+
+def as_yaml_value(text: str) -> int | float | str:
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    return text
+
+
+def schema_problems(answers: dict[str, str]) -> set[str]:
+    """What agentmon's full check says about these answers (the template's defaults filling the others)."""
+    defaults = {"display_name": "Zeta", "success_rate_slo": "99.0", "p95_latency_sla_seconds": "120",
+                "queue_alert_threshold": "100", "owner_contact": "platform-ops@example.com"}
+    tree = {key: as_yaml_value(value) if key in ("success_rate_slo", "p95_latency_sla_seconds",
+                                                 "queue_alert_threshold") else value
+            for key, value in {**defaults, **answers}.items()}
+    try:
+        check_tenant_answers(tree, "tenant answers")
+    except ConfigError as exc:
+        return set(str(exc).splitlines())
+    return set()
+
+
+@pytest.mark.parametrize("answers", [
+    {"tenant_id": "Zeta!"},
+    {"tenant_id": "z"},
+    {"tenant_id": "grafana"},
+    {"tenant_id": "zeta", "display_name": ""},
+    {"tenant_id": "zeta", "display_name": "x" * 61},
+    {"tenant_id": "zeta", "owner_contact": "ab"},
+    {"tenant_id": "zeta", "success_rate_slo": "lots"},
+    {"tenant_id": "zeta", "success_rate_slo": "100"},
+    {"tenant_id": "zeta", "p95_latency_sla_seconds": "0"},
+    {"tenant_id": "zeta", "queue_alert_threshold": "2.5"},
+    {"tenant_id": "Z", "queue_alert_threshold": "0", "success_rate_slo": "-1"},
+], ids=lambda answers: ",".join(f"{k}={v[:8]}" for k, v in answers.items()))
+def test_without_agentmon_the_hook_refuses_what_the_schema_refuses_in_the_same_words(repo, plain_python, answers):
+    expected = schema_problems({"display_name": "Zeta", **answers})
+    assert expected  # every case breaks the schema
+    result = plain_bake(plain_python, repo, {"display_name": "Zeta", **answers})
+    assert result.returncode == 1
+    lines = result.stderr.splitlines()
+    assert lines[0] == "ERROR: tenant not created: invalid answers"
+    assert {line for line in lines if line.startswith("tenant answers: ")} == expected
+    assert written(repo) == []
+
+
+@pytest.mark.parametrize(("answers", "message"), [
+    ({"tenant_id": "zeta\n"}, "tenant answers: tenant_id: 'zeta\\n' does not match the expected format "
+                              "^[a-z][a-z0-9-]{1,30}$"),
+    ({"tenant_id": "zeta", "success_rate_slo": "nan"}, "tenant answers: success_rate_slo: nan is not a finite number"),
+    ({"tenant_id": "zeta", "p95_latency_sla_seconds": "inf"},
+     "tenant answers: p95_latency_sla_seconds: inf is not a finite number"),
+])
+def test_a_trailing_newline_or_a_non_finite_number_is_refused_with_or_without_agentmon(repo, plain_python, answers,
+                                                                                       message):
+    with_agentmon = agentmon_tenant(repo, *(f"{k}={v}" for k, v in answers.items()))
+    without_agentmon = plain_bake(plain_python, repo, answers)
+    for result in (with_agentmon, without_agentmon):
+        assert result.returncode != 0
+        assert message in result.stderr.splitlines()
+    assert written(repo) == []

@@ -14,9 +14,10 @@ from pathlib import Path
 
 import pytest
 
+from agentmon_config import load_platform
 from agentmon_live.demo import local_prometheus_config, panel_values
 from agentmon_live.prometheus import PrometheusServer
-from agentmon_simulator import Simulation, TenantProfile, parse_incident
+from agentmon_simulator import Limits, Simulation, TenantProfile, parse_incident
 from agentmon_simulator.server import serve
 
 from .conftest import prerequisite
@@ -31,7 +32,8 @@ PROFILES = (
     TenantProfile("bravo", 25, 0.04, 10, 0.3, queue_depth=20, active_workers=2),
     TenantProfile("charlie", 4, 0.0, 20, 0.3, queue_depth=30, active_workers=4),
 )
-INCIDENTS = tuple(parse_incident(f"{kind}:charlie@{INCIDENT_AFTER:.0f}s")
+CONFIG = load_platform(REPO / "config/platform.yaml", REPO / "tenants")
+INCIDENTS = tuple(parse_incident(f"{kind}:charlie@{INCIDENT_AFTER:.0f}s", Limits(CONFIG.thresholds, CONFIG.tenants))
                   for kind in ("failure-spike", "queue-backlog", "workers-down", "latency-spike"))
 
 

@@ -29,7 +29,7 @@ from agentmon_live.panelstyle import GRAFANA_COLOURS
 from agentmon_live.preview import data, draw
 from agentmon_live.preview.panels import GAUGE_START
 from agentmon_live.prometheus import free_loopback_port
-from agentmon_simulator import default_profiles
+from agentmon_simulator import Limits, default_profiles
 
 from .conftest import prerequisite
 
@@ -322,8 +322,9 @@ SUCCESS_SHARE = ('100 * sum(increase(enhancement_requests_total{{status="success
 @pytest.mark.e2e
 def test_backfill_holds_the_simulated_traffic_and_starts_incidents_at_the_range_offset():
     prerequisite("promtool")
-    (acme,) = default_profiles(("acme",), 42)
-    traffic = Traffic(tenants=("acme",), seed=42, noise=0.0, incidents=("failure-spike:acme@1800s",))
+    limits = Limits(load_platform(REPO / "config/platform.yaml", REPO / "tenants").thresholds)
+    (acme,) = default_profiles(("acme",), limits, 42)
+    traffic = Traffic(tenants=("acme",), limits=limits, seed=42, noise=0.0, incidents=("failure-spike:acme@1800s",))
     end = 1767268800  # 2026-01-01T12:00:00Z; the range starts an hour earlier, the incident 30 min later
     with data.backfilled(traffic, 3600, end, SCRAPE) as server:
         def success(window, at):

@@ -1,40 +1,45 @@
-"""Validate the answers before cookiecutter writes anything (this hook only validates, it never edits).
+"""Check the answers before cookiecutter writes anything (this hook only validates, it never edits).
 
-Checks the would-be tenant.yaml against the same JSON Schema `agentmon build` uses, and refuses a tenant
-that already exists. A failure exits non-zero; cookiecutter then removes the empty folder it made.
+Run by the Python that runs cookiecutter. The answers are checked with the rules below (the schema's own,
+standard library only, kept in agreement by packages/cli/tests/test_tenant_template.py) and, in agentmon's
+environment (`nox -s tenant`, `agentmon tenant`, or cookiecutter installed with agentmon), also against the
+JSON Schema `agentmon build` uses. A cookiecutter installed on its own (pipx, for example) cannot import
+agentmon: the hook then says that the build checks the tenant against the full schema.
+A refused answer prints one line per problem and exits 1: cookiecutter then writes nothing.
+Standard library only, and Python 3.8 syntax: this runs on whatever Python the user's cookiecutter has.
 """
 
 import json
+import math
+import re
 import sys
 from pathlib import Path
 
 ANSWERS = json.loads(r"""{{ cookiecutter | jsonify }}""")
-TEMPLATE_DIR = Path(ANSWERS["_repo_dir"]).resolve()
-REPO = TEMPLATE_DIR.parents[1]
+SOURCE = "tenant answers"
 UNANSWERED = "CHANGE-ME"  # cookiecutter.json's default for tenant_id: forces an answer
-FIELDS = ("tenant_id", "display_name", "success_rate_slo", "p95_latency_sla_seconds", "queue_alert_threshold",
-          "owner_contact")
+NUMBERS = ("success_rate_slo", "p95_latency_sla_seconds", "queue_alert_threshold")
+FIELDS = ("tenant_id", "display_name", *NUMBERS, "owner_contact")
+
+# The standard-library rules: tenant.schema.json's, for when agentmon cannot be imported.
+TENANT_ID_PATTERN = "^[a-z][a-z0-9-]{1,30}$"
+RESERVED = ("all", "default", "general", "agentmon", "admin", "grafana", "system", "platform", "generated",
+            "tenants", "shared", "monitoring")
+LENGTHS = {"display_name": (1, 60), "owner_contact": (3, None)}  # (minimum, maximum) characters
+# field -> (lowest, lowest allowed?, highest, highest allowed?, whole number?)
+RANGES = {
+    "success_rate_slo": (0, False, 100, False, False),
+    "p95_latency_sla_seconds": (0, False, None, False, False),
+    "queue_alert_threshold": (1, True, None, False, True),
+}
 
 
-def fail(message: str) -> None:
-    print(f"ERROR: tenant not created: {message}", file=sys.stderr)
+def fail(message):
+    print("ERROR: tenant not created: " + message, file=sys.stderr)
     sys.exit(1)
 
 
-def import_checker():
-    try:
-        from agentmon_config import check_tenant_answers
-    except ImportError:
-        sys.path.insert(0, str(REPO / "packages" / "config" / "src"))
-        try:
-            from agentmon_config import check_tenant_answers
-        except ImportError as exc:
-            fail(f"cannot load agentmon's tenant schema ({exc}); run cookiecutter from agentmon's environment "
-                 "(`pip install -e .`, or `nox -s tenant -- tenant_id=... display_name=...`)")
-    return check_tenant_answers
-
-
-def as_yaml_value(text: str):
+def as_yaml_value(text):
     """What the YAML file will hold for a numeric answer: a number when it reads as one."""
     for kind in (int, float):
         try:
@@ -44,20 +49,75 @@ def as_yaml_value(text: str):
     return text
 
 
-def main() -> None:
+def schema_check():
+    """agentmon's full check, or None when this cookiecutter cannot import agentmon."""
+    try:
+        from agentmon_config import check_tenant_answers
+    except ImportError:
+        return None
+    return check_tenant_answers
+
+
+def stdlib_problems(answers):
+    """One message per rule broken, worded like the schema check's."""
+    problems = []
+    tenant_id = answers["tenant_id"]
+    # fullmatch on the pattern's body: "$" alone would accept a trailing newline.
+    if not re.fullmatch(TENANT_ID_PATTERN[1:-1], tenant_id):
+        problems.append(f"tenant_id: {tenant_id!r} does not match the expected format {TENANT_ID_PATTERN}")
+    elif tenant_id in RESERVED:
+        problems.append(f"tenant_id: {tenant_id!r} is a reserved name ({', '.join(RESERVED)})")
+    for field, (shortest, longest) in LENGTHS.items():
+        text = answers[field]
+        if not text:
+            problems.append(f"{field}: {text!r} should be non-empty")
+        elif len(text) < shortest:
+            problems.append(f"{field}: {text!r} is too short")
+        elif longest is not None and len(text) > longest:
+            problems.append(f"{field}: {text!r} is too long")
+    for field, rule in RANGES.items():
+        problem = range_problem(answers[field], *rule)
+        if problem:
+            problems.append(f"{field}: {problem}")
+    return [f"{SOURCE}: {problem}" for problem in problems]
+
+
+def range_problem(value, low, low_allowed, high, high_allowed, whole):
+    kind = "integer" if whole else "number"
+    if isinstance(value, str) or (whole and not float(value).is_integer()):
+        return f"{value!r} is not of type {kind!r}"
+    if not math.isfinite(value):
+        return f"{value!r} is not a finite number"
+    if value < low or (value == low and not low_allowed):
+        return f"{value!r} is less than {'' if low_allowed else 'or equal to '}the minimum of {low}"
+    if high is not None and (value > high or (value == high and not high_allowed)):
+        return f"{value!r} is greater than {'' if high_allowed else 'or equal to '}the maximum of {high}"
+    return None
+
+
+def main():
     answers = {field: ANSWERS[field] for field in FIELDS}
     if answers["tenant_id"] == UNANSWERED:
-        fail("tenant_id is required, e.g. `cookiecutter templates/tenant-dashboard -o tenants tenant_id=zeta`")
-    for field in ("success_rate_slo", "p95_latency_sla_seconds", "queue_alert_threshold"):
+        fail("tenant_id is required, e.g. `nox -s tenant -- tenant_id=zeta display_name=Zeta`")
+    for field in NUMBERS:
         answers[field] = as_yaml_value(str(answers[field]))
-    try:
-        import_checker()(answers, "tenant answers")
-    except Exception as exc:  # ConfigError(s): one line per problem, naming the field
-        fail(f"invalid answers\n{exc}")
-    tenant_id = answers["tenant_id"]
-    existing = [p for p in (Path.cwd() / "tenant.yaml", REPO / "tenants" / tenant_id / "tenant.yaml") if p.exists()]
-    if existing:
-        fail(f"tenant {tenant_id!r} already exists ({existing[0]})")
+    check = schema_check()
+    problems = []
+    if check is not None:
+        try:
+            check(answers, SOURCE)
+        except Exception as exc:  # ConfigError(s): one line per problem, naming the field
+            problems = str(exc).splitlines()
+    # The template's own rules apply in both cases (they also refuse what the schema's "$" lets through: a
+    # trailing newline); a problem both report is said once.
+    problems += [problem for problem in stdlib_problems(answers) if problem not in problems]
+    if problems:
+        fail("invalid answers\n" + "\n".join(problems))
+    if Path("tenant.yaml").exists():  # cookiecutter runs the hook inside the tenant's folder
+        fail(f"tenant {answers['tenant_id']!r} already exists ({Path.cwd() / 'tenant.yaml'})")
+    if check is None:
+        print("note: this cookiecutter cannot import agentmon, so the answers were checked with the template's "
+              "own rules; `nox -s build validate` checks the tenant against the full schema", file=sys.stderr)
 
 
 main()

@@ -20,14 +20,12 @@ from agentmon_bundle.pipeline import check_bundle, query_count
 from agentmon_checks import compose, kubernetes
 from agentmon_checks.findings import Finding
 from agentmon_checks.kustomize import KustomizeError
-from agentmon_cli import bench, buildreport, project
+from agentmon_cli import bench, buildreport, project, tenant, traffic
 from agentmon_config import ConfigError, PlatformConfig, load_platform
 from agentmon_live import demo as live
 from agentmon_live.grafana import ALL
 from agentmon_live.prometheus import PrerequisiteMissing
 from agentmon_publish import publish
-from agentmon_simulator import INCIDENT_KINDS
-from agentmon_simulator.model import DEFAULT_TENANTS
 
 DEFAULT_CONFIG = project.DEFAULT_CONFIG
 ROOTLESS_COMMANDS = ("simulate",)  # serve metrics only: no project files read
@@ -82,6 +80,7 @@ def _parser() -> argparse.ArgumentParser:
     commands.add_parser("validate", help="re-render in memory and check the committed bundle").set_defaults(
         run=validate, needs_config=True)
     bench.add_bench_parser(commands)
+    tenant.add_tenant_parser(commands)
     _add_simulate_parser(commands)
     _add_demo_parser(commands)
     _add_publish_parser(commands)
@@ -90,35 +89,43 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _add_simulate_parser(commands: Any) -> None:
-    p = commands.add_parser("simulate", help="serve the platform's metrics with simulated per-tenant traffic")
+    p = commands.add_parser("simulate", help="serve the platform's metrics with simulated per-tenant traffic",
+                            add_help=False)
     _traffic_options(p)
     p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1; 0.0.0.0 in a container)")
-    p.add_argument("--port", type=int, default=8000, help="port for /metrics (default 8000, like the API)")
-    p.set_defaults(run=lambda args: live.simulate(_traffic(args), args.host, args.port))
+    p.add_argument("--port", type=traffic.port, default=8000, help="port for /metrics (default 8000, like the API)")
+    p.set_defaults(run=traffic.run_or_help(p, lambda args: live.simulate(_traffic(args), args.host, args.port),
+                                           DEFAULT_CONFIG, TENANTS_DIR))
 
 
 def _add_demo_parser(commands: Any) -> None:
-    p = commands.add_parser("demo", help="simulator + local prometheus: the five panels' values in the terminal")
+    p = commands.add_parser("demo", help="simulator + local prometheus: the five panels' values in the terminal",
+                            add_help=False)
     _traffic_options(p)
     p.add_argument("--tenant", default=ALL, help="tenant(s) to show, comma-separated (default: all)")
-    p.add_argument("--scrape-interval", default="5s", help="demo scrape interval (default 5s: numbers sooner)")
-    p.add_argument("--refresh", type=float, default=5.0, help="seconds between refreshes (default 5)")
-    p.add_argument("--duration", type=float, default=0.0, help="stop after this many seconds (0: until Ctrl-C)")
+    p.add_argument("--scrape-interval", type=traffic.scrape_interval, default="5s",
+                   help="demo scrape interval (default 5s: numbers sooner)")
+    p.add_argument("--refresh", type=traffic.positive_seconds, default=5.0,
+                   help="seconds between refreshes (default 5)")
+    p.add_argument("--duration", type=traffic.seconds_or_zero, default=0.0,
+                   help="stop after this many seconds (0: until Ctrl-C)")
     p.add_argument("--once", action="store_true", help="print one snapshot once data has arrived, then exit")
-    p.set_defaults(run=lambda args: live.demo(args.root, _traffic(args), live.Display(
+    p.set_defaults(run=traffic.run_or_help(p, lambda args: live.demo(args.root, _traffic(args), live.Display(
         tenants=_names(args.tenant), scrape_interval=args.scrape_interval, refresh=args.refresh,
-        duration=args.duration, once=args.once)))
+        duration=args.duration, once=args.once)), DEFAULT_CONFIG, TENANTS_DIR))
 
 
 def _traffic_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--tenants", default=",".join(DEFAULT_TENANTS), help="comma-separated tenant ids")
+    traffic.add_help_option(p)
+    p.add_argument("--tenants", type=traffic.tenant_ids,
+                   help=f"comma-separated tenant ids (default: the tenants of {TENANTS_DIR}/ under --root)")
     p.add_argument("--profile", type=Path, help="YAML traffic profile per tenant (overrides --tenants)")
     p.add_argument("--seed", type=int, default=42, help="random seed: same seed, same traffic")
-    p.add_argument("--noise", type=float, default=0.1, help="relative randomness (0: exact, steady traffic)")
-    # argparse %-formats help texts: a literal percent sign must be doubled.
-    kinds = "; ".join(f"{k}: {what}" for k, (what, _) in INCIDENT_KINDS.items()).replace("%", "%%")
+    p.add_argument("--noise", type=traffic.noise, default=0.1,
+                   help="relative randomness, 0 to 1 (default 0.1; 0: exact, steady traffic)")
+    # Described with the configuration's thresholds once --root is known (traffic.run_or_help).
     p.add_argument("--incident", action="append", default=[], metavar="KIND:TENANT[@Ns]",
-                   help=f"scripted incident, repeatable. {kinds}")
+                   help="scripted incident, repeatable")
 
 
 def _names(text: str) -> tuple[str, ...]:
@@ -126,8 +133,14 @@ def _names(text: str) -> tuple[str, ...]:
 
 
 def _traffic(args: argparse.Namespace) -> live.Traffic:
-    return live.Traffic(tenants=_names(args.tenants), profile=args.profile, seed=args.seed, noise=args.noise,
-                        incidents=tuple(args.incident))
+    """Healthy traffic inside the configuration's thresholds, for the tenants of tenants/ unless --tenants."""
+    repository = traffic.repository(args.root, args.config, DEFAULT_CONFIG, TENANTS_DIR)
+    tenants = args.tenants or repository.tenants
+    if not tenants and not args.profile:
+        raise ValueError(f"no tenants to simulate: {args.root / TENANTS_DIR} holds no tenant; "
+                         "pass --tenants a,b or --profile FILE")
+    return live.Traffic(tenants=tenants, limits=repository.limits, profile=args.profile, seed=args.seed,
+                        noise=args.noise, incidents=tuple(args.incident))
 
 
 def _add_publish_parser(commands: Any) -> None:
@@ -144,7 +157,8 @@ def _add_publish_parser(commands: Any) -> None:
 
 
 def _add_preview_parser(commands: Any) -> None:
-    p = commands.add_parser("preview", help="draw dashboards to PNG with real numbers (not Grafana screenshots)")
+    p = commands.add_parser("preview", help="draw dashboards to PNG with real numbers (not Grafana screenshots)",
+                            add_help=False)
     p.add_argument("--uid", action="append", default=[], help="dashboard uid, repeatable (default: every dashboard)")
     p.add_argument("--prometheus", metavar="URL", help="query this Prometheus (default: start the simulator and a "
                    "local Prometheus, as `agentmon demo` does, and wait for data)")
@@ -160,9 +174,11 @@ def _add_preview_parser(commands: Any) -> None:
     p.add_argument("--against", metavar="REV", help="only dashboards whose JSON differs between git revision REV "
                    "and the work tree, before and after side by side")
 
-    def run(root: Path, config: PlatformConfig, args: argparse.Namespace) -> int:
+    def run(args: argparse.Namespace) -> int:
         from agentmon_live.preview import command as preview  # here: only this command loads matplotlib
 
+        root = args.root
+        config = load_platform(root / (args.config or DEFAULT_CONFIG), root / TENANTS_DIR)
         written = preview.preview(root, preview.Request(
             traffic=_traffic(args), scrape_interval=config.datasource.scrape_interval, uids=tuple(args.uid),
             prometheus=args.prometheus, backfill=args.backfill, range_text=args.range, tenants=_names(args.tenant),
@@ -173,7 +189,7 @@ def _add_preview_parser(commands: Any) -> None:
                   f"preview: no dashboard differs from {args.against}; nothing written")
         return 0
 
-    p.set_defaults(needs_config=True, run=run)
+    p.set_defaults(run=traffic.run_or_help(p, run, DEFAULT_CONFIG, TENANTS_DIR))
 
 
 def build(root: Path, config: PlatformConfig, _args: argparse.Namespace | None = None) -> int:

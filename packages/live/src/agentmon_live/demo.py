@@ -7,10 +7,12 @@ the compose stack's own prometheus.yml (target rewritten), and evaluates the mai
 from __future__ import annotations
 
 import json
+import signal
 import tempfile
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,8 +28,8 @@ from agentmon_live.grafana import ALL
 from agentmon_live.panelrun import Series, run_panel
 from agentmon_live.panelstyle import threshold_colour as _colour
 from agentmon_live.panelstyle import thresholds_and_unit as _thresholds_and_unit
-from agentmon_live.prometheus import PrometheusServer, find_binary
-from agentmon_simulator import Simulation, TenantProfile, default_profiles, parse_incident
+from agentmon_live.prometheus import PrerequisiteMissing, PrometheusServer, find_binary
+from agentmon_simulator import Limits, Simulation, TenantProfile, default_profiles, parse_incident
 from agentmon_simulator.server import serve
 
 COMPOSE_PROMETHEUS = Path("compose/prometheus.yml")
@@ -38,9 +40,11 @@ out = Console(highlight=False)
 
 @dataclass(frozen=True)
 class Traffic:
-    """What the simulator serves: a profile file, or seeded default profiles for the named tenants."""
+    """What the simulator serves: a profile file, or seeded healthy profiles for the named tenants, measured
+    against `limits` (the configuration's thresholds), with incidents that cross them."""
 
     tenants: tuple[str, ...]
+    limits: Limits
     profile: Path | None = None
     seed: int = 42
     noise: float = 0.1
@@ -52,8 +56,8 @@ def simulation_from(traffic: Traffic) -> Simulation:
         profiles = tuple(TenantProfile(tenant=name, **settings)
                          for name, settings in load_simulator_profile(traffic.profile).items())
     else:
-        profiles = default_profiles(traffic.tenants, traffic.seed)
-    incidents = tuple(parse_incident(text) for text in traffic.incidents)
+        profiles = default_profiles(traffic.tenants, traffic.limits, traffic.seed)
+    incidents = tuple(parse_incident(text, traffic.limits) for text in traffic.incidents)
     return Simulation(profiles, incidents, noise=traffic.noise, seed=traffic.seed)
 
 
@@ -140,11 +144,54 @@ class Display:
     once: bool = False
 
 
+class Stopped(Exception):
+    """SIGTERM arrived: unwind through every cleanup (temporary folder, prometheus, simulator)."""
+
+
+@contextmanager
+def sigterm_unwinds() -> Iterator[None]:
+    """SIGTERM's default action ends the process on the spot, skipping every `finally` and leaving the
+    temporary folder and prometheus behind; raise Stopped instead. Once: a second SIGTERM acts as usual."""
+    def stop(*_: object) -> None:
+        signal.signal(signal.SIGTERM, previous)
+        raise Stopped
+
+    previous = signal.signal(signal.SIGTERM, stop)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def demo(root: Path, traffic: Traffic, display: Display) -> int:
+    """Run until Ctrl-C, SIGTERM, --duration or --once; every exit removes the temporary folder."""
     find_binary("prometheus")  # fail fast, with the install hint, before starting anything
-    dashboard = json.loads((root / MAIN_DASHBOARD).read_text())
-    tenants = list(display.tenants)
+    dashboard = json.loads(_repository_file(root, MAIN_DASHBOARD, "run `agentmon build` first"))
+    scrape_config = _repository_file(root, COMPOSE_PROMETHEUS, "the demo scrapes as the compose stack does")
     simulation = simulation_from(traffic)
+    simulated = [p.tenant for p in simulation.profiles]
+    unknown = [t for t in display.tenants if t != ALL and t not in simulated]
+    if unknown or not display.tenants:
+        named = f" {unknown[0]}: not simulated" if unknown else ": no tenant named"
+        raise ValueError(f"--tenant{named} (simulated: {', '.join(simulated)})")
+    try:
+        with sigterm_unwinds():
+            return _demo(simulation, dashboard, scrape_config, display)
+    except (Stopped, KeyboardInterrupt):
+        out.print("demo stopped")
+        return 0
+
+
+def _repository_file(root: Path, path: Path, hint: str) -> str:
+    try:
+        return (root / path).read_text()
+    except FileNotFoundError:
+        raise PrerequisiteMissing(f"{root / path} not found: {hint}; run from the repository root or pass "
+                                  "--root") from None
+
+
+def _demo(simulation: Simulation, dashboard: dict[str, Any], scrape_config: str, display: Display) -> int:
+    tenants = list(display.tenants)
     stop, port_ready = threading.Event(), threading.Event()
     port: list[int] = []
     simulator = threading.Thread(target=serve, daemon=True, kwargs=dict(
@@ -158,7 +205,7 @@ def demo(root: Path, traffic: Traffic, display: Display) -> int:
         with tempfile.TemporaryDirectory(prefix="agentmon-demo-") as work:
             config = Path(work) / "prometheus.yml"
             config.write_text(json.dumps(local_prometheus_config(
-                (root / COMPOSE_PROMETHEUS).read_text(), f"127.0.0.1:{port[0]}", display.scrape_interval)))
+                scrape_config, f"127.0.0.1:{port[0]}", display.scrape_interval)))
             out.print(f"simulator on 127.0.0.1:{port[0]}; starting prometheus (scrape every {display.scrape_interval})",
                       markup=False)
             with PrometheusServer(config_file=config, storage=Path(work) / "data") as server:

@@ -2,7 +2,10 @@
 
 With noise 0 the traffic is exact (counts carry their fractions between ticks, latencies follow the
 distribution's quantiles in a low-discrepancy order), so tests can assert the numbers panels show.
-With noise > 0 counts, latencies and queue depth vary randomly around the profile, reproducibly per seed.
+With noise > 0 request counts, latencies and queue depth vary randomly around the profile, reproducibly per
+seed. Failures always carry their fractions (the profile's share of the requests, spread evenly): random
+bursts of failures would turn a healthy tenant's error rate yellow for no reason.
+The success-rate gauge is what the platform's app computes: successes over all requests, from the counters.
 """
 
 from __future__ import annotations
@@ -33,6 +36,8 @@ class _TenantState:
     request_carry: float = 0.0
     failure_carry: float = 0.0
     quantile_index: int = 0
+    requests: int = 0  # totals, as the counters hold them
+    failures: int = 0
 
 
 class _Consistent(Collector):
@@ -59,6 +64,11 @@ class Simulation:
     registry: CollectorRegistry = field(default_factory=CollectorRegistry)  # what gets served
 
     def __post_init__(self) -> None:
+        if not 0 <= self.noise <= 1:  # also refuses NaN
+            raise ValueError(f"noise {self.noise}: expected a number from 0 (exact traffic) to 1")
+        tenants = [p.tenant for p in self.profiles]
+        if len(set(tenants)) != len(tenants):
+            raise ValueError(f"tenants listed twice: {', '.join(sorted({t for t in tenants if tenants.count(t) > 1}))}")
         unknown = {i.tenant for i in self.incidents} - {p.tenant for p in self.profiles}
         if unknown:
             raise ValueError(f"incident for unknown tenant(s): {', '.join(sorted(unknown))}")
@@ -97,9 +107,11 @@ class Simulation:
         failures = self._failures(requests, p.failure_ratio, state)
         self.requests.labels(tenant, "success").inc(requests - failures)
         self.requests.labels(tenant, "failure").inc(failures)
+        state.requests, state.failures = state.requests + requests, state.failures + failures
         for latency in self._latencies(p, requests, state):
             self.duration.labels(tenant).observe(latency)
-        self.success_rate.labels(tenant).set(round(100 * (1 - p.failure_ratio), 3))
+        if state.requests:  # no requests yet: no success rate (not 0 %, not 100 %)
+            self.success_rate.labels(tenant).set(100 * (state.requests - state.failures) / state.requests)
         self.queue.labels(tenant).set(self._around(p.queue_depth))
         self.workers.labels(tenant).set(p.active_workers)
 
@@ -108,13 +120,12 @@ class Simulation:
             return math.floor(expected + 1e-9)
         return max(0, round(self._rng.gauss(expected, math.sqrt(max(expected, 0.0)) * (1 + self.noise))))
 
-    def _failures(self, requests: int, ratio: float, state: _TenantState) -> int:
-        if self.noise == 0:
-            expected = requests * ratio + state.failure_carry
-            failures = math.floor(expected + 1e-9)
-            state.failure_carry = expected - failures
-            return failures
-        return sum(self._rng.random() < ratio for _ in range(requests))
+    @staticmethod
+    def _failures(requests: int, ratio: float, state: _TenantState) -> int:
+        expected = requests * ratio + state.failure_carry
+        failures = math.floor(expected + 1e-9)
+        state.failure_carry = expected - failures
+        return failures
 
     def _latencies(self, p: TenantProfile, requests: int, state: _TenantState) -> Iterable[float]:
         for _ in range(requests):
