@@ -23,7 +23,9 @@ nox.options.sessions = ["build", "validate"]
 nox.options.error_on_missing_interpreters = True
 
 PYPROJECT = nox.project.load_toml("pyproject.toml")
-SHARED_ENV = Path(".nox/agentmon")
+# AGENTMON_NOX_ENV=DIR runs the sessions in an existing environment that already has agentmon, installing nothing.
+OWN_ENV = os.environ.get("AGENTMON_NOX_ENV")
+SHARED_ENV = Path(OWN_ENV or ".nox/agentmon")
 SHARED_GROUPS = ("test", "lint")  # installed once for every session: small, and one environment is smaller than seven
 STAMP = SHARED_ENV / "agentmon-installed.json"
 
@@ -53,6 +55,8 @@ def _wanted_stamp() -> dict[str, str]:
 def _ensure_shared_env(session: nox.Session) -> Path:
     """Create or update the shared environment when pyproject.toml (or the Python) changed; return its bin/."""
     bin_dir = SHARED_ENV / "bin"
+    if OWN_ENV:
+        return bin_dir
     if STAMP.is_file() and json.loads(STAMP.read_text()) == _wanted_stamp() and (bin_dir / "agentmon").exists():
         return bin_dir
     uv = _uv()

@@ -291,7 +291,7 @@ def test_dev_runs_prometheus_and_the_simulator_with_the_compose_scrape_config():
     assert {"Deployment/prometheus", "Service/prometheus", "Deployment/simulator", "Service/simulator"} <= set(dev)
     assert dev["ConfigMap/prometheus-config"]["data"]["prometheus.yml"] == (REPO / "compose/prometheus.yml").read_text()
     simulator = dev["Deployment/simulator"]["spec"]["template"]["spec"]["containers"][0]
-    assert simulator["args"] == ["--host", "0.0.0.0", "--port", "8000", "--seed", "42"]
+    assert simulator["args"] == ["--host", "0.0.0.0", "--port", "8000", "--seed", "42", "--tenants", "acme,globex"]
     assert "Deployment/prometheus" not in objects("prod")
 
 

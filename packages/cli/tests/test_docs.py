@@ -112,8 +112,8 @@ def test_the_readme_tenant_command_works_as_written(tmp_path):
     assert command == ["nox", "-s", "tenant", "--", "tenant_id=zeta", "display_name=Zeta"]
     repo = scratch_repository(tmp_path)
     # The real noxfile and session, in this environment (which has agentmon installed) instead of a new one.
-    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
-    subprocess.run([sys.executable, "-m", "nox", "--no-venv", "--no-install", *command[1:]], cwd=repo, env=env,
+    env = {**os.environ, "AGENTMON_NOX_ENV": sys.prefix}
+    subprocess.run([sys.executable, "-m", "nox", *command[1:]], cwd=repo, env=env,
                    check=True, capture_output=True, timeout=120)
     assert built_title(repo) == "Zeta - Enhancement Pipeline"
 

@@ -104,7 +104,7 @@ def test_agentmon_tenant_prints_only_the_hooks_message(repo):
     assert result.returncode == 2
     assert result.stderr.splitlines() == [
         "ERROR: tenant not created: invalid answers",
-        "tenant answers: tenant_id: 'Zeta!' does not match the expected format ^[a-z][a-z0-9-]{1,30}$"]
+        "tenant answers: tenant_id: 'Zeta!' does not match the expected format ^[a-z][a-z0-9-]{0,29}[a-z0-9]$"]
     assert result.stdout == ""
     assert written(repo) == []
 
@@ -231,7 +231,7 @@ def test_without_agentmon_the_hook_refuses_what_the_schema_refuses_in_the_same_w
 
 @pytest.mark.parametrize(("answers", "message"), [
     ({"tenant_id": "zeta\n"}, "tenant answers: tenant_id: 'zeta\\n' does not match the expected format "
-                              "^[a-z][a-z0-9-]{1,30}$"),
+                              "^[a-z][a-z0-9-]{0,29}[a-z0-9]$"),
     ({"tenant_id": "zeta", "success_rate_slo": "nan"}, "tenant answers: success_rate_slo: nan is not a finite number"),
     ({"tenant_id": "zeta", "p95_latency_sla_seconds": "inf"},
      "tenant answers: p95_latency_sla_seconds: inf is not a finite number"),

@@ -36,7 +36,7 @@ def refused(result: subprocess.CompletedProcess[str]) -> str:
     (["simulate", "--noise", "nan"], "argument --noise: 'nan': expected a finite number"),
     (["simulate", "--tenants", ","], "argument --tenants: ',': expected comma-separated tenant ids, e.g. acme,globex"),
     (["simulate", "--tenants", "acme,Acme"],
-     "argument --tenants: 'Acme' is not a tenant id (expected format ^[a-z][a-z0-9-]{1,30}$)"),
+     "argument --tenants: 'Acme' is not a tenant id (expected format ^[a-z][a-z0-9-]{0,29}[a-z0-9]$)"),
     (["simulate", "--tenants", "acme,acme"], "argument --tenants: 'acme' is listed twice"),
     (["simulate", "--port", "-1"], "argument --port: '-1': expected a port number from 0 to 65535 (0: any free port)"),
     (["simulate", "--port", "70000"],

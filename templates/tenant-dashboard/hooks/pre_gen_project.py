@@ -22,13 +22,14 @@ NUMBERS = ("success_rate_slo", "p95_latency_sla_seconds", "queue_alert_threshold
 FIELDS = ("tenant_id", "display_name", *NUMBERS, "owner_contact")
 
 # The standard-library rules: tenant.schema.json's, for when agentmon cannot be imported.
-TENANT_ID_PATTERN = "^[a-z][a-z0-9-]{1,30}$"
+TENANT_ID_PATTERN = "^[a-z][a-z0-9-]{0,29}[a-z0-9]$"
+ONE_LINE_PATTERN = "^[^\\x00-\\x1f\\x7f-\\x9f\\u2028\\u2029]+$"
 RESERVED = ("all", "default", "general", "agentmon", "admin", "grafana", "system", "platform", "generated",
             "tenants", "shared", "monitoring")
-LENGTHS = {"display_name": (1, 60), "owner_contact": (3, None)}  # (minimum, maximum) characters
+LENGTHS = {"display_name": (None, 60), "owner_contact": (3, None)}  # (minimum, maximum) characters
 # field -> (lowest, lowest allowed?, highest, highest allowed?, whole number?)
 RANGES = {
-    "success_rate_slo": (0, False, 100, False, False),
+    "success_rate_slo": (0, False, 99.999, True, False),
     "p95_latency_sla_seconds": (0, False, None, False, False),
     "queue_alert_threshold": (1, True, None, False, True),
 }
@@ -69,12 +70,12 @@ def stdlib_problems(answers):
         problems.append(f"tenant_id: {tenant_id!r} is a reserved name ({', '.join(RESERVED)})")
     for field, (shortest, longest) in LENGTHS.items():
         text = answers[field]
-        if not text:
-            problems.append(f"{field}: {text!r} should be non-empty")
-        elif len(text) < shortest:
+        if shortest is not None and len(text) < shortest:
             problems.append(f"{field}: {text!r} is too short")
-        elif longest is not None and len(text) > longest:
+        if longest is not None and len(text) > longest:
             problems.append(f"{field}: {text!r} is too long")
+        if not re.fullmatch(ONE_LINE_PATTERN[1:-1], text):
+            problems.append(f"{field}: {text!r} does not match the expected format {ONE_LINE_PATTERN}")
     for field, rule in RANGES.items():
         problem = range_problem(answers[field], *rule)
         if problem:

@@ -28,7 +28,8 @@ from agentmon_live.prometheus import PrerequisiteMissing
 from agentmon_publish import publish
 
 DEFAULT_CONFIG = project.DEFAULT_CONFIG
-ROOTLESS_COMMANDS = ("simulate",)  # serve metrics only: no project files read
+# simulate runs inside the project (its tenants and thresholds) or anywhere else (a container: defaults).
+ROOTLESS_COMMANDS = ("simulate",)
 TENANTS_DIR = Path("tenants")
 EXIT_INVALID = 1
 EXIT_CONFIG = 2
@@ -41,8 +42,7 @@ err = Console(stderr=True, highlight=False)
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
-        if args.command not in ROOTLESS_COMMANDS:
-            args.root = args.root or project.find_root(Path.cwd(), args.config)
+        args.root = args.root or _project_root(args)
         if getattr(args, "needs_config", False):
             config = load_platform(args.root / (args.config or DEFAULT_CONFIG), args.root / TENANTS_DIR)
             return args.run(args.root, config, args)
@@ -59,6 +59,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         return fail("error", exc, EXIT_INVALID)
     except PrerequisiteMissing as exc:
         return fail("missing prerequisite", exc, EXIT_PREREQUISITE)
+
+
+def _project_root(args: argparse.Namespace) -> Path:
+    try:
+        return project.find_root(Path.cwd(), args.config)
+    except project.ProjectNotFound:
+        if args.command in ROOTLESS_COMMANDS:
+            return Path.cwd()
+        raise
 
 
 def fail(headline: str, detail: object, status: int, separator: str = ": ") -> int:

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from agentmon_config import ConfigError, Thresholds, load_platform
-from agentmon_config.loader import fill_defaults, load_schema
+from agentmon_config.loader import WHOLE_VALUE_SUFFIX, fill_defaults, load_schema
 from agentmon_live.grafana import seconds
 from agentmon_simulator import INCIDENT_KINDS, Limits
 
@@ -123,8 +123,9 @@ def tenant_ids(text: str) -> tuple[str, ...]:
     if not any(names):
         raise argparse.ArgumentTypeError(f"{text!r}: expected comma-separated tenant ids, e.g. acme,globex")
     for name in names:
-        if not re.fullmatch(pattern.removeprefix("^").removesuffix("$"), name):
-            raise argparse.ArgumentTypeError(f"{name!r} is not a tenant id (expected format {pattern})")
+        if not re.fullmatch(pattern, name):
+            shown = pattern.removesuffix(WHOLE_VALUE_SUFFIX)
+            raise argparse.ArgumentTypeError(f"{name!r} is not a tenant id (expected format {shown})")
         if names.count(name) > 1:
             raise argparse.ArgumentTypeError(f"{name!r} is listed twice")
     return names

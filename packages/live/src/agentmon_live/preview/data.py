@@ -114,7 +114,8 @@ def backfilled(traffic: Traffic, range_seconds: float, end: float, scrape_interv
 def _simulation(traffic: Traffic, shift: float) -> Simulation:
     """The traffic's simulation with each incident delayed by `shift` seconds (the warm-up)."""
     plain = simulation_from(replace(traffic, incidents=()))
-    incidents = tuple(replace(i, after_seconds=i.after_seconds + shift) for i in map(parse_incident, traffic.incidents))
+    incidents = tuple(replace(i, after_seconds=i.after_seconds + shift)
+                      for i in (parse_incident(text, traffic.limits) for text in traffic.incidents))
     return Simulation(plain.profiles, incidents, noise=traffic.noise, seed=traffic.seed)
 
 
