@@ -255,7 +255,8 @@ def _latest_incident(traffic: Traffic) -> float:
     """Live mode waits for the last incident to start and fill a rate window."""
     if not traffic.incidents:
         return 0.0
-    return max(parse_incident(i, traffic.limits).after_seconds for i in traffic.incidents) + 4 * seconds(data.LIVE_SCRAPE)
+    last_start = max(parse_incident(i, traffic.limits).after_seconds for i in traffic.incidents)
+    return last_start + 4 * seconds(data.LIVE_SCRAPE)
 
 
 def _chosen(request: Request) -> dict[str, tuple[str, ...]]:
