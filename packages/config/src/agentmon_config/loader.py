@@ -18,6 +18,7 @@ import jsonschema
 from ruamel.yaml import YAML
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
+from agentmon_config.durations import duration_seconds
 from agentmon_config.errors import ConfigError, ConfigErrors
 from agentmon_config.model import PlatformConfig, Tenant
 
@@ -197,3 +198,14 @@ def _check_ordering(path: Path, doc: dict[str, Any]) -> None:
                           "must be below thresholds.success_rate_warning")
     if not t["error_rate_warning"] < t["error_rate_critical"]:
         raise ConfigError(path, "thresholds.error_rate_warning", "must be below thresholds.error_rate_critical")
+    _check_rule_interval(path, doc)
+
+
+def _check_rule_interval(path: Path, doc: dict[str, Any]) -> None:
+    """Panels read recorded series over Grafana's $__rate_interval, at least 4 scrape intervals: every such window
+    must hold one rule evaluation, or short time ranges would show gaps."""
+    scrape = doc["datasource"]["scrape_interval"]
+    if duration_seconds(doc["rules"]["evaluation_interval"]) > 4 * duration_seconds(scrape):
+        raise ConfigError(path, "rules.evaluation_interval",
+                          f"must be at most 4 x datasource.scrape_interval ({scrape}), the shortest window "
+                          "the dashboards read recorded series over")
