@@ -10,8 +10,8 @@ from rich.console import Console
 
 from agentmon_bundle.outputs import GENERATED_ROOTS, RULES_ROOT, Rendered, render
 from agentmon_checks import compose, kubernetes
-from agentmon_checks import rules as rule_checks
 from agentmon_checks import dashboards as checks
+from agentmon_checks import rules as rule_checks
 from agentmon_checks.drift import drift
 from agentmon_checks.findings import Finding
 from agentmon_checks.kustomize import KustomizeError, render_overlays

@@ -22,7 +22,6 @@ from agentmon_dashboards.panels import (
 )
 
 
-
 def main_dashboard(config: PlatformConfig) -> dashboard_b.Dashboard:
     cfg, t = config.main_dashboard, config.thresholds
     ds = datasource_ref(config.datasource.uid)

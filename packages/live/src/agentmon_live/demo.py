@@ -21,14 +21,16 @@ from rich.table import Table
 from rich.text import Text
 from ruamel.yaml import YAML
 
-from agentmon_config import load_simulator_profile
+from agentmon_config import load_platform, load_simulator_profile
 from agentmon_live.grafana import ALL
 from agentmon_live.panelrun import Series, run_panel
 from agentmon_live.prometheus import PrometheusServer, find_binary
+from agentmon_live.rules import local_rule_file
 from agentmon_simulator import Simulation, TenantProfile, default_profiles, parse_incident
 from agentmon_simulator.server import serve
 
 COMPOSE_PROMETHEUS = Path("compose/prometheus.yml")
+PLATFORM_CONFIG = Path("config/platform.yaml")
 MAIN_DASHBOARD = Path("dashboards/agentmon-system-health.json")
 SIMULATOR_TARGET = "simulator:8000"
 out = Console(highlight=False)
@@ -68,10 +70,13 @@ def simulate(traffic: Traffic, host: str, port: int) -> int:
     return 0
 
 
-def local_prometheus_config(compose_config: str, target: str, scrape_interval: str) -> dict[str, Any]:
-    """The compose stack's prometheus.yml, scraping `target` instead of the compose simulator service."""
+def local_prometheus_config(compose_config: str, target: str, scrape_interval: str,
+                            rule_file: Path | None = None) -> dict[str, Any]:
+    """The compose stack's prometheus.yml, scraping `target` instead of the compose simulator service, and
+    loading `rule_file` (the recording rules the dashboards read) instead of the compose mount."""
     config = YAML(typ="safe", pure=True).load(compose_config)
-    config["global"]["scrape_interval"] = scrape_interval
+    config["global"]["scrape_interval"] = config["global"]["evaluation_interval"] = scrape_interval
+    config["rule_files"] = [str(rule_file)] if rule_file else []
     for job in config["scrape_configs"]:
         for static in job.get("static_configs", []):
             static["targets"] = [target if t == SIMULATOR_TARGET else t for t in static["targets"]]
@@ -171,9 +176,12 @@ def demo(root: Path, traffic: Traffic, display: Display) -> int:
         raise RuntimeError("the simulator did not start within 10 s")
     try:
         with tempfile.TemporaryDirectory(prefix="agentmon-demo-") as work:
-            config = Path(work) / "prometheus.yml"
+            config, rules = Path(work) / "prometheus.yml", Path(work) / "agentmon.rules.yml"
+            # The generated rules, paced to the demo's scrape interval so numbers appear within seconds.
+            rules.write_text(json.dumps(local_rule_file(load_platform(root / PLATFORM_CONFIG),
+                                                        display.scrape_interval)))
             config.write_text(json.dumps(local_prometheus_config(
-                (root / COMPOSE_PROMETHEUS).read_text(), f"127.0.0.1:{port[0]}", display.scrape_interval)))
+                (root / COMPOSE_PROMETHEUS).read_text(), f"127.0.0.1:{port[0]}", display.scrape_interval, rules)))
             out.print(f"simulator on 127.0.0.1:{port[0]}; starting prometheus (scrape every {display.scrape_interval})")
             with PrometheusServer(config_file=config, storage=Path(work) / "data") as server:
                 out.print(f"prometheus on {server.url}; first numbers after two scrapes")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from agentmon_live.grafana import QueryWindow, format_variable, interpolate
@@ -20,6 +20,7 @@ from agentmon_live.prometheus import PrometheusServer
 class Series:
     labels: dict[str, str]
     values: list[float]  # one value for instant targets, one per step for range targets
+    times: list[float] = field(default_factory=list)  # the timestamp of each value (steps without data are absent)
 
     @property
     def last(self) -> float:
@@ -49,10 +50,11 @@ def run_panel(server: PrometheusServer, dashboard: dict[str, Any], panel: dict[s
         expr = interpolate(target["expr"], window, variables)
         if target.get("instant"):
             vector = server.query(expr, at=end)
-            results += [Series(r["metric"], [float(r["value"][1])]) for r in vector]
+            results += [Series(r["metric"], [float(r["value"][1])], [float(r["value"][0])]) for r in vector]
         else:
             step = window.interval_seconds
             start = math.floor((end - range_seconds) / step) * step
             matrix = server.query_range(expr, start, math.floor(end / step) * step, step)
-            results += [Series(r["metric"], [float(v) for _, v in r["values"]]) for r in matrix]
+            results += [Series(r["metric"], [float(v) for _, v in r["values"]], [float(t) for t, _ in r["values"]])
+                        for r in matrix]
     return results

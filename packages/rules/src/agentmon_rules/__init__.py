@@ -11,5 +11,5 @@ from agentmon_rules.render import (
     rule_file,
 )
 
-__all__ = ["PROMETHEUS_RULE_NAME", "PROMETHEUS_RULE_PATH", "RULES_CONFIGMAP", "RULE_FILE", "RecordingRule", "RuleGroup", "Windows",
-           "prometheus_rule", "recording_groups", "render_rules", "rule_file"]
+__all__ = ["PROMETHEUS_RULE_NAME", "PROMETHEUS_RULE_PATH", "RULES_CONFIGMAP", "RULE_FILE", "RecordingRule",
+           "RuleGroup", "Windows", "prometheus_rule", "recording_groups", "render_rules", "rule_file"]
