@@ -76,3 +76,10 @@ def publish(session: nox.Session) -> None:
     """Publish the rendered overlay to a GitOps repo (-- --repo URL --branch B --path DIR [--dry-run])."""
     install(session)
     session.run("agentmon", "publish", *session.posargs)
+
+
+@nox.session
+def querybench(session: nox.Session) -> None:
+    """Measure what the dashboard's queries cost Prometheus: raw vs recorded series, up to 1,000 tenants."""
+    install(session)
+    session.run("agentmon", "querybench", *session.posargs)

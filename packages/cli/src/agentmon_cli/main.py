@@ -18,7 +18,7 @@ from agentmon_bundle.pipeline import check_bundle, query_count
 from agentmon_bundle.writer import write_roots
 from agentmon_checks import compose, kubernetes
 from agentmon_checks.findings import Finding
-from agentmon_cli import backfill, bench
+from agentmon_cli import backfill, bench, querybench
 from agentmon_config import ConfigError, PlatformConfig, load_platform
 from agentmon_live import demo as live
 from agentmon_live.grafana import ALL
@@ -71,6 +71,7 @@ def _parser() -> argparse.ArgumentParser:
         run=validate, needs_config=True)
     bench.add_bench_parser(commands)
     backfill.add_backfill_parser(commands)
+    querybench.add_querybench_parser(commands)
     _add_simulate_parser(commands)
     _add_demo_parser(commands)
     _add_publish_parser(commands)
