@@ -38,7 +38,7 @@ _LABEL_KEEPING = frozenset({
 })
 
 
-def yaml_text(doc: Any) -> str:
+def _yaml_text(doc: Any) -> str:
     out = io.StringIO()
     YAML(typ="safe", pure=True).dump(doc, out)
     return out.getvalue()
@@ -195,4 +195,4 @@ def check_rules(root: str, rules: Mapping[str, Any], files: Mapping[str, bytes])
     yield from (Finding(operator_path, "", problem) for problem in prometheus_rule_problems(operator))
     if _groups(operator.get("spec")) != _groups(rule_file):
         yield Finding(operator_path, "spec.groups", f"differ from {rule_path}: both must load the same rules")
-    yield from promtool_check(operator_path, yaml_text({"groups": _groups(operator.get("spec"))}).encode())
+    yield from promtool_check(operator_path, _yaml_text({"groups": _groups(operator.get("spec"))}).encode())

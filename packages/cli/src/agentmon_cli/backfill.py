@@ -49,5 +49,5 @@ def run(_root: Path, config: PlatformConfig, args: argparse.Namespace) -> int:
     out.print(f"[green]backfill ok[/]: {len(blocks)} blocks in {args.output_dir}/")
     out.print("Next: move them into Prometheus' data directory (its --storage.tsdb.path), e.g.\n"
               f"  mv {args.output_dir}/* /prometheus/\n"
-              "then restart Prometheus (or wait for its next block reload). See docs/operations/recording-rules.md.")
+              "then restart Prometheus. See docs/operations/recording-rules.md.")
     return 0
