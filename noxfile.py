@@ -195,3 +195,9 @@ def preview(session: nox.Session) -> None:
         "--output", images)
     run(session, "agentmon", "preview", *fixed, *incident, "--uid", "agentmon-system-health",
         "--output", f"{images}/agentmon-system-health-incident.png")
+
+
+@nox.session(python=False)
+def querybench(session: nox.Session) -> None:
+    """Measure what the dashboard's queries cost Prometheus: raw vs recorded series, up to 1,000 tenants."""
+    run(session, "agentmon", "querybench", *session.posargs)

@@ -44,7 +44,7 @@ def findings(overlay: RenderedOverlay) -> list[str]:
 
 
 def test_every_rendered_overlay_passes_every_check():
-    assert sorted(OVERLAYS) == ["dev", "prod", "prod+demo-stack", "prod+ingress"]
+    assert sorted(OVERLAYS) == ["dev", "prod", "prod+demo-stack", "prod+ingress", "prod+prometheus-rules"]
     assert {name: findings(o) for name, o in OVERLAYS.items()} == {name: [] for name in OVERLAYS}
 
 

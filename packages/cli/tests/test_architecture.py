@@ -13,7 +13,7 @@ PACKAGES = REPO / "packages"
 # package -> its line in the table of docs/architecture.md; same line: may not import each other.
 LEVELS = {
     "config": 1,
-    "dashboards": 2, "provisioning": 2, "deploy": 2, "simulator": 2,
+    "dashboards": 2, "rules": 2, "provisioning": 2, "deploy": 2, "simulator": 2,
     "live": 3,
     "checks": 4,
     "bundle": 5,

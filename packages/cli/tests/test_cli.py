@@ -57,8 +57,9 @@ def test_generated_files_are_deterministic_sorted_and_marked(repo):
 def test_validate_passes_on_a_fresh_build(repo):
     result = agentmon(repo, "validate")
     assert result.returncode == 0, result.stderr
-    assert "validate ok: 11 generated files fresh; 3 dashboards, 21 queries checked" in result.stdout
-    assert ("kustomize renders dev, prod, prod+demo-stack, prod+ingress valid for Kubernetes 1.34 and 1.37; "
+    assert "validate ok: 15 generated files fresh; 3 dashboards, 22 queries checked" in result.stdout
+    assert ("kustomize renders dev, prod, prod+demo-stack, prod+ingress, prod+prometheus-rules valid for "
+            "Kubernetes 1.34 and 1.37; "
             "compose/docker-compose.yml valid") in " ".join(result.stdout.split())
 
 
@@ -102,7 +103,8 @@ def test_promql_typo_fails_validate_naming_dashboard_and_panel(repo, monkeypatch
     assert cli.main(["--root", str(repo), "validate"]) == 1
     err = capsys.readouterr().err
     assert (f"{MAIN}: dashboard 'AI Agents - System Health & Performance' panel 'Pending Enhancement Jobs in "
-            "Queue' query A: unknown metric 'queue_dept' (not in the metrics contract)") in err
+            "Queue' query A: unknown metric 'queue_dept' (neither in the metrics contract nor recorded by a "
+            "rule)") in err
 
 
 def test_promql_syntax_error_blocks_build_and_writes_nothing(repo, monkeypatch, capsys):

@@ -35,29 +35,33 @@ def test_tenant_variable_is_multi_select_with_all():
     (variable,) = BOARD["templating"]["list"]
     assert variable["name"] == "tenant_id"
     assert variable["query"] == "label_values(enhancement_requests_total, tenant_id)"
-    assert (variable["multi"], variable["includeAll"], variable["allValue"]) == (True, True, ".+")
+    # All selects the recorded platform aggregate, not a regex over every tenant's series.
+    assert (variable["multi"], variable["includeAll"], variable["allValue"]) == (True, True, "__all__")
     assert variable["datasource"] == {"type": "prometheus", "uid": "agentmon-prometheus"}
 
 
-def test_five_panels_of_the_right_types_with_stable_ids():
+def test_six_panels_of_the_right_types_with_stable_ids():
     assert {t: p["type"] for t, p in PANELS.items()} == {
         "Enhancement Success Rate": "gauge",
         "Active Celery Workers": "stat",
         "Pending Enhancement Jobs in Queue": "timeseries",
         "p95 Enhancement Processing Latency": "timeseries",
         "Error Rate by Tenant": "table",
+        "Tenants without an active worker": "stat",
     }
-    assert [p["id"] for p in BOARD["panels"]] == [1, 2, 3, 4, 5]
+    assert [p["id"] for p in BOARD["panels"]] == [1, 2, 3, 4, 5, 6]
 
 
 @pytest.mark.parametrize("title", list(PANELS))
-def test_every_query_filters_on_the_tenant_variable_and_uses_the_provisioned_uid(title):
+def test_every_query_reads_recorded_series_over_the_rate_interval_with_the_provisioned_uid(title):
     (target,) = PANELS[title]["targets"]
-    selectors = re.findall(r"\w+\{[^}]*\}", target["expr"])
+    selectors = re.findall(r"([\w:]+)\{([^}]*)\}", target["expr"])
     assert selectors, target["expr"]
-    assert all('tenant_id=~"$tenant_id"' in s for s in selectors)
+    assert all(":" in name for name, _ in selectors), "only recorded series (level:metric:operations)"
+    # Every selector follows the variable; only the table's "every tenant under All" operand excludes the aggregate.
+    assert all(m.startswith(('tenant_id=~"$tenant_id"', 'tenant_id!="__all__"')) for _, m in selectors), selectors
     assert target["datasource"] == {"type": "prometheus", "uid": "agentmon-prometheus"}
-    assert all(window == "$__rate_interval" for window in re.findall(r"\[([^\]]+)\]", target["expr"]))
+    assert set(re.findall(r"\[([^\]]+)\]", target["expr"])) == {"$__rate_interval"}
 
 
 def test_success_rate_gauge_is_one_request_weighted_percentage():
@@ -79,7 +83,8 @@ def test_queue_panel_fills_area_with_integer_axis_and_line_at_100():
     assert defaults["custom"]["thresholdsStyle"] == {"mode": "dashed"}
     assert thresholds(defaults)[1] == (100, "red")
     assert defaults["custom"]["axisSoftMax"] == 120  # the line is on screen even when the queue is short
-    assert panel["targets"][0]["expr"] == 'sum(queue_depth{tenant_id=~"$tenant_id"})'
+    assert panel["targets"][0]["expr"] == (
+        'sum(avg_over_time(tenant_id:queue_depth:sum_avg{tenant_id=~"$tenant_id"}[$__rate_interval]))')
 
 
 def test_latency_panel_is_p95_of_summed_buckets_in_seconds_with_sla_line():
@@ -90,15 +95,22 @@ def test_latency_panel_is_p95_of_summed_buckets_in_seconds_with_sla_line():
     assert defaults["custom"]["axisSoftMax"] == 144
     assert defaults["custom"]["thresholdsStyle"] == {"mode": "dashed"}
     assert panel["targets"][0]["expr"] == (
-        'histogram_quantile(0.95, sum by (le) '
-        '(rate(enhancement_duration_seconds_bucket{tenant_id=~"$tenant_id"}[$__rate_interval])))')
+        "histogram_quantile(0.95, sum by (le) (sum_over_time("
+        'tenant_id_le:enhancement_duration_seconds_bucket:sum_rate{tenant_id=~"$tenant_id"}[$__rate_interval])))')
 
 
 def test_error_table_sums_both_sides_by_tenant_and_colours_cells():
     panel = PANELS["Error Rate by Tenant"]
     target = panel["targets"][0]
     assert (target["instant"], target["format"]) == (True, "table")
-    assert target["expr"].count("sum by (tenant_id) (rate(enhancement_requests_total") == 3
+    # The selected tenants, or under All every tenant (never the aggregate): the same ratio twice.
+    selected, every = target["expr"].split(" or (100 * ")
+    assert selected.count('tenant_id=~"$tenant_id",tenant_id!="__all__"') == 3
+    assert every.count('{tenant_id!="__all__"') == 3
+    assert every.endswith(' and on () group(tenant_id_status:enhancement_requests:sum_rate'
+                          '{tenant_id=~"$tenant_id",tenant_id="__all__"}))')
+    assert target["expr"].count("sum by (tenant_id) (sum_over_time(") == 6
+    assert target["expr"].count(" > 0)") == 2, "no requests in the window: no data, never NaN"
     assert panel["options"]["sortBy"] == [{"displayName": "Error Rate %", "desc": True}]
     (organize,) = panel["transformations"]
     assert organize["options"]["renameByName"] == {"tenant_id": "Tenant", "Value": "Error Rate %"}
@@ -115,7 +127,25 @@ def test_workers_stat_is_one_total_with_sparkline():
     assert panel["options"]["graphMode"] == "area"
     assert panel["options"]["reduceOptions"]["calcs"] == ["lastNotNull"]
     assert thresholds(panel["fieldConfig"]["defaults"]) == [(None, "red"), (1, "green")]
-    assert panel["targets"][0]["expr"] == 'sum(worker_active_count{tenant_id=~"$tenant_id"})'
+    assert panel["targets"][0]["expr"] == (
+        'sum(avg_over_time(tenant_id:worker_active_count:sum_avg{tenant_id=~"$tenant_id"}[$__rate_interval]))')
+    assert (panel["gridPos"]["x"], panel["gridPos"]["w"]) == (6, 3)
+
+
+def test_tenants_without_a_worker_stat_sits_beside_the_total_and_turns_red_from_one():
+    panel = PANELS["Tenants without an active worker"]
+    assert (panel["gridPos"]["x"], panel["gridPos"]["y"], panel["gridPos"]["w"]) == (9, 0, 3)
+    assert thresholds(panel["fieldConfig"]["defaults"]) == [(None, "green"), (1, "red")]
+    assert panel["targets"][0]["expr"] == (
+        "sum(max_over_time(tenant_id:tenants_without_active_worker:count"
+        '{tenant_id=~"$tenant_id"}[$__rate_interval]))')
+
+
+def test_success_rate_without_requests_is_no_data_not_nan():
+    expr = PANELS["Enhancement Success Rate"]["targets"][0]["expr"]
+    total = ("sum(sum_over_time(tenant_id_status:enhancement_requests:sum_rate"
+             '{tenant_id=~"$tenant_id"}[$__rate_interval]))')
+    assert expr.endswith(f" / ({total} > 0)")
 
 
 def test_thresholds_come_from_the_configuration():

@@ -1,13 +1,15 @@
-"""Shared fixtures: a real Prometheus on 127.0.0.1 holding 7 days of known, constant per-tenant traffic.
+"""Shared fixtures: real Prometheus servers on 127.0.0.1 holding days of known per-tenant traffic, with agentmon's
+generated recording rules (rules/agentmon.rules.yml) backfilled over it by promtool, as an operator would.
 
 Constant rates make every correct query return the same exact number whatever the window, so the
-expected values in the tests are plain arithmetic on the table below (derivations are in the tests).
+expected values in the tests are plain arithmetic on the tables below (derivations are in the tests).
 """
 
 from __future__ import annotations
 
 import math
 import os
+import shutil
 import subprocess
 import time
 from collections.abc import Iterator
@@ -17,10 +19,15 @@ from pathlib import Path
 import pytest
 
 from agentmon_live.prometheus import PrerequisiteMissing, PrometheusServer, find_binary
+from agentmon_live.rules import backfill
 
+REPO = Path(__file__).resolve().parents[3]
+RULES = REPO / "rules" / "agentmon.rules.yml"
 SCRAPE_SECONDS = 15
-HISTORY_SECONDS = 7 * 86400 + 2 * 3600  # 7 d plus headroom for the widest rate window
+HEADROOM_SECONDS = 2 * 3600  # history before the widest range, for the widest rate window
+HISTORY_SECONDS = 7 * 86400 + HEADROOM_SECONDS
 BUCKETS = (1.0, 5.0, 10.0, 30.0, 60.0, 120.0, math.inf)
+COUNTER_BASE = 1e6  # counters start high so rate() extrapolation never meets the counter's zero point
 
 
 @dataclass(frozen=True)
@@ -31,6 +38,15 @@ class TenantTraffic:
     latency_share: dict[float, float]  # bucket upper bound -> share of requests in that bucket
     queue_depth: int
     active_workers: int
+
+
+@dataclass(frozen=True)
+class Incident:
+    """During [start, end) the tenant's traffic is `traffic` instead of its usual one (times on the scrape grid)."""
+
+    start: int
+    end: int
+    traffic: TenantTraffic
 
 
 TRAFFIC = (
@@ -45,53 +61,73 @@ def _le(bound: float) -> str:
     return "+Inf" if math.isinf(bound) else f"{bound:g}"
 
 
-def _series(t: TenantTraffic) -> Iterator[tuple[str, str, float, float]]:
-    """(family, sample line prefix, value at start, increase per second) for every series of a tenant."""
-    tenant = f'tenant_id="{t.tenant}"'
-    # Counters start high so rate() extrapolation never meets the counter's zero point.
-    base = 1e6
-    for status, share in (("success", 1 - t.failure_ratio), ("failure", t.failure_ratio)):
-        if share:
-            slope = t.requests_per_second * share
-            yield "counter", f'enhancement_requests_total{{{tenant},status="{status}"}}', base * slope, slope
-    cumulative = 0.0
+def _cumulative(t: TenantTraffic, bound: float) -> float:
+    return t.requests_per_second * sum(share for upper, share in t.latency_share.items() if upper <= bound)
+
+
+def _series(usual: TenantTraffic, has_failures: bool) -> Iterator[tuple[str, str, str, object]]:
+    """(family, sample line prefix, kind, value of a traffic) for every series the recording rules read: for
+    counters the value is the increase per second, for gauges the value itself. (The contract's _sum, _count and
+    enhancement_success_rate series are left out: nothing reads them, and promtool's import time grows with
+    every series.)"""
+    tenant = f'tenant_id="{usual.tenant}"'
+    yield ("enhancement_requests_total", f'enhancement_requests_total{{{tenant},status="success"}}', "counter",
+           lambda t: t.requests_per_second * (1 - t.failure_ratio))
+    if has_failures:
+        yield ("enhancement_requests_total", f'enhancement_requests_total{{{tenant},status="failure"}}', "counter",
+               lambda t: t.requests_per_second * t.failure_ratio)
     for bound in BUCKETS:
-        cumulative += t.latency_share.get(bound, 0.0)
-        slope = t.requests_per_second * cumulative
-        yield "histogram", f'enhancement_duration_seconds_bucket{{{tenant},le="{_le(bound)}"}}', base * slope, slope
-    yield "histogram", f"enhancement_duration_seconds_count{{{tenant}}}", base * t.requests_per_second, \
-        t.requests_per_second
-    mean = sum(share * min(bound, 200.0) for bound, share in t.latency_share.items())
-    yield "histogram", f"enhancement_duration_seconds_sum{{{tenant}}}", base * mean, t.requests_per_second * mean
-    yield "gauge", f"enhancement_success_rate{{{tenant}}}", 100 * (1 - t.failure_ratio), 0.0
-    yield "gauge", f"queue_depth{{{tenant}}}", float(t.queue_depth), 0.0
-    yield "gauge", f"worker_active_count{{{tenant}}}", float(t.active_workers), 0.0
+        yield ("enhancement_duration_seconds", f'enhancement_duration_seconds_bucket{{{tenant},le="{_le(bound)}"}}',
+               "counter", lambda t, b=bound: _cumulative(t, b))
+    yield "queue_depth", f"queue_depth{{{tenant}}}", "gauge", lambda t: float(t.queue_depth)
+    yield "worker_active_count", f"worker_active_count{{{tenant}}}", "gauge", lambda t: float(t.active_workers)
 
 
 FAMILIES = {
     "enhancement_requests_total": ("enhancement_requests", "counter"),
     "enhancement_duration_seconds": ("enhancement_duration_seconds", "histogram"),
-    "enhancement_success_rate": ("enhancement_success_rate", "gauge"),
     "queue_depth": ("queue_depth", "gauge"),
     "worker_active_count": ("worker_active_count", "gauge"),
 }
 
 
-def write_openmetrics(path: Path, end: int) -> None:
-    """Every series, one sample per scrape interval, grouped by metric family as OpenMetrics requires."""
-    start = end - HISTORY_SECONDS
-    times = range(start, end + 1, SCRAPE_SECONDS)
-    by_family: dict[str, list[tuple[str, float, float]]] = {}
-    for traffic in TRAFFIC:
-        for _, prefix, first, slope in _series(traffic):
-            family = next(f for f in FAMILIES if prefix.startswith(f))
-            by_family.setdefault(family, []).append((prefix, first, slope))
+def _overlap(incident: Incident, start: int, t: int) -> int:
+    return max(0, min(incident.end, t) - max(incident.start, start))
+
+
+Spans = tuple[tuple[int, int], ...]  # [start, end] periods holding samples, in order
+
+
+def _samples(kind: str, value, usual: TenantTraffic, incidents: list[Incident], spans: Spans
+             ) -> Iterator[tuple[int, float]]:
+    """Counters in closed form (no accumulated rounding), gauges as the traffic in force at each scrape."""
+    start = spans[0][0]
+    for t in (t for first, last in spans for t in range(first, last + 1, SCRAPE_SECONDS)):
+        if kind == "counter":
+            extra = sum((value(i.traffic) - value(usual)) * _overlap(i, start, t) for i in incidents)
+            yield t, COUNTER_BASE + value(usual) * (t - start) + extra
+        else:
+            now = next((i.traffic for i in incidents if i.start <= t < i.end), usual)
+            yield t, value(now)
+
+
+def write_openmetrics(path: Path, traffic: tuple[TenantTraffic, ...], spans: Spans,
+                      incidents: tuple[Incident, ...] = ()) -> None:
+    """Every series, one sample per scrape interval within the spans, grouped by metric family as OpenMetrics
+    requires."""
+    by_family: dict[str, list[tuple[str, list[str]]]] = {}
+    for usual in traffic:
+        own = [i for i in incidents if i.traffic.tenant == usual.tenant]
+        has_failures = any(t.failure_ratio for t in (usual, *(i.traffic for i in own)))
+        for family, prefix, kind, value in _series(usual, has_failures):
+            lines = [f"{prefix} {v:.3f} {t}\n" for t, v in _samples(kind, value, usual, own, spans)]
+            by_family.setdefault(family, []).append((prefix, lines))
     with path.open("w") as out:
         for family, series in by_family.items():
             name, kind = FAMILIES[family]
             out.write(f"# TYPE {name} {kind}\n")
-            for prefix, first, slope in series:
-                out.writelines(f"{prefix} {first + slope * (t - start):.3f} {t}\n" for t in times)
+            for _, lines in series:
+                out.writelines(lines)
         out.write("# EOF\n")
 
 
@@ -109,20 +145,82 @@ def prerequisite(name: str) -> str:
 class History:
     server: PrometheusServer
     end: int  # time of the newest sample: "now" for every query
+    raw_only: Path  # a copy of the data before the rules were backfilled: a Prometheus that lacks the rules
+
+
+def _prometheus_config(work: Path) -> Path:
+    config = work / "prometheus.yml"
+    config.write_text(f"global:\n  scrape_interval: {SCRAPE_SECONDS}s\nscrape_configs: []\n")
+    return config
+
+
+def history_end() -> int:
+    """"Now" for a history: on every Grafana step grid, so range points fall on known times."""
+    return int(time.time()) // 600 * 600
+
+
+def build_history(work: Path, traffic: tuple[TenantTraffic, ...], spans: Spans,
+                  incidents: tuple[Incident, ...] = ()) -> Iterator[History]:
+    """Raw history from OpenMetrics, then the generated recording rules backfilled over it with promtool, the
+    blocks moved into the data directory and Prometheus restarted: the operator's procedure, step by step."""
+    promtool = prerequisite("promtool")
+    prerequisite("prometheus")
+    source = work / "history.om"
+    write_openmetrics(source, traffic, spans, incidents)
+    subprocess.run([promtool, "tsdb", "create-blocks-from", "openmetrics", "--quiet", str(source),
+                    str(work / "raw")], check=True)
+    source.unlink()
+    shutil.copytree(work / "raw", work / "data")
+    config = _prometheus_config(work)
+    with PrometheusServer(config_file=config, storage=work / "data") as source_server:
+        # From an hour into each span: every rate window then holds a span's samples only.
+        blocks = [block for start, end in spans for block in backfill(
+            RULES, source_server.url, str(start + HEADROOM_SECONDS // 2), str(end), work / "blocks")]
+    assert blocks, "promtool created no blocks"
+    for block in blocks:
+        block.rename(work / "data" / block.name)
+    with PrometheusServer(config_file=config, storage=work / "data") as server:
+        yield History(server=server, end=spans[-1][1], raw_only=work / "raw")
 
 
 @pytest.fixture(scope="session")
 def history(tmp_path_factory: pytest.TempPathFactory) -> Iterator[History]:
-    promtool = prerequisite("promtool")
-    prerequisite("prometheus")
-    work = tmp_path_factory.mktemp("history")
-    end = int(time.time()) // SCRAPE_SECONDS * SCRAPE_SECONDS
-    source = work / "history.om"
-    write_openmetrics(source, end)
-    subprocess.run([promtool, "tsdb", "create-blocks-from", "openmetrics", "--quiet", str(source),
-                    str(work / "data")], check=True)
-    source.unlink()
-    config = work / "prometheus.yml"
-    config.write_text(f"global:\n  scrape_interval: {SCRAPE_SECONDS}s\nscrape_configs: []\n")
-    with PrometheusServer(config_file=config, storage=work / "data") as server:
-        yield History(server=server, end=end)
+    end = history_end()
+    yield from build_history(tmp_path_factory.mktemp("history"), TRAFFIC, ((end - HISTORY_SECONDS, end),))
+
+
+# A second, smaller history for what constant traffic cannot show: a 5-minute incident in the middle of a 7-day
+# range (hooli: failures, slow requests, a queue backlog and no workers), and a tenant without any requests.
+# Samples only around the incident and before "now": all the tests read, and promtool's time grows with samples.
+HOOLI = TenantTraffic("hooli", 2.0, 0.0, {5.0: 1.0}, queue_depth=10, active_workers=3)
+HOOLI_INCIDENT = TenantTraffic("hooli", 2.0, 0.5, {120.0: 1.0}, queue_depth=400, active_workers=0)
+DORMANT = TenantTraffic("dormant", 0.0, 0.0, {5.0: 1.0}, queue_depth=0, active_workers=1)
+
+
+def incident_point(end: int) -> int:
+    """The 7-day view's plotted point (10-minute steps) in the middle of the range, whose step holds the incident."""
+    return (end - 7 * 86400 // 2) // 600 * 600
+
+
+@dataclass(frozen=True)
+class IncidentHistory(History):
+    point: int  # the plotted point whose step holds the incident
+
+
+@pytest.fixture(scope="session")
+def incident_history(tmp_path_factory: pytest.TempPathFactory) -> Iterator[IncidentHistory]:
+    end = history_end()
+    point = incident_point(end)
+    # 300 s, well inside the step's window, on the scrape grid.
+    incident = Incident(point - 420, point - 120, HOOLI_INCIDENT)
+    spans = ((point - HEADROOM_SECONDS - 3600, point + 3600), (end - HEADROOM_SECONDS - 3600, end))
+    for history in build_history(tmp_path_factory.mktemp("incident"), (HOOLI, DORMANT), spans, (incident,)):
+        yield IncidentHistory(history.server, history.end, history.raw_only, point)
+
+
+@pytest.fixture(scope="session")
+def raw_only(incident_history: IncidentHistory) -> Iterator[PrometheusServer]:
+    """A Prometheus holding the same raw history without the recording rules."""
+    work = incident_history.raw_only.parent
+    with PrometheusServer(config_file=_prometheus_config(work), storage=incident_history.raw_only) as server:
+        yield server

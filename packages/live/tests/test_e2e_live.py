@@ -17,6 +17,7 @@ import pytest
 from agentmon_config import load_platform
 from agentmon_live.demo import local_prometheus_config, panel_values
 from agentmon_live.prometheus import PrometheusServer
+from agentmon_live.rules import local_rule_file
 from agentmon_simulator import Limits, Simulation, TenantProfile, parse_incident
 from agentmon_simulator.server import serve
 
@@ -50,9 +51,10 @@ def live(tmp_path_factory):
     thread.start()
     assert ready.wait(10)
     started = time.monotonic()
-    config = work / "prometheus.yml"
+    config, rules = work / "prometheus.yml", work / "agentmon.rules.yml"
+    rules.write_text(json.dumps(local_rule_file(load_platform(REPO / "config/platform.yaml"), SCRAPE)))
     compose_config = (REPO / "compose/prometheus.yml").read_text()
-    config.write_text(json.dumps(local_prometheus_config(compose_config, f"127.0.0.1:{ports[0]}", SCRAPE)))
+    config.write_text(json.dumps(local_prometheus_config(compose_config, f"127.0.0.1:{ports[0]}", SCRAPE, rules)))
     with PrometheusServer(config_file=config, storage=work / "data") as server:
         yield server, started
     stop.set()
@@ -69,9 +71,12 @@ def single(panel):
     return value, colour
 
 
-def test_compose_prometheus_config_is_rewritten_only_in_target_and_interval():
-    config = local_prometheus_config((REPO / "compose/prometheus.yml").read_text(), "127.0.0.1:9", "1s")
-    assert config["global"]["scrape_interval"] == "1s"
+def test_compose_prometheus_config_is_rewritten_only_in_target_interval_and_rule_file():
+    compose = (REPO / "compose/prometheus.yml").read_text()
+    assert "- /etc/prometheus-rules/*.rules.yml" in compose  # where compose and the dev overlay mount rules/
+    config = local_prometheus_config(compose, "127.0.0.1:9", "1s", Path("/x/agentmon.rules.yml"))
+    assert config["global"] == {"scrape_interval": "1s", "evaluation_interval": "1s"}
+    assert config["rule_files"] == ["/x/agentmon.rules.yml"]
     assert config["scrape_configs"][0]["static_configs"] == [{"targets": ["127.0.0.1:9"]}]
     assert config["scrape_configs"][0]["job_name"] == "agentmon-platform"
 
@@ -87,21 +92,29 @@ def test_panels_show_the_simulated_numbers_then_the_incident(live):
     assert 10 < p95 < 60 and colour == "green"
     assert [(t, pytest.approx(v), c) for t, v, c in before["Error Rate by Tenant"].rows] == [
         ("alpha", 10.0, "red"), ("bravo", 4.0, "yellow"), ("charlie", 0.0, "green")]
+    assert single(before["Tenants without an active worker"]) == (0, "green")
 
     charlie = values_at(server, ["charlie"], 16, started)
     assert single(charlie["Active Celery Workers"]) == (4, "green")
     assert single(charlie["Error Rate by Tenant"]) == (pytest.approx(0.0), "green")
 
-    after = values_at(server, ["charlie"], INCIDENT_AFTER + 8, started)
+    # Panels read recorded values (each over 4 scrapes) over $__rate_interval (6 s): 10 s after the incident
+    # started, every value they read is from the incident.
+    after = values_at(server, ["charlie"], INCIDENT_AFTER + 11, started)
     assert single(after["Active Celery Workers"]) == (0, "red")
     assert single(after["Pending Enhancement Jobs in Queue"]) == (150, "red")
     assert single(after["Error Rate by Tenant"]) == (pytest.approx(25.0), "red")
     assert single(after["Enhancement Success Rate"]) == (pytest.approx(75.0), "red")
     assert single(after["p95 Enhancement Processing Latency"])[0] > 120
 
+    # Issue 11.7: the platform total stays green under All; the tenant's outage must not hide in it.
+    platform = values_at(server, ["$__all"], INCIDENT_AFTER + 12, started)
+    assert single(platform["Active Celery Workers"]) == (5, "green")
+    assert single(platform["Tenants without an active worker"]) == (1, "red")
+
 
 @pytest.mark.e2e
-def test_demo_command_prints_the_five_panels():
+def test_demo_command_prints_the_panels():
     prerequisite("prometheus")
     result = subprocess.run(
         [sys.executable, "-m", "agentmon_cli", "--root", str(REPO), "demo", "--once", "--noise", "0",

@@ -1,4 +1,6 @@
-"""The main dashboard's five panels against a real Prometheus holding known traffic (see conftest.TRAFFIC).
+"""The main dashboard's panels against a real Prometheus holding known traffic (see conftest.TRAFFIC) and the
+generated recording rules backfilled over it: every panel reads recorded series, and must show the numbers the
+raw series imply.
 
 Expected numbers are derived by hand from the traffic table:
 - success rate = sum(success req/s) / sum(req/s): All = (9.8 + 3.2 + 1) / 15 = 93.333...% (the wrong
@@ -7,7 +9,10 @@ Expected numbers are derived by hand from the traffic table:
   All: cumulative req/s le=10: 10, le=30: 11, le=60: 12, le=120: 15; rank 14.25 -> 60 + 60 * (2.25 / 3) = 105 s.
   acme: rank 9.5 in (5, 10] holding 5..10 -> 5 + 5 * 4.5 / 5 = 9.5 s. globex: rank 3.8 in (60, 120] holding
   1..4 -> 60 + 60 * 2.8 / 3 = 116 s. initech: rank 0.95 in (30, 60] -> 30 + 30 * 0.95 = 58.5 s.
-  acme+globex: le=30: 11, le=120: 14; rank 13.3 -> 60 + 60 * 2.3 / 3 = 106 s.
+  acme+globex: le=30: 11, le=120: 14; rank 13.3 -> 60 + 60 * 2.3 / 3 = 106 s. acme+initech: le=30: 10, le=60: 11;
+  rank 10.45 -> 30 + 30 * 0.45 = 43.5 s; success (9.8 + 1) / 11 = 98.18 %.
+- tenants without an active worker: initech has 0 workers, so 1 under All and for initech, 0 otherwise: the
+  platform total (6) alone would hide initech's outage.
 """
 
 from __future__ import annotations
@@ -23,13 +28,14 @@ REPO = Path(__file__).resolve().parents[3]
 DASHBOARD = json.loads((REPO / "dashboards" / "agentmon-system-health.json").read_text())
 SCRAPE = "15s"
 
-# selection -> (success %, workers, queue, p95 s, {tenant: error %})
+# selection -> (success %, workers, queue, p95 s, {tenant: error %}, tenants without a worker)
 EXPECTED = {
-    ("$__all",): (93.333333333333333, 6, 115, 105.0, {"acme": 2.0, "globex": 20.0, "initech": 0.0}),
-    ("acme",): (98.0, 4, 30, 9.5, {"acme": 2.0}),
-    ("globex",): (80.0, 2, 80, 116.0, {"globex": 20.0}),
-    ("initech",): (100.0, 0, 5, 58.5, {"initech": 0.0}),
-    ("acme", "globex"): (92.857142857142857, 6, 110, 106.0, {"acme": 2.0, "globex": 20.0}),
+    ("$__all",): (93.333333333333333, 6, 115, 105.0, {"acme": 2.0, "globex": 20.0, "initech": 0.0}, 1),
+    ("acme",): (98.0, 4, 30, 9.5, {"acme": 2.0}, 0),
+    ("globex",): (80.0, 2, 80, 116.0, {"globex": 20.0}, 0),
+    ("initech",): (100.0, 0, 5, 58.5, {"initech": 0.0}, 1),
+    ("acme", "globex"): (92.857142857142857, 6, 110, 106.0, {"acme": 2.0, "globex": 20.0}, 0),
+    ("acme", "initech"): (98.181818181818182, 4, 35, 43.5, {"acme": 2.0, "initech": 0.0}, 1),
 }
 # range -> Grafana's $__interval (range / 1000 points, rounded, floored at the 15 s scrape interval)
 RANGES = {"1h": (3600, 15), "6h": (21600, 20), "24h": (86400, 60), "7d": (604800, 600)}
@@ -77,3 +83,22 @@ class TestMainDashboardNumbers:
         by_tenant = {r.labels["tenant_id"]: r.last for r in rows}
         assert all(set(r.labels) == {"tenant_id"} for r in rows)
         assert by_tenant == pytest.approx(EXPECTED[selection][4], rel=1e-9)
+
+    def test_tenants_without_a_worker_are_counted_at_every_step(self, history, selection, span):
+        range_seconds, step = RANGES[span]
+        series = only_series(run(history, "Tenants without an active worker", selection, range_seconds))
+        assert len(series.values) == range_seconds // step + 1
+        assert set(series.values) == {EXPECTED[selection][5]}
+
+
+def test_an_outage_of_one_tenant_is_red_under_all_while_the_total_is_green(history):
+    board_panels = {p["title"]: p for p in DASHBOARD["panels"]}
+    total = only_series(run(history, "Active Celery Workers", ("$__all",), 3600)).last
+    without = only_series(run(history, "Tenants without an active worker", ("$__all",), 3600)).last
+    assert (total, colour(board_panels["Active Celery Workers"], total)) == (6, "green")
+    assert (without, colour(board_panels["Tenants without an active worker"], without)) == (1, "red")
+
+
+def colour(panel, value):
+    steps = panel["fieldConfig"]["defaults"]["thresholds"]["steps"]
+    return [s["color"] for s in steps if s["value"] is None or value >= s["value"]][-1]

@@ -13,7 +13,8 @@ from agentmon_config import load_platform
 from agentmon_publish import publish
 
 REPO = Path(__file__).resolve().parents[3]
-SOURCE_DIRS = ("config", "base", "overlays", "components", "compose", "tenants", "dashboards", "provisioning")
+SOURCE_DIRS = ("config", "base", "overlays", "components", "compose", "tenants", "dashboards", "provisioning",
+               "rules")
 IDENTITY = ("-c", "user.name=Test", "-c", "user.email=test@example.com")
 
 

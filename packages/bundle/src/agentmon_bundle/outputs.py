@@ -15,11 +15,13 @@ from agentmon_config import PlatformConfig
 from agentmon_dashboards import render_dashboards
 from agentmon_deploy import dashboards_kustomization, provisioning_kustomization, render_base_fragments
 from agentmon_provisioning import DASHBOARD_PROVIDERS_FILE, DATASOURCES_FILE, render_provisioning
+from agentmon_rules import render_rules
 
 DASHBOARDS_ROOT = "dashboards"
 PROVISIONING_ROOT = "provisioning"
 BASE_FRAGMENTS_ROOT = "base/generated"
-GENERATED_ROOTS = (DASHBOARDS_ROOT, PROVISIONING_ROOT, BASE_FRAGMENTS_ROOT)
+RULES_ROOT = "rules"
+GENERATED_ROOTS = (DASHBOARDS_ROOT, PROVISIONING_ROOT, BASE_FRAGMENTS_ROOT, RULES_ROOT)
 KUSTOMIZATION = "kustomization.yaml"
 
 
@@ -29,12 +31,14 @@ class Rendered:
 
     dashboards: dict[str, dict[str, Any]]  # path under dashboards/ -> dashboard JSON
     provisioning: dict[str, dict[str, Any]]  # path under provisioning/ -> provisioning document
+    rules: dict[str, dict[str, Any]]  # path under rules/ -> rule file, kustomization or PrometheusRule
     files: dict[str, bytes]  # repo-relative POSIX path -> exact file content
 
 
 def render(config: PlatformConfig) -> Rendered:
     dashboards = render_dashboards(config)
     provisioning = render_provisioning(config)
+    rules = render_rules(config)
     kubernetes = {
         _join(DASHBOARDS_ROOT, KUSTOMIZATION): dashboards_kustomization(dashboards),
         _join(PROVISIONING_ROOT, KUSTOMIZATION): provisioning_kustomization(DATASOURCES_FILE, DASHBOARD_PROVIDERS_FILE),
@@ -43,7 +47,8 @@ def render(config: PlatformConfig) -> Rendered:
     files = {_join(DASHBOARDS_ROOT, name): json_bytes(doc) for name, doc in dashboards.items()}
     files |= {_join(PROVISIONING_ROOT, name): yaml_bytes(doc) for name, doc in provisioning.items()}
     files |= {path: yaml_bytes(doc) for path, doc in kubernetes.items()}
-    return Rendered(dashboards=dashboards, provisioning=provisioning, files=dict(sorted(files.items())))
+    files |= {_join(RULES_ROOT, name): yaml_bytes(doc) for name, doc in rules.items()}
+    return Rendered(dashboards=dashboards, provisioning=provisioning, rules=rules, files=dict(sorted(files.items())))
 
 
 def _join(root: str, name: str) -> str:

@@ -8,9 +8,10 @@ from pathlib import Path
 
 from rich.console import Console
 
-from agentmon_bundle.outputs import GENERATED_ROOTS, Rendered, render
+from agentmon_bundle.outputs import GENERATED_ROOTS, RULES_ROOT, Rendered, render
 from agentmon_checks import compose, kubernetes, names
 from agentmon_checks import dashboards as checks
+from agentmon_checks import rules as rule_checks
 from agentmon_checks.drift import drift
 from agentmon_checks.findings import Finding
 from agentmon_checks.kustomize import KustomizeError, render_overlays
@@ -39,9 +40,12 @@ def check_bundle(root: Path, config: PlatformConfig, *, against_disk: bool) -> C
 
 def semantic_checks(config: PlatformConfig, rendered: Rendered) -> Iterable[Finding]:
     provisioned = checks.provisioned_datasource_uids(rendered.provisioning)
+    yield from rule_checks.check_rules(RULES_ROOT, rendered.rules, rendered.files)
+    # Panels may read what the bundle's own rules record, and nothing else besides the contract.
+    recorded = rule_checks.recorded_series(rendered.rules.get(rule_checks.RULE_FILE))
     yield from checks.unique_uids(rendered.dashboards)
     per_dashboard: list[Callable[[str, dict], Iterable[Finding]]] = [
-        lambda f, d: checks.promql(f, d, config.datasource.scrape_interval),
+        lambda f, d: checks.promql(f, d, config.datasource.scrape_interval, recorded),
         lambda f, d: checks.datasource_refs(f, d, provisioned),
         checks.sdk_model,
     ]

@@ -25,8 +25,10 @@ def dashboard_variables(dashboard: dict[str, Any]) -> dict[str, str]:
     return {v["name"]: v.get("allValue") or ".+" for v in dashboard.get("templating", {}).get("list", [])}
 
 
-def promql(file: str, dashboard: dict[str, Any], scrape_interval: str) -> Iterator[Finding]:
-    """Every panel query parses and only uses metrics and labels of the metrics contract."""
+def promql(file: str, dashboard: dict[str, Any], scrape_interval: str,
+           recorded: Mapping[str, frozenset[str]] | None = None) -> Iterator[Finding]:
+    """Every panel query parses and only uses metrics and labels of the metrics contract, or series that a
+    recording rule of the bundle produces (`recorded`: name -> labels)."""
     window = QueryWindow.for_range(3600, scrape_interval)
     variables = dashboard_variables(dashboard)
     for panel in panels(dashboard):
@@ -38,12 +40,14 @@ def promql(file: str, dashboard: dict[str, Any], scrape_interval: str) -> Iterat
             except (KeyError, ValueError) as exc:
                 yield Finding(file, where, f"PromQL does not parse: {exc}: {expr}")
                 continue
-            for problem in contract_violations(ast):
+            for problem in contract_violations(ast, recorded):
                 yield Finding(file, where, problem)
 
 
-def contract_violations(ast: Any) -> list[str]:
-    known = series_labels()
+def contract_violations(ast: Any, recorded: Mapping[str, frozenset[str]] | None = None) -> list[str]:
+    """Metrics and labels outside the contract; with `recorded`, the recording rules' series count as known."""
+    known = {**series_labels(), **(recorded or {})}
+    unknown = "neither in the metrics contract nor recorded by a rule" if recorded else "not in the metrics contract"
     problems: list[str] = []
     used_labels: set[str] = set()
     grouping: list[tuple[str, ...]] = []
@@ -52,7 +56,7 @@ def contract_violations(ast: Any) -> list[str]:
         if isinstance(node, promql_parser.VectorSelector):
             name = node.name or _name_matcher(node)
             if name not in known:
-                problems.append(f"unknown metric {name!r} (not in the metrics contract)")
+                problems.append(f"unknown metric {name!r} ({unknown})")
                 return
             for matcher in node.matchers.matchers:
                 if matcher.name != "__name__" and matcher.name not in known[name]:

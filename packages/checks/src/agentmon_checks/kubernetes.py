@@ -14,6 +14,7 @@ from ruamel.yaml import YAML
 
 from agentmon_checks.findings import Finding
 from agentmon_checks.kustomize import RenderedOverlay
+from agentmon_checks.rules import prometheus_rule_problems
 from agentmon_config import PlatformConfig
 from agentmon_dashboards import dashboard_uid
 from agentmon_deploy import (
@@ -25,7 +26,9 @@ from agentmon_deploy import (
 )
 
 ALLOWED_KINDS = frozenset({"ConfigMap", "Secret", "Service", "ServiceAccount", "Deployment", "NetworkPolicy",
-                           "Ingress"})
+                           "Ingress", "PrometheusRule"})
+# Custom resources kubernetes-validate has no schema for, each with its own structural check.
+CUSTOM_RESOURCES = {"PrometheusRule": prometheus_rule_problems}
 KUBERNETES_VERSIONS = ("1.34", "1.37")  # oldest and newest supported
 # Client-side `kubectl apply` keeps the whole object in a 262,144-byte annotation; keep a margin.
 MAX_OBJECT_BYTES = 250_000
@@ -77,6 +80,9 @@ def _object_problems(obj: dict[str, Any]) -> Iterator[str]:
         if size > MAX_OBJECT_BYTES:
             yield (f"{size:,} bytes, over the {MAX_OBJECT_BYTES:,}-byte budget (client-side `kubectl apply` "
                    "stores the object in a 262,144-byte annotation): split it or trim the dashboards")
+    if obj.get("kind") in CUSTOM_RESOURCES:
+        yield from CUSTOM_RESOURCES[obj["kind"]](obj)
+        return
     for version in KUBERNETES_VERSIONS:
         try:
             kubernetes_validate.validate(obj, version, strict=True)

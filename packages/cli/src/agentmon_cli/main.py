@@ -1,4 +1,4 @@
-"""`agentmon` command line: build, validate, publish, simulate, demo, bench.
+"""`agentmon` command line: build, validate, publish, simulate, demo, bench, backfill.
 
 Exit status: 0 success, 1 validation failed, 2 bad configuration or usage, 3 missing prerequisite.
 """
@@ -20,7 +20,7 @@ from agentmon_bundle.pipeline import check_bundle, query_count
 from agentmon_checks import compose, kubernetes
 from agentmon_checks.findings import Finding
 from agentmon_checks.kustomize import KustomizeError
-from agentmon_cli import bench, buildreport, project, tenant, traffic
+from agentmon_cli import backfill, bench, buildreport, project, querybench, tenant, traffic
 from agentmon_config import ConfigError, PlatformConfig, load_platform
 from agentmon_live import demo as live
 from agentmon_live.grafana import ALL
@@ -90,6 +90,8 @@ def _parser() -> argparse.ArgumentParser:
         run=validate, needs_config=True)
     bench.add_bench_parser(commands)
     tenant.add_tenant_parser(commands)
+    backfill.add_backfill_parser(commands)
+    querybench.add_querybench_parser(commands)
     _add_simulate_parser(commands)
     _add_demo_parser(commands)
     _add_publish_parser(commands)

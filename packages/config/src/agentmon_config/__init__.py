@@ -8,6 +8,7 @@ from agentmon_config.model import (
     MainDashboard,
     PlatformConfig,
     Provisioning,
+    Rules,
     Tenant,
     Thresholds,
 )
@@ -19,6 +20,7 @@ __all__ = [
     "MainDashboard",
     "PlatformConfig",
     "Provisioning",
+    "Rules",
     "Tenant",
     "Thresholds",
     "check_tenant_answers",

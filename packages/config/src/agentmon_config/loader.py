@@ -20,7 +20,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from ruamel.yaml.events import Event
 
-from agentmon_config import rules
+from agentmon_config import constraints
 from agentmon_config.errors import ConfigError, ConfigErrors
 from agentmon_config.model import PlatformConfig, Tenant
 
@@ -38,7 +38,7 @@ def load_platform(path: Path | str, tenants_dir: Path | str | None = None) -> Pl
     path = Path(path)
     tree = _parse_yaml(path)
     doc = _validated(path, tree, load_schema("platform"))
-    _raise_all([_problem(path, tree, keys, message) for keys, message in rules.platform_problems(doc)])
+    _raise_all([_problem(path, tree, keys, message) for keys, message in constraints.platform_problems(doc)])
     config = PlatformConfig.from_document(path, doc)
     if tenants_dir is None:
         return config
@@ -108,7 +108,7 @@ def check_document(source: Path | str, tree: Any, schema: dict[str, Any]) -> Non
     """Raise ConfigError(s) naming source and field for everything in tree that the schema rejects, and for
     every number JSON cannot carry (JSON Schema cannot express that: NaN passes every bound)."""
     source = Path(source)
-    numbers = list(rules.number_problems(_plain(tree)))
+    numbers = list(constraints.number_problems(_plain(tree)))
     errors = [_problem(source, tree, keys, message) for keys, message in numbers]
     seen = {tuple(keys) for keys, _ in numbers}
     errors += [_locate(source, tree, e) for e in _schema_errors(schema, tree) if tuple(e.absolute_path) not in seen]

@@ -60,6 +60,12 @@ class Kubernetes:
 
 
 @dataclass(frozen=True)
+class Rules:
+    evaluation_interval: str
+    prometheus_rule_labels: tuple[tuple[str, str], ...]  # sorted (name, value) pairs: hashable, deterministic
+
+
+@dataclass(frozen=True)
 class Tenant:
     source: Path
     tenant_id: str
@@ -78,6 +84,7 @@ class PlatformConfig:
     thresholds: Thresholds
     provisioning: Provisioning
     kubernetes: Kubernetes
+    rules: Rules
     tenants: tuple[Tenant, ...] = ()
 
     @classmethod
@@ -90,6 +97,8 @@ class PlatformConfig:
             thresholds=Thresholds(**doc["thresholds"]),
             provisioning=Provisioning(**doc["provisioning"]),
             kubernetes=Kubernetes(**doc["kubernetes"]),
+            rules=Rules(evaluation_interval=doc["rules"]["evaluation_interval"],
+                        prometheus_rule_labels=tuple(sorted(doc["rules"]["prometheus_rule_labels"].items()))),
         )
 
 

@@ -9,6 +9,7 @@ from grafana_foundation_sdk.models import dashboard as dashboard_m
 
 from agentmon_config import PlatformConfig
 from agentmon_config.contract import TENANT_LABEL
+from agentmon_config.recorded import ALL_TENANTS
 from agentmon_dashboards import queries as q
 from agentmon_dashboards.identity import GENERATED_TAG, dashboard_uid
 from agentmon_dashboards.panels import (
@@ -19,9 +20,6 @@ from agentmon_dashboards.panels import (
     ranked_table,
     series_with_line,
 )
-
-# Grafana substitutes this for "All" instead of a regex of every tenant: short queries at any tenant count.
-ALL_TENANTS_REGEX = ".+"
 
 
 def main_dashboard(config: PlatformConfig) -> dashboard_b.Dashboard:
@@ -43,10 +41,11 @@ def main_dashboard(config: PlatformConfig) -> dashboard_b.Dashboard:
         ), (0, 0, 6, 8)),
         (number_stat(
             "Active Celery Workers",
-            "Celery workers currently processing enhancements for the selected tenants. 0 means nothing is processed.",
+            "Celery workers processing enhancements for the selected tenants. 0 means nothing is processed. "
+            "A total can hide one tenant without workers: see Tenants without an active worker.",
             prom_query(ds, q.active_workers_total(scope), "Active workers"),
             [(None, "red"), (t.workers_minimum, "green")],
-        ), (6, 0, 6, 8)),
+        ), (6, 0, 3, 8)),
         (series_with_line(
             "Pending Enhancement Jobs in Queue",
             f"Jobs waiting in Redis for the selected tenants. Dashed line: {t.queue_depth_reference} jobs.",
@@ -62,10 +61,18 @@ def main_dashboard(config: PlatformConfig) -> dashboard_b.Dashboard:
         (ranked_table(
             "Error Rate by Tenant",
             "Failed share of each tenant's requests, worst first.",
-            prom_query(ds, q.error_rate_percent_by_tenant(scope), "{{tenant_id}}", instant=True, as_table=True),
+            prom_query(ds, q.error_rate_percent_by_tenant(), "{{tenant_id}}", instant=True, as_table=True),
             key=(TENANT_LABEL, "Tenant"), value=("Value", "Error Rate %"), unit="percent",
             steps=[(None, "green"), (t.error_rate_warning, "yellow"), (t.error_rate_critical, "red")],
         ), (12, 8, 12, 9)),
+        # Last, so the five original panels keep their ids (links to them stay valid); placed beside the total.
+        (number_stat(
+            "Tenants without an active worker",
+            "Selected tenants that had no active Celery worker during the step: their jobs are not processed, "
+            "even when the platform total above looks healthy.",
+            prom_query(ds, q.workerless_tenants(scope), "Tenants without a worker"),
+            [(None, "green"), (1, "red")],
+        ), (9, 0, 3, 8)),
     ]
     return place_panels(board, ds, panels)
 
@@ -82,7 +89,9 @@ def _tenant_variable(ds: dashboard_m.DataSourceRef) -> dashboard_b.QueryVariable
     return (
         dashboard_b.QueryVariable(q.TENANT_VARIABLE).label("Tenant").datasource(ds)
         .query(f"label_values({q.REQUESTS}, {TENANT_LABEL})")
-        .multi(True).include_all(True).all_value(ALL_TENANTS_REGEX)
+        # All selects the recorded platform aggregate (tenant_id="__all__"): a few series at any tenant count.
+        # The raw counter never carries the reserved value, so the list shows real tenants only.
+        .multi(True).include_all(True).all_value(ALL_TENANTS)
         .current(dashboard_m.VariableOption(selected=True, text=["All"], value=["$__all"]))
         .refresh(dashboard_m.VariableRefresh.ON_TIME_RANGE_CHANGED).sort(dashboard_m.VariableSort.ALPHABETICAL_ASC)
     )

@@ -1,34 +1,42 @@
-"""PromQL for every panel, derived from the metrics contract.
+"""PromQL for every panel, over the recorded series of agentmon's recording rules (agentmon_config.recorded).
 
 `scope` is the label matcher that selects tenants (the tenant variable on the main dashboard). It is
 interpolated into every selector, so no query repeats a selector inline.
 
+Recorded series hold one value per evaluation interval. A panel sums (counters) or averages (gauges) them over
+`$__rate_interval`, which Grafana sets to at least the step plus a scrape interval: every plotted point covers
+its whole step, so a short incident still moves a 7-day curve; and at least 4 scrape intervals, which the
+configuration keeps no shorter than the evaluation interval, so every window holds a recorded value.
+
 Aggregation rules (docs/architecture.md): platform-wide ratios are ratios of summed counters (request-weighted);
-numerator and denominator carry the same `by` labels; quantiles come from `sum by (le)` of bucket rates.
+numerator and denominator carry the same `by` labels; quantiles come from summed bucket rates. A ratio with no
+requests in its window is no data, never NaN.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import Decimal
 
 from agentmon_config.contract import TENANT_LABEL
+from agentmon_config.recorded import (
+    ACTIVE_WORKERS,
+    ALL_TENANTS,
+    BUCKET_RATE,
+    QUEUE_DEPTH,
+    REQUEST_RATE,
+    WORKERLESS_TENANTS,
+)
 
-REQUESTS = "enhancement_requests_total"
-DURATION_BUCKETS = "enhancement_duration_seconds_bucket"
-QUEUE_DEPTH = "queue_depth"
-WORKERS = "worker_active_count"
-
-RATE_WINDOW = "$__rate_interval"
+REQUESTS = "enhancement_requests_total"  # the raw counter: lists tenants for the variable, never the aggregate
+WINDOW = "$__rate_interval"
 TENANT_VARIABLE = TENANT_LABEL
 
 
 def tenant_variable_scope() -> str:
-    """Matcher for the multi-select tenant variable; Grafana expands it to a regex (or `.+` for All)."""
+    """Matcher for the multi-select tenant variable: a regex of the selected tenants, or the reserved
+    ALL_TENANTS value (the variable's All value), which selects the pre-aggregated platform series."""
     return f'{TENANT_LABEL}=~"${TENANT_VARIABLE}"'
-
-
-def selector(metric: str, scope: str, *extra: str) -> str:
-    return f"{metric}{{{','.join((scope, *extra))}}}"
 
 
 def tenant_scope(tenant_id: str) -> str:
@@ -36,40 +44,53 @@ def tenant_scope(tenant_id: str) -> str:
     return f'{TENANT_LABEL}="{tenant_id}"'
 
 
-def _rate(metric: str, scope: str, *extra: str, window: str = RATE_WINDOW) -> str:
-    return f"rate({selector(metric, scope, *extra)}[{window}])"
+def selector(metric: str, scope: str, *extra: str) -> str:
+    return f"{metric}{{{','.join((scope, *extra))}}}"
 
 
-def _outcome_ratio(scope: str, status: str, by: str, window: str = RATE_WINDOW) -> str:
-    """Requests with `status` / all requests, both summed with the same grouping.
+def _over(function: str, metric: str, scope: str, *extra: str, window: str = WINDOW) -> str:
+    return f"{function}({selector(metric, scope, *extra)}[{window}])"
 
-    `or 0 * total` keeps groups that never saw this status (no such series) at 0 instead of dropping them.
+
+def _outcome_ratio(scope: str, status: str, by: str, window: str = WINDOW) -> str:
+    """Requests with `status` / all requests over the window, both summed with the same grouping.
+
+    `or 0 * total` keeps groups that never saw this status (no such series) at 0 instead of dropping them;
+    dividing by `(total > 0)` turns a window without requests into no data instead of NaN (0 / 0).
     """
     grouping = f" by ({by}) " if by else ""
     status_matcher = f'status="{status}"'
-    part = f"sum{grouping}({_rate(REQUESTS, scope, status_matcher, window=window)})"
-    total = f"sum{grouping}({_rate(REQUESTS, scope, window=window)})"
-    return f"({part} or 0 * {total}) / {total}"
-
-
-def _outcome_ratio_percent(scope: str, status: str, by: str) -> str:
-    return f"100 * {_outcome_ratio(scope, status, by)}"
+    part = f"sum{grouping}({_over('sum_over_time', REQUEST_RATE.name, scope, status_matcher, window=window)})"
+    total = f"sum{grouping}({_over('sum_over_time', REQUEST_RATE.name, scope, window=window)})"
+    return f"({part} or 0 * {total}) / ({total} > 0)"
 
 
 def success_rate_percent(scope: str) -> str:
     """One request-weighted success percentage for the whole selection."""
-    return _outcome_ratio_percent(scope, "success", by="")
+    return f"100 * {_outcome_ratio(scope, 'success', by='')}"
 
 
-def error_rate_percent_by_tenant(scope: str) -> str:
-    """Failure percentage per tenant; summing by tenant_id on both sides drops the status label."""
-    return _outcome_ratio_percent(scope, "failure", by=TENANT_LABEL)
+def each_selected_tenant(build: Callable[[str], str]) -> str:
+    """`build(scope)` for each selected tenant; under All (the reserved value) for every tenant.
+
+    The first operand selects the chosen tenants and is empty under All; the second selects every tenant, and
+    is kept only when the platform aggregate matches the variable, which happens under All only.
+    """
+    not_aggregate = f'{TENANT_LABEL}!="{ALL_TENANTS}"'
+    all_selected = selector(REQUEST_RATE.name, tenant_variable_scope(), f'{TENANT_LABEL}="{ALL_TENANTS}"')
+    return (f"({build(f'{tenant_variable_scope()},{not_aggregate}')}) "
+            f"or ({build(not_aggregate)} and on () group({all_selected}))")
+
+
+def error_rate_percent_by_tenant() -> str:
+    """Failure percentage per selected tenant; summing by tenant_id on both sides drops the status label."""
+    return each_selected_tenant(lambda scope: f"100 * {_outcome_ratio(scope, 'failure', by=TENANT_LABEL)}")
 
 
 def error_budget_remaining_percent(scope: str, slo_percent: float, window: str = "30d") -> str:
     """Share of the window's error budget (100 - SLO % of requests may fail) not yet spent; negative when overspent.
 
-    A ratio of counters over the whole window: correct even when history is shorter than the window.
+    A ratio of summed rates over the whole window: correct even when history is shorter than the window.
     The allowed failure share is computed in decimal from the SLO as written (99.9 -> 0.001): float arithmetic
     would need rounding, and rounding turns an SLO close to 100 into a budget of 0, a division by zero.
     """
@@ -80,16 +101,21 @@ def error_budget_remaining_percent(scope: str, slo_percent: float, window: str =
 
 
 def request_rate_by_status(scope: str) -> str:
-    return f"sum by (status) ({_rate(REQUESTS, scope)})"
+    return f"sum by (status) ({_over('avg_over_time', REQUEST_RATE.name, scope)})"
 
 
 def latency_quantile(scope: str, quantile: float) -> str:
-    return f"histogram_quantile({quantile}, sum by (le) ({_rate(DURATION_BUCKETS, scope)}))"
+    return f"histogram_quantile({quantile}, sum by (le) ({_over('sum_over_time', BUCKET_RATE.name, scope)}))"
 
 
 def queue_depth_total(scope: str) -> str:
-    return f"sum({selector(QUEUE_DEPTH, scope)})"
+    return f"sum({_over('avg_over_time', QUEUE_DEPTH.name, scope)})"
 
 
 def active_workers_total(scope: str) -> str:
-    return f"sum({selector(WORKERS, scope)})"
+    return f"sum({_over('avg_over_time', ACTIVE_WORKERS.name, scope)})"
+
+
+def workerless_tenants(scope: str) -> str:
+    """Selected tenants without an active worker at some point of the step (under All: the most at once)."""
+    return f"sum({_over('max_over_time', WORKERLESS_TENANTS.name, scope)})"

@@ -23,16 +23,18 @@ from rich.table import Table
 from rich.text import Text
 from ruamel.yaml import YAML
 
-from agentmon_config import load_simulator_profile
+from agentmon_config import load_platform, load_simulator_profile
 from agentmon_live.grafana import ALL
 from agentmon_live.panelrun import Series, run_panel
 from agentmon_live.panelstyle import threshold_colour as _colour
 from agentmon_live.panelstyle import thresholds_and_unit as _thresholds_and_unit
 from agentmon_live.prometheus import PrerequisiteMissing, PrometheusServer, find_binary
+from agentmon_live.rules import local_rule_file
 from agentmon_simulator import Limits, Simulation, TenantProfile, default_profiles, parse_incident
 from agentmon_simulator.server import serve
 
 COMPOSE_PROMETHEUS = Path("compose/prometheus.yml")
+PLATFORM_CONFIG = Path("config/platform.yaml")
 MAIN_DASHBOARD = Path("dashboards/agentmon-system-health.json")
 SIMULATOR_TARGET = "simulator:8000"
 out = Console(highlight=False)
@@ -74,10 +76,13 @@ def simulate(traffic: Traffic, host: str, port: int) -> int:
     return 0
 
 
-def local_prometheus_config(compose_config: str, target: str, scrape_interval: str) -> dict[str, Any]:
-    """The compose stack's prometheus.yml, scraping `target` instead of the compose simulator service."""
+def local_prometheus_config(compose_config: str, target: str, scrape_interval: str,
+                            rule_file: Path | None = None) -> dict[str, Any]:
+    """The compose stack's prometheus.yml, scraping `target` instead of the compose simulator service, and
+    loading `rule_file` (the recording rules the dashboards read) instead of the compose mount."""
     config = YAML(typ="safe", pure=True).load(compose_config)
-    config["global"]["scrape_interval"] = scrape_interval
+    config["global"]["scrape_interval"] = config["global"]["evaluation_interval"] = scrape_interval
+    config["rule_files"] = [str(rule_file)] if rule_file else []
     for job in config["scrape_configs"]:
         for static in job.get("static_configs", []):
             static["targets"] = [target if t == SIMULATOR_TARGET else t for t in static["targets"]]
@@ -174,9 +179,11 @@ def demo(root: Path, traffic: Traffic, display: Display) -> int:
     if unknown or not display.tenants:
         named = f" {unknown[0]}: not simulated" if unknown else ": no tenant named"
         raise ValueError(f"--tenant{named} (simulated: {', '.join(simulated)})")
+    # The generated rules, paced to the demo's scrape interval so numbers appear within seconds.
+    rule_doc = local_rule_file(load_platform(root / PLATFORM_CONFIG), display.scrape_interval)
     try:
         with sigterm_unwinds():
-            return _demo(simulation, dashboard, scrape_config, display)
+            return _demo(simulation, dashboard, scrape_config, rule_doc, display)
     except (Stopped, KeyboardInterrupt):
         out.print("demo stopped")
         return 0
@@ -190,7 +197,8 @@ def _repository_file(root: Path, path: Path, hint: str) -> str:
                                   "--root") from None
 
 
-def _demo(simulation: Simulation, dashboard: dict[str, Any], scrape_config: str, display: Display) -> int:
+def _demo(simulation: Simulation, dashboard: dict[str, Any], scrape_config: str, rule_doc: dict[str, Any],
+          display: Display) -> int:
     tenants = list(display.tenants)
     stop, port_ready = threading.Event(), threading.Event()
     port: list[int] = []
@@ -203,9 +211,10 @@ def _demo(simulation: Simulation, dashboard: dict[str, Any], scrape_config: str,
         raise RuntimeError("the simulator did not start within 10 s")
     try:
         with tempfile.TemporaryDirectory(prefix="agentmon-demo-") as work:
-            config = Path(work) / "prometheus.yml"
+            config, rules = Path(work) / "prometheus.yml", Path(work) / "agentmon.rules.yml"
+            rules.write_text(json.dumps(rule_doc))
             config.write_text(json.dumps(local_prometheus_config(
-                scrape_config, f"127.0.0.1:{port[0]}", display.scrape_interval)))
+                scrape_config, f"127.0.0.1:{port[0]}", display.scrape_interval, rules)))
             out.print(f"simulator on 127.0.0.1:{port[0]}; starting prometheus (scrape every {display.scrape_interval})",
                       markup=False)
             with PrometheusServer(config_file=config, storage=Path(work) / "data") as server:

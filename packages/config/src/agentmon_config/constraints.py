@@ -17,6 +17,8 @@ from pathlib import PurePosixPath
 from typing import Any
 from urllib.parse import SplitResult, urlsplit
 
+from agentmon_config.durations import duration_seconds
+
 Problem = tuple[list[Any], str]
 
 # JSON readers such as Grafana's frontend hold numbers as IEEE doubles: larger integers lose their value.
@@ -51,6 +53,15 @@ def platform_problems(doc: dict[str, Any]) -> Iterator[Problem]:
     yield from _datasource_url(doc["datasource"]["url"])
     yield from _timezone(doc["main_dashboard"]["timezone"])
     yield from _dashboards_path(doc["provisioning"]["dashboards_path"])
+    yield from _rule_interval(doc["rules"]["evaluation_interval"], doc["datasource"]["scrape_interval"])
+
+
+def _rule_interval(interval: str, scrape: str) -> Iterator[Problem]:
+    """Panels read recorded series over Grafana's $__rate_interval, at least 4 scrape intervals: every such window
+    must hold one rule evaluation, or short time ranges would show gaps."""
+    if duration_seconds(interval) > 4 * duration_seconds(scrape):
+        yield ["rules", "evaluation_interval"], (f"must be at most 4 x datasource.scrape_interval ({scrape}), the "
+                                                 "shortest window the dashboards read recorded series over")
 
 
 def _threshold_order(t: dict[str, Any]) -> Iterator[Problem]:

@@ -1,0 +1,198 @@
+"""Checks on the generated recording rules (rules/): structure, unique names, every expression parses and reads
+only contract metrics or series recorded in the same bundle, `promtool check rules` when promtool is on PATH,
+and the PrometheusRule wrapper (which kubernetes-validate does not know) checked structurally.
+
+Findings name the file, the group and the recorded name.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import subprocess
+import tempfile
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import promql_parser
+from ruamel.yaml import YAML
+
+from agentmon_checks.dashboards import contract_violations
+from agentmon_checks.findings import Finding
+from agentmon_config.contract import series_labels
+from agentmon_live.prometheus import PrerequisiteMissing, find_binary
+from agentmon_rules import PROMETHEUS_RULE_PATH, RULE_FILE
+
+PROMETHEUS_RULE_API = "monitoring.coreos.com/v1"
+_GROUP_FIELDS = frozenset({"name", "interval", "rules", "limit", "query_offset", "partial_response_strategy"})
+_RULE_FIELDS = frozenset({"record", "alert", "expr", "for", "keep_firing_for", "labels", "annotations"})
+# Recorded names may hold colons (level:metric:operations); raw metrics scraped from targets may not.
+_RECORD_NAME = re.compile(r"^[a-zA-Z_:][a-zA-Z0-9_:]*$")
+# Functions whose result keeps the labels of their first series argument (every one the rules use, and more).
+_LABEL_KEEPING = frozenset({
+    "rate", "irate", "increase", "delta", "idelta", "deriv", "resets", "changes", "abs", "ceil", "floor", "round",
+    "clamp", "clamp_min", "clamp_max", "avg_over_time", "sum_over_time", "min_over_time", "max_over_time",
+    "count_over_time", "last_over_time", "quantile_over_time", "stddev_over_time", "stdvar_over_time",
+    "present_over_time", "histogram_quantile", "exp", "ln", "log2", "log10", "sqrt", "timestamp",
+})
+
+
+def _yaml_text(doc: Any) -> str:
+    out = io.StringIO()
+    YAML(typ="safe", pure=True).dump(doc, out)
+    return out.getvalue()
+
+
+def _groups(doc: Any) -> list[dict[str, Any]]:
+    groups = doc.get("groups") if isinstance(doc, dict) else None
+    return groups if isinstance(groups, list) else []
+
+
+def _rules(doc: Any) -> Iterator[tuple[str, dict[str, Any]]]:
+    for group in _groups(doc):
+        for rule in group.get("rules") or []:
+            yield f"group {group.get('name')!r} rule {rule.get('record') or rule.get('alert')!r}", rule
+
+
+def recorded_series(doc: Any) -> dict[str, frozenset[str]]:
+    """Every name a recording rule writes, with the labels its series carry (the union over its rules)."""
+    recorded: dict[str, frozenset[str]] = {}
+    pending = [rule for _, rule in _rules(doc) if rule.get("record")]
+    # A rule may read a series recorded by another; resolve in passes until nothing changes.
+    for _ in range(len(pending) + 1):
+        before = dict(recorded)
+        for rule in pending:
+            try:
+                labels = output_labels(promql_parser.parse(str(rule.get("expr", ""))), recorded)
+            except ValueError:
+                continue  # reported by check_rule_file
+            labels |= frozenset(rule.get("labels") or {})
+            recorded[rule["record"]] = recorded.get(rule["record"], frozenset()) | labels
+        if recorded == before:
+            break
+    return recorded
+
+
+def output_labels(node: Any, recorded: Mapping[str, frozenset[str]]) -> frozenset[str]:
+    """The labels an expression's result series carry (besides the metric name)."""
+    known = {**series_labels(), **recorded}
+    if isinstance(node, promql_parser.VectorSelector):
+        return known.get(node.name or "", frozenset())
+    if isinstance(node, promql_parser.MatrixSelector):
+        return output_labels(node.vector_selector, recorded)
+    if isinstance(node, promql_parser.ParenExpr | promql_parser.UnaryExpr | promql_parser.SubqueryExpr):
+        return output_labels(node.expr, recorded)
+    if isinstance(node, promql_parser.AggregateExpr):
+        return _aggregated_labels(node, recorded)
+    if isinstance(node, promql_parser.BinaryExpr):
+        return _binary_labels(node, recorded)
+    if isinstance(node, promql_parser.Call):
+        series = [a for a in node.args if not isinstance(a, promql_parser.NumberLiteral | promql_parser.StringLiteral)]
+        labels = output_labels(series[0], recorded) if series and node.func.name in _LABEL_KEEPING else frozenset()
+        return labels - {"le"} if node.func.name == "histogram_quantile" else labels
+    return frozenset()  # number and string literals
+
+
+def _aggregated_labels(node: Any, recorded: Mapping[str, frozenset[str]]) -> frozenset[str]:
+    modifier = node.modifier
+    if modifier is None:
+        return frozenset()
+    if modifier.type == promql_parser.AggModifierType.By:
+        return frozenset(modifier.labels)
+    return output_labels(node.expr, recorded) - set(modifier.labels)
+
+
+def _binary_labels(node: Any, recorded: Mapping[str, frozenset[str]]) -> frozenset[str]:
+    lhs, rhs = output_labels(node.lhs, recorded), output_labels(node.rhs, recorded)
+    if str(node.op) == "or":
+        return lhs | rhs
+    if isinstance(node.lhs, promql_parser.NumberLiteral):
+        return rhs
+    return lhs
+
+
+def check_rule_file(file: str, doc: Any) -> Iterator[Finding]:
+    """Structure, unique names, and every expression against the contract plus the file's own recorded series."""
+    if not _groups(doc):
+        yield Finding(file, "groups", "no rule groups")
+        return
+    yield from _unique_names(file, doc)
+    recorded = recorded_series(doc)
+    for where, rule in _rules(doc):
+        if not _RECORD_NAME.match(str(rule.get("record", ""))):
+            yield Finding(file, where, "record: not a valid Prometheus metric name")
+        try:
+            ast = promql_parser.parse(str(rule.get("expr", "")))
+        except ValueError as exc:
+            yield Finding(file, where, f"PromQL does not parse: {exc}: {rule.get('expr')}")
+            continue
+        for problem in contract_violations(ast, recorded):
+            yield Finding(file, where, problem)
+
+
+def _unique_names(file: str, doc: Any) -> Iterator[Finding]:
+    groups = [str(g.get("name")) for g in _groups(doc)]
+    for name in sorted({g for g in groups if groups.count(g) > 1}):
+        yield Finding(file, f"group {name!r}", "duplicate group name (Prometheus refuses the file)")
+    seen: dict[tuple[str, tuple[tuple[str, str], ...]], str] = {}
+    for where, rule in _rules(doc):
+        key = (str(rule.get("record")), tuple(sorted((rule.get("labels") or {}).items())))
+        if key in seen:
+            yield Finding(file, where, f"records the same series as {seen[key]} (same name and labels)")
+        seen.setdefault(key, where)
+
+
+def promtool_check(file: str, content: bytes) -> Iterator[Finding]:
+    """`promtool check rules` on the rendered file; skipped (no finding) when promtool is not on PATH."""
+    try:
+        promtool = find_binary("promtool")
+    except PrerequisiteMissing:
+        return
+    with tempfile.TemporaryDirectory(prefix="agentmon-rules-") as scratch:
+        path = Path(scratch) / Path(file).name
+        path.write_bytes(content)
+        result = subprocess.run([promtool, "check", "rules", str(path)], capture_output=True, text=True,
+                                timeout=60)
+    if result.returncode != 0:
+        output = " ".join((result.stdout + result.stderr).replace(str(path), file).split())
+        yield Finding(file, "promtool check rules", output)
+
+
+def prometheus_rule_problems(obj: dict[str, Any]) -> Iterator[str]:
+    """The PrometheusRule's shape as the Operator's CRD requires it (kubernetes-validate has no schema for it)."""
+    if obj.get("apiVersion") != PROMETHEUS_RULE_API:
+        yield f"apiVersion: {obj.get('apiVersion')!r}, expected {PROMETHEUS_RULE_API!r}"
+    metadata = obj.get("metadata") or {}
+    if not metadata.get("name"):
+        yield "metadata.name: missing"
+    if not all(isinstance(v, str) for v in (metadata.get("labels") or {}).values()):
+        yield "metadata.labels: every value must be a string"
+    spec = obj.get("spec") or {}
+    if set(spec) != {"groups"} or not _groups(spec):
+        yield f"spec: expected a non-empty list under 'groups' and nothing else, found {sorted(spec)}"
+    for i, group in enumerate(_groups(spec)):
+        if extra := set(group) - _GROUP_FIELDS:
+            yield f"spec.groups[{i}]: unknown field(s) {', '.join(sorted(extra))}"
+        if not group.get("name") or not isinstance(group.get("rules"), list):
+            yield f"spec.groups[{i}]: needs a name and a list of rules"
+        for j, rule in enumerate(group.get("rules") or []):
+            if extra := set(rule) - _RULE_FIELDS:
+                yield f"spec.groups[{i}].rules[{j}]: unknown field(s) {', '.join(sorted(extra))}"
+            if not isinstance(rule.get("expr"), str) or not (rule.get("record") or rule.get("alert")):
+                yield f"spec.groups[{i}].rules[{j}]: needs a string expr and a record or alert name"
+
+
+def check_rules(root: str, rules: Mapping[str, Any], files: Mapping[str, bytes]) -> Iterator[Finding]:
+    """Every check on the rendered rules folder: `rules` holds its documents keyed by path under `root`."""
+    rule_file, operator = rules.get(RULE_FILE), rules.get(PROMETHEUS_RULE_PATH)
+    rule_path, operator_path = f"{root}/{RULE_FILE}", f"{root}/{PROMETHEUS_RULE_PATH}"
+    yield from check_rule_file(rule_path, rule_file)
+    yield from promtool_check(rule_path, files.get(rule_path, b""))
+    if operator is None:
+        yield Finding(operator_path, "", "missing: the PrometheusRule component would load nothing")
+        return
+    yield from (Finding(operator_path, "", problem) for problem in prometheus_rule_problems(operator))
+    if _groups(operator.get("spec")) != _groups(rule_file):
+        yield Finding(operator_path, "spec.groups", f"differ from {rule_path}: both must load the same rules")
+    yield from promtool_check(operator_path, _yaml_text({"groups": _groups(operator.get("spec"))}).encode())

@@ -1,0 +1,519 @@
+"""`agentmon querybench`: what the main dashboard's panels cost Prometheus, raw queries vs recorded series.
+
+Three measurements, each against a real Prometheus on 127.0.0.1 (the `prometheus` and `promtool` binaries):
+
+1. growth: samples each panel reads, raw (the queries before recording rules) and recorded, at 10 and 100 tenants
+   over 24 h, All and 3 tenants. Synthetic raw history (constant traffic, the simulator's 12 latency buckets,
+   15 s scrapes) imported with promtool, the generated rules backfilled over it with promtool (`agentmon
+   backfill`'s code). Generated once, cached outside the repository.
+2. scale: samples and latency per panel at 1,000 tenants over 7 days, All and 3 tenants. Importing 1,000 tenants x
+   7 days of raw samples takes hours here, so this history holds the recorded series only, written directly at
+   the rules' 1-minute resolution: 7 days for the platform aggregate and the 3 selected tenants (all that these
+   views read over 7 days), the last hour for every other tenant (all the error table reads under All, and every
+   tenant is in the index). The raw queries are not run there: their cost is extrapolated from the growth runs.
+3. rules: each rule group's evaluation time (prometheus_rule_group_last_duration_seconds, the maximum seen) with
+   the simulator serving 1,000 tenants, scraped every 15 s by a Prometheus loading the generated rules.
+
+Samples are Prometheus' own count (`stats=all`: totalQueryableSamples); latency is the wall time of the HTTP
+query from this process, the median of several runs after one warm-up. A whole refresh runs every panel query
+one after the other (Grafana runs them in parallel, so a refresh takes at most that long).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import math
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import tempfile
+import threading
+import time
+import urllib.request
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from agentmon_bundle.serialize import yaml_bytes
+from agentmon_config import PlatformConfig
+from agentmon_config.recorded import ALL_TENANTS, RECORDED
+from agentmon_dashboards import main_dashboard, to_json_dict
+from agentmon_live.demo import local_prometheus_config
+from agentmon_live.grafana import QueryWindow, format_variable, interpolate
+from agentmon_live.prometheus import PrometheusServer, find_binary
+from agentmon_live.rules import backfill
+from agentmon_rules import RULE_FILE, render_rules
+from agentmon_simulator import LATENCY_BUCKETS, Simulation, default_profiles
+from agentmon_simulator.server import serve
+
+SCRAPE = 15
+DAY = 86400
+CACHE_VERSION = "1"  # bump when the synthetic histories change
+PANEL_SAMPLES_MAX, PANEL_MEDIAN_MS_MAX, REFRESH_MS_MAX, RULE_GROUP_SECONDS_MAX = 500_000, 150.0, 300.0, 1.0
+SELECTED = 3
+# The main dashboard's queries before recording rules (commit b0f4ab7), for comparison; "All" sent `.+`.
+RAW_QUERIES = {
+    "Enhancement Success Rate": (True, '100 * (sum(rate(enhancement_requests_total{tenant_id=~"$tenant_id",status="success"}[$__rate_interval])) or 0 * sum(rate(enhancement_requests_total{tenant_id=~"$tenant_id"}[$__rate_interval]))) / sum(rate(enhancement_requests_total{tenant_id=~"$tenant_id"}[$__rate_interval]))'),  # noqa: E501
+    "Active Celery Workers": (False, 'sum(worker_active_count{tenant_id=~"$tenant_id"})'),
+    "Pending Enhancement Jobs in Queue": (False, 'sum(queue_depth{tenant_id=~"$tenant_id"})'),
+    "p95 Enhancement Processing Latency": (False, 'histogram_quantile(0.95, sum by (le) (rate(enhancement_duration_seconds_bucket{tenant_id=~"$tenant_id"}[$__rate_interval])))'),  # noqa: E501
+    "Error Rate by Tenant": (True, '100 * (sum by (tenant_id) (rate(enhancement_requests_total{tenant_id=~"$tenant_id",status="failure"}[$__rate_interval])) or 0 * sum by (tenant_id) (rate(enhancement_requests_total{tenant_id=~"$tenant_id"}[$__rate_interval]))) / sum by (tenant_id) (rate(enhancement_requests_total{tenant_id=~"$tenant_id"}[$__rate_interval]))'),  # noqa: E501
+}
+out = Console(highlight=False)
+
+
+def add_querybench_parser(commands: Any) -> None:
+    p = commands.add_parser("querybench", help="measure the dashboard's query cost: raw vs recorded series")
+    p.add_argument("--only", default="growth,scale,rules", help="comma-separated parts: growth, scale, rules")
+    p.add_argument("--runs", type=int, default=7, help="timed runs per query (median reported; default 7)")
+    p.add_argument("--rules-seconds", type=float, default=240.0,
+                   help="how long the 1,000-tenant simulator is scraped for the rule timings (default 240)")
+    p.add_argument("--cache", type=Path, default=Path.home() / ".cache" / "agentmon" / "querybench",
+                   help="where generated histories are kept between runs (default ~/.cache/agentmon/querybench)")
+    p.add_argument("--output", type=Path, default=Path("docs/operations/query-cost.md"),
+                   help="figures file, relative to --root (default docs/operations/query-cost.md)")
+    p.set_defaults(run=run, needs_config=True)
+
+
+# --- synthetic histories -------------------------------------------------------------------------------------
+
+def tenant_names(count: int) -> list[str]:
+    return [f"tenant-{i:04d}" for i in range(count)]
+
+
+def _bucket_shares() -> list[float]:
+    """Cumulative share of requests at or below each of the simulator's bucket bounds: a spread-out latency."""
+    return [min(1.0, (i + 1) / (len(LATENCY_BUCKETS) - 2)) for i in range(len(LATENCY_BUCKETS))]
+
+
+def _raw_series(tenant: str, index: int) -> Iterator[tuple[str, str, float, bool]]:
+    """(family, series, value or slope per second, is_counter) of one tenant's raw contract series."""
+    rate = 1.0 + index % 5
+    for status, share in (("success", 0.98), ("failure", 0.02)):
+        yield ("enhancement_requests", f'enhancement_requests_total{{tenant_id="{tenant}",status="{status}"}}',
+               rate * share, True)
+    for bound, share in zip(LATENCY_BUCKETS, _bucket_shares(), strict=True):
+        le = "+Inf" if math.isinf(bound) else f"{bound:g}"
+        yield ("enhancement_duration_seconds",
+               f'enhancement_duration_seconds_bucket{{tenant_id="{tenant}",le="{le}"}}', rate * share, True)
+    yield "queue_depth", f'queue_depth{{tenant_id="{tenant}"}}', float(10 + index % 20), False
+    yield "worker_active_count", f'worker_active_count{{tenant_id="{tenant}"}}', float(index % 4), False
+
+
+RAW_TYPES = {"enhancement_requests": "counter", "enhancement_duration_seconds": "histogram",
+             "queue_depth": "gauge", "worker_active_count": "gauge"}
+
+
+def write_raw(path: Path, tenants: int, start: int, end: int) -> None:
+    families: dict[str, list[tuple[str, float, bool]]] = {}
+    for index, tenant in enumerate(tenant_names(tenants)):
+        for family, series, value, counter in _raw_series(tenant, index):
+            families.setdefault(family, []).append((series, value, counter))
+    times = range(start, end + 1, SCRAPE)
+    with path.open("w") as out_file:
+        for family, series_list in families.items():
+            out_file.write(f"# TYPE {family} {RAW_TYPES[family]}\n")
+            for series, value, counter in series_list:
+                if counter:
+                    out_file.writelines(f"{series} {1e6 + value * (t - start):.3f} {t}\n" for t in times)
+                else:
+                    out_file.writelines(f"{series} {value:g} {t}\n" for t in times)
+        out_file.write("# EOF\n")
+
+
+def _recorded_labels(name: str, tenant: str) -> Iterator[str]:
+    if name.startswith("tenant_id_status:"):
+        yield from (f'{{tenant_id="{tenant}",status="{s}"}}' for s in ("success", "failure"))
+    elif name.startswith("tenant_id_le:"):
+        for bound in LATENCY_BUCKETS:
+            yield f'{{tenant_id="{tenant}",le="{"+Inf" if math.isinf(bound) else f"{bound:g}"}"}}'
+    else:
+        yield f'{{tenant_id="{tenant}"}}'
+
+
+def write_recorded(path: Path, tenants: list[str], full: set[str], start: int, recent: int, end: int) -> None:
+    """Recorded series at 1-minute resolution: from `start` for the tenants in `full`, from `recent` for the rest."""
+    with path.open("w") as out_file:
+        for series in RECORDED:
+            out_file.write(f"# TYPE {series.name} gauge\n")
+            for tenant in tenants:
+                first = start if tenant in full else recent
+                for labels in _recorded_labels(series.name, tenant):
+                    out_file.writelines(f"{series.name}{labels} 1 {t}\n" for t in range(first, end + 1, 60))
+        out_file.write("# EOF\n")
+
+
+@dataclass(frozen=True)
+class History:
+    data: Path
+    end: int
+    tenants: list[str]
+
+
+def _cached(cache: Path, name: str, build: Callable[[Path], int], tenants: list[str]) -> History:
+    """A generated TSDB under the cache, built once; `build(work)` fills work/data and returns the end time."""
+    folder = cache / f"v{CACHE_VERSION}-{name}"
+    meta = folder / "history.json"
+    if meta.exists():
+        return History(folder / "data", json.loads(meta.read_text())["end"], tenants)
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    end = build(folder)
+    settle(folder, folder / "data")
+    meta.write_text(json.dumps({"end": end}))
+    return History(folder / "data", end, tenants)
+
+
+def _import(promtool: str, source: Path, data: Path) -> None:
+    subprocess.run([promtool, "tsdb", "create-blocks-from", "openmetrics", "--quiet", str(source), str(data)],
+                   check=True)
+    source.unlink()
+
+
+def raw_history(cache: Path, config: PlatformConfig, tenants: int, seconds: int, with_rules: bool = True) -> History:
+    """Raw history, plus (with_rules) the generated rules backfilled over it exactly as an operator would."""
+    def build(work: Path) -> int:
+        promtool = find_binary("promtool")
+        end = int(time.time()) // 600 * 600
+        start = end - seconds - 1800
+        out.print(f"  generating {tenants} tenants x {seconds // 3600} h of raw samples (cached in {work})")
+        write_raw(work / "raw.om", tenants, start, end)
+        _import(promtool, work / "raw.om", work / "data")
+        if not with_rules:
+            return end
+        rules = work / RULE_FILE
+        rules.write_bytes(yaml_bytes(render_rules(config)[RULE_FILE]))
+        with history_server(work, work / "data") as server:
+            blocks = backfill(rules, server.url, str(start + 900), str(end), work / "blocks")
+        for block in blocks:
+            block.rename(work / "data" / block.name)
+        return end
+
+    name = f"raw-{tenants}-{seconds}{'-rules' if with_rules else ''}"
+    return _cached(cache, name, build, tenant_names(tenants))
+
+
+def scale_history(cache: Path, tenants: int, seconds: int) -> History:
+    names = [ALL_TENANTS, *tenant_names(tenants)]
+    full = {ALL_TENANTS, *names[1:SELECTED + 1]}
+
+    def build(work: Path) -> int:
+        end = int(time.time()) // 600 * 600
+        out.print(f"  generating recorded series for {tenants} tenants x {seconds // DAY} d (cached in {work})")
+        write_recorded(work / "recorded.om", names, full, end - seconds - 3600, end - 3600, end)
+        _import(find_binary("promtool"), work / "recorded.om", work / "data")
+        return end
+
+    return _cached(cache, f"recorded-{tenants}-{seconds}", build, names[1:])
+
+
+def history_server(work: Path, data: Path) -> PrometheusServer:
+    """A Prometheus serving a cached history in place, never scraping."""
+    config = work / "prometheus.yml"
+    config.write_text(f"global:\n  scrape_interval: {SCRAPE}s\nscrape_configs: []\n")
+    return PrometheusServer(config_file=config, storage=data)
+
+
+def settle(work: Path, data: Path, timeout: float = 900) -> None:
+    """Let Prometheus compact the imported blocks once (it compacts every minute), as a long-running server
+    would have, so timed queries never meet a compaction or a pile of 2-hour blocks."""
+    with history_server(work, data) as server, out.status("letting Prometheus compact the new history"):
+        deadline, previous = time.monotonic() + timeout, -1.0
+        while time.monotonic() < deadline:
+            time.sleep(65)
+            blocks = _metric(server.url, "prometheus_tsdb_blocks_loaded")
+            if blocks == previous:
+                return
+            previous = blocks
+
+
+def _metric(url: str, name: str) -> float:
+    with urllib.request.urlopen(f"{url}/metrics", timeout=10) as response:
+        for line in response.read().decode().splitlines():
+            if line.startswith(name + " "):
+                return float(line.rsplit(" ", 1)[1])
+    return math.nan
+
+
+# --- measuring ------------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Cost:
+    samples: int
+    median_ms: float
+
+
+def panel_queries(config: PlatformConfig) -> dict[str, tuple[bool, str]]:
+    board = to_json_dict(main_dashboard(config))
+    return {p["title"]: (bool(p["targets"][0].get("instant")), p["targets"][0]["expr"]) for p in board["panels"]}
+
+
+def query_once(server: PrometheusServer, query: tuple[bool, str], variable: str, range_seconds: int,
+               end: int) -> int:
+    """Run one panel query as Grafana would send it; return the samples Prometheus read."""
+    instant, expr = query
+    window = QueryWindow.for_range(range_seconds, f"{SCRAPE}s")
+    expr = interpolate(expr, window, {"tenant_id": variable})
+    step = window.interval_seconds
+    params = ({"query": expr, "time": end} if instant else
+              {"query": expr, "start": math.floor((end - range_seconds) / step) * step,
+               "end": math.floor(end / step) * step, "step": step})
+    data = server.api("query" if instant else "query_range", stats="all", **params)
+    return int(data["stats"]["samples"]["totalQueryableSamples"])
+
+
+def measure(server: PrometheusServer, query: tuple[bool, str], variable: str, range_seconds: int, end: int,
+            runs: int) -> Cost:
+    """Samples read, and the median wall time of `runs` runs after one warm-up run."""
+    samples = query_once(server, query, variable, range_seconds, end)
+    timings = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        query_once(server, query, variable, range_seconds, end)
+        timings.append((time.perf_counter() - started) * 1000)
+    return Cost(samples, statistics.median(timings) if timings else math.nan)
+
+
+def selections(tenants: list[str], raw: bool) -> dict[str, str]:
+    return {"All": ".+" if raw else ALL_TENANTS,
+            f"{SELECTED} tenants": format_variable(tenants[:SELECTED], None)}
+
+
+# --- the three parts ------------------------------------------------------------------------------------------
+
+def growth(root: Path, config: PlatformConfig, args: argparse.Namespace) -> list[dict[str, Any]]:
+    rows = []
+    recorded = panel_queries(config)
+    for tenants in (10, 100):
+        history = raw_history(args.cache, config, tenants, DAY)
+        with tempfile.TemporaryDirectory(prefix="agentmon-querybench-") as work, \
+                history_server(Path(work), history.data) as server:
+            for title, query in recorded.items():
+                for name, raw_variable in selections(history.tenants, raw=True).items():
+                    variable = selections(history.tenants, raw=False)[name]
+                    raw = (query_once(server, RAW_QUERIES[title], raw_variable, DAY, history.end)
+                           if title in RAW_QUERIES else None)
+                    rows.append({"tenants": tenants, "selection": name, "panel": title, "raw_samples": raw,
+                                 "recorded_samples": query_once(server, query, variable, DAY, history.end)})
+    return rows
+
+
+def raw_week(config: PlatformConfig, args: argparse.Namespace) -> list[dict[str, Any]]:
+    """The raw queries over 7 days at 10 tenants: the base of the 1,000-tenant raw estimate."""
+    history = raw_history(args.cache, config, 10, 7 * DAY, with_rules=False)
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="agentmon-querybench-") as work, \
+            history_server(Path(work), history.data) as server:
+        for title, query in RAW_QUERIES.items():
+            for name, variable in selections(history.tenants, raw=True).items():
+                rows.append({"tenants": 10, "selection": name, "panel": title,
+                             "raw_samples": query_once(server, query, variable, 7 * DAY, history.end)})
+    return rows
+
+
+def scale(root: Path, config: PlatformConfig, args: argparse.Namespace) -> list[dict[str, Any]]:
+    history = scale_history(args.cache, 1000, 7 * DAY)
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="agentmon-querybench-") as work, \
+            history_server(Path(work), history.data) as server:
+        for name, variable in selections(history.tenants, raw=False).items():
+            for title, query in panel_queries(config).items():
+                cost = measure(server, query, variable, 7 * DAY, history.end, args.runs)
+                rows.append({"selection": name, "panel": title, "samples": cost.samples,
+                             "median_ms": round(cost.median_ms, 1)})
+            rows.append({"selection": name, "panel": "whole refresh (one query after another)",
+                         "samples": sum(r["samples"] for r in rows if r["selection"] == name),
+                         "median_ms": round(_refresh_ms(server, config, variable, history.end, args.runs), 1)})
+    return rows
+
+
+def _refresh_ms(server: PrometheusServer, config: PlatformConfig, variable: str, end: int, runs: int) -> float:
+    queries = panel_queries(config).values()
+    timings = []
+    for i in range(runs + 1):
+        started = time.perf_counter()
+        for query in queries:
+            query_once(server, query, variable, 7 * DAY, end)
+        if i:
+            timings.append((time.perf_counter() - started) * 1000)
+    return statistics.median(timings)
+
+
+def rule_timings(root: Path, config: PlatformConfig, args: argparse.Namespace) -> list[dict[str, Any]]:
+    """The simulator serving 1,000 tenants, scraped by a Prometheus that loads the generated rules."""
+    simulation = Simulation(default_profiles(tuple(tenant_names(1000)), seed=1), noise=0.1, seed=1)
+    stop, ready, port = threading.Event(), threading.Event(), []
+    thread = threading.Thread(target=serve, daemon=True, kwargs=dict(
+        simulation=simulation, host="127.0.0.1", port=0, stop=stop, on_ready=lambda p: (port.append(p), ready.set())))
+    thread.start()
+    ready.wait(30)
+    worst: dict[str, dict[str, float]] = {}
+    try:
+        with tempfile.TemporaryDirectory(prefix="agentmon-querybench-") as work:
+            rules = Path(work) / RULE_FILE
+            rules.write_bytes(yaml_bytes(render_rules(config)[RULE_FILE]))
+            prometheus_config = local_prometheus_config((root / "compose/prometheus.yml").read_text(),
+                                                        f"127.0.0.1:{port[0]}", f"{SCRAPE}s", rules)
+            (Path(work) / "prometheus.yml").write_text(json.dumps(prometheus_config))
+            with PrometheusServer(config_file=Path(work) / "prometheus.yml", storage=Path(work) / "data") as server:
+                deadline = time.monotonic() + args.rules_seconds
+                with out.status(f"scraping 1,000 simulated tenants for {args.rules_seconds:.0f} s"):
+                    while time.monotonic() < deadline:
+                        time.sleep(SCRAPE)
+                        for group, values in _rule_group_metrics(server.url).items():
+                            previous = worst.setdefault(group, {})
+                            for key, value in values.items():
+                                previous[key] = max(previous.get(key, 0.0), value)
+    finally:
+        stop.set()
+        thread.join(10)
+    return [{"group": group, "max_seconds": round(v.get("duration", 0.0), 4), "samples": int(v.get("samples", 0))}
+            for group, v in sorted(worst.items())]
+
+
+def _rule_group_metrics(url: str) -> dict[str, dict[str, float]]:
+    with urllib.request.urlopen(f"{url}/metrics", timeout=10) as response:
+        text = response.read().decode()
+    groups: dict[str, dict[str, float]] = {}
+    for line in text.splitlines():
+        for metric, key in (("prometheus_rule_group_last_duration_seconds", "duration"),
+                            ("prometheus_rule_group_last_evaluation_samples", "samples")):
+            if line.startswith(metric + "{"):
+                group = line.split('rule_group="', 1)[1].split('"', 1)[0].rsplit(";", 1)[-1]
+                groups.setdefault(group, {})[key] = float(line.rsplit(" ", 1)[1])
+    return groups
+
+
+# --- reporting ------------------------------------------------------------------------------------------------
+
+def run(root: Path, config: PlatformConfig, args: argparse.Namespace) -> int:
+    find_binary("prometheus")
+    find_binary("promtool")
+    parts = {p.strip() for p in args.only.split(",")}
+    results: dict[str, Any] = {"machine": _machine()}
+    if "growth" in parts:
+        out.print("[bold]growth[/]: samples per panel, raw vs recorded, 10 and 100 tenants over 24 h")
+        results["growth"] = growth(root, config, args)
+        out.print(growth_table(results["growth"]))
+    if "scale" in parts:
+        out.print("[bold]scale[/]: 1,000 tenants over 7 days (recorded series only; see the note)")
+        results["scale"] = scale(root, config, args)
+        out.print("[bold]raw reference[/]: the raw queries over 7 days at 10 tenants")
+        results["raw_week"] = raw_week(config, args)
+        out.print(scale_table(results["scale"], results["raw_week"]))
+    if "rules" in parts:
+        out.print("[bold]rules[/]: rule group evaluation with 1,000 live tenants")
+        results["rules"] = rule_timings(root, config, args)
+        out.print(rules_table(results["rules"]))
+    failed = verdicts(results)
+    for line in failed:
+        out.print(f"[red]over target[/]: {line}")
+    write_report(root / args.output, results, failed)
+    out.print(f"figures written to {args.output}")
+    return 1 if failed else 0
+
+
+def _machine() -> dict[str, str]:
+    version = subprocess.run([find_binary("prometheus"), "--version"], capture_output=True, text=True).stdout
+    return {"date": datetime.date.today().isoformat(), "cores": str(os.cpu_count()),
+            "python": platform.python_version(), "prometheus": version.split("\n", 1)[0].strip()}
+
+
+def growth_table(rows: list[dict[str, Any]]) -> Table:
+    t = Table(title="Samples read per panel over 24 h: raw queries vs recorded series")
+    for column in ("tenants", "selection", "panel", "raw samples", "recorded samples"):
+        t.add_column(column, justify="right" if "samples" in column or column == "tenants" else "left")
+    for r in rows:
+        t.add_row(str(r["tenants"]), r["selection"], r["panel"], _raw_cell(r), f"{r['recorded_samples']:,}")
+    return t
+
+
+def _raw_cell(row: dict[str, Any]) -> str:
+    return "(new panel)" if row["raw_samples"] is None else f"{row['raw_samples']:,}"
+
+
+def raw_estimate(week_rows: list[dict[str, Any]] | None, selection: str, panel: str) -> int | None:
+    """Raw cost at 1,000 tenants x 7 days: measured at 10 tenants x 7 days, times 100 under All (raw cost grows
+    linearly with tenants, as the growth table shows); 3 selected tenants read the same series at any count."""
+    for r in week_rows or []:
+        if (r["selection"], r["panel"]) == (selection, panel):
+            return r["raw_samples"] * (100 if selection == "All" else 1)
+    return None
+
+
+def scale_table(rows: list[dict[str, Any]], week_rows: list[dict[str, Any]] | None) -> Table:
+    t = Table(title="1,000 tenants over 7 days: recorded series (median of the timed runs)")
+    for column in ("selection", "panel", "samples", "median ms", "raw samples (extrapolated)"):
+        t.add_column(column, justify="left" if column in ("selection", "panel") else "right")
+    for r in rows:
+        estimate = raw_estimate(week_rows, r["selection"], r["panel"])
+        t.add_row(r["selection"], r["panel"], f"{r['samples']:,}", f"{r['median_ms']:.1f}",
+                  f"~{estimate:,}" if estimate else "")
+    return t
+
+
+def rules_table(rows: list[dict[str, Any]]) -> Table:
+    t = Table(title="Rule group evaluation, simulator serving 1,000 tenants (maximum seen)")
+    for column in ("group", "last duration s (max)", "samples written"):
+        t.add_column(column, justify="left" if column == "group" else "right")
+    for r in rows:
+        t.add_row(r["group"], f"{r['max_seconds']:.4f}", f"{r['samples']:,}")
+    return t
+
+
+def verdicts(results: dict[str, Any]) -> list[str]:
+    failed = []
+    for r in results.get("scale", []):
+        whole = r["panel"].startswith("whole refresh")
+        if not whole and r["samples"] > PANEL_SAMPLES_MAX:
+            failed.append(f"{r['selection']}: {r['panel']} reads {r['samples']:,} samples (> {PANEL_SAMPLES_MAX:,})")
+        limit = REFRESH_MS_MAX if whole else PANEL_MEDIAN_MS_MAX
+        if r["median_ms"] > limit:
+            failed.append(f"{r['selection']}: {r['panel']} takes {r['median_ms']} ms (> {limit:g} ms)")
+    for r in results.get("rules", []):
+        if r["max_seconds"] > RULE_GROUP_SECONDS_MAX:
+            failed.append(f"rule group {r['group']} evaluates in {r['max_seconds']} s (> {RULE_GROUP_SECONDS_MAX} s)")
+    if "rules" in results and not results["rules"]:
+        failed.append("no rule group was evaluated during the run")
+    return failed
+
+
+def write_report(path: Path, results: dict[str, Any], failed: list[str]) -> None:
+    """The figures as the docs quote them: tables in Markdown, generated by this command, never edited."""
+    m = results["machine"]
+    lines = ["# Query cost: figures printed by `agentmon querybench`", "",
+             f"Generated by `agentmon querybench` on {m['date']} ({m['cores']} cores, {m['prometheus']}, "
+             f"Python {m['python']}); do not edit, run the bench again. How it measures: "
+             "`packages/cli/src/agentmon_cli/querybench.py` and [recording-rules.md](recording-rules.md#cost).", ""]
+    if "growth" in results:
+        lines += ["## Samples per panel over 24 h, raw queries vs recorded series", "",
+                  "| tenants | selection | panel | raw samples | recorded samples |", "|---:|---|---|---:|---:|"]
+        lines += [f"| {r['tenants']} | {r['selection']} | {r['panel']} | {_raw_cell(r)} | {r['recorded_samples']:,} |"
+                  for r in results["growth"]]
+        lines.append("")
+    if "scale" in results:
+        lines += ["## 1,000 tenants over 7 days (recorded series only, synthetic; raw extrapolated)", "",
+                  "| selection | panel | samples | median ms | raw samples (extrapolated) |",
+                  "|---|---|---:|---:|---:|"]
+        for r in results["scale"]:
+            estimate = raw_estimate(results.get("raw_week"), r["selection"], r["panel"])
+            lines.append(f"| {r['selection']} | {r['panel']} | {r['samples']:,} | {r['median_ms']:.1f} | "
+                         f"{f'~{estimate:,}' if estimate else ''} |")
+        lines.append("")
+    if "rules" in results:
+        lines += ["## Rule group evaluation, simulator serving 1,000 tenants", "",
+                  "| group | last duration s (max seen) | samples written |", "|---|---:|---:|"]
+        lines += [f"| {r['group']} | {r['max_seconds']:.4f} | {r['samples']:,} |" for r in results["rules"]]
+        lines.append("")
+    lines += ["## Targets", "", "Every panel at most 500,000 samples and under 150 ms median, a whole refresh under "
+              "300 ms, every rule group under 1 s: " + ("all met." if not failed else "NOT met: " + "; ".join(failed))]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("\n".join(lines) + "\n")

@@ -1,0 +1,110 @@
+"""Recording rules derived from the configuration and the metrics contract: one group per concern.
+
+Every recorded series exists once per tenant and once under the reserved tenant_id ALL_TENANTS (the platform
+aggregate). Both read raw series only, so one `promtool tsdb create-blocks-from rules` pass backfills them all.
+
+Windows, from the evaluation interval E and the scrape interval S:
+- counters: rate over max(E + S, 4 S). With E = 1m and S = 15s that is 75s: each evaluation sees the 5 samples
+  of its own minute, so consecutive evaluations tile the timeline with no gap and no overlap (Grafana's
+  $__rate_interval for a step of E, for the same reason);
+- gauges: average over max(E, 4 S), every sample of the interval rather than the one at evaluation time.
+A panel that sums or averages these over its step therefore covers the whole step: no aliasing at long ranges.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from agentmon_config import PlatformConfig
+from agentmon_config.contract import TENANT_LABEL
+from agentmon_config.durations import duration_seconds, promql_duration
+from agentmon_config.recorded import (
+    ACTIVE_WORKERS,
+    ALL_TENANTS,
+    BUCKET_RATE,
+    QUEUE_DEPTH,
+    REQUEST_RATE,
+    WORKERLESS_TENANTS,
+    Recorded,
+)
+
+REQUESTS = "enhancement_requests_total"
+DURATION_BUCKETS = "enhancement_duration_seconds_bucket"
+QUEUE = "queue_depth"
+WORKERS = "worker_active_count"
+# A tenant below this many active workers processes nothing: an outage for that tenant.
+WORKERS_NEEDED = 1
+
+
+@dataclass(frozen=True)
+class RecordingRule:
+    record: str
+    expr: str
+    labels: tuple[tuple[str, str], ...] = ()
+
+    def to_dict(self) -> dict[str, object]:
+        rule: dict[str, object] = {"record": self.record, "expr": self.expr}
+        if self.labels:
+            rule["labels"] = dict(self.labels)
+        return rule
+
+
+@dataclass(frozen=True)
+class RuleGroup:
+    name: str
+    interval: str
+    rules: tuple[RecordingRule, ...]
+
+    def to_dict(self) -> dict[str, object]:
+        return {"name": self.name, "interval": self.interval, "rules": [r.to_dict() for r in self.rules]}
+
+
+@dataclass(frozen=True)
+class Windows:
+    rate: str
+    gauge: str
+
+    @classmethod
+    def for_config(cls, config: PlatformConfig) -> Windows:
+        evaluation = duration_seconds(config.rules.evaluation_interval)
+        scrape = duration_seconds(config.datasource.scrape_interval)
+        return cls(rate=promql_duration(max(evaluation + scrape, 4 * scrape)),
+                   gauge=promql_duration(max(evaluation, 4 * scrape)))
+
+
+def _by(labels: tuple[str, ...]) -> str:
+    """The grouping clause between an aggregation and its parenthesis: 'sum by (a, b) (...)' or 'sum(...)'."""
+    return f" by ({', '.join(labels)}) " if labels else ""
+
+
+def _per_tenant_and_all(recorded: Recorded, build: Callable[[tuple[str, ...]], str]
+                        ) -> tuple[RecordingRule, RecordingRule]:
+    """The same expression grouped by tenant, and over every tenant under the reserved tenant_id."""
+    extra = tuple(sorted(recorded.labels - {TENANT_LABEL}))
+    return (RecordingRule(recorded.name, build((TENANT_LABEL, *extra))),
+            RecordingRule(recorded.name, build(extra), labels=((TENANT_LABEL, ALL_TENANTS),)))
+
+
+def recording_groups(config: PlatformConfig) -> tuple[RuleGroup, ...]:
+    w, interval = Windows.for_config(config), config.rules.evaluation_interval
+
+    def workers(by: tuple[str, ...]) -> str:
+        # A tenant that reports a queue but no worker gauge has no worker: 0, not missing.
+        return (f"sum{_by(by)}(avg_over_time({WORKERS}[{w.gauge}])) "
+                f"or 0 * sum{_by(by)}(avg_over_time({QUEUE}[{w.gauge}]))")
+
+    per_tenant_workers = workers((TENANT_LABEL,))
+    return (
+        RuleGroup("agentmon-requests", interval, _per_tenant_and_all(
+            REQUEST_RATE, lambda by: f"sum{_by(by)}(rate({REQUESTS}[{w.rate}]))")),
+        RuleGroup("agentmon-latency", interval, _per_tenant_and_all(
+            BUCKET_RATE, lambda by: f"sum{_by(by)}(rate({DURATION_BUCKETS}[{w.rate}]))")),
+        RuleGroup("agentmon-capacity", interval, (
+            *_per_tenant_and_all(QUEUE_DEPTH, lambda by: f"sum{_by(by)}(avg_over_time({QUEUE}[{w.gauge}]))"),
+            *_per_tenant_and_all(ACTIVE_WORKERS, workers),
+            RecordingRule(WORKERLESS_TENANTS.name, f"({per_tenant_workers}) < bool {WORKERS_NEEDED}"),
+            RecordingRule(WORKERLESS_TENANTS.name, f"sum(({per_tenant_workers}) < bool {WORKERS_NEEDED})",
+                          labels=((TENANT_LABEL, ALL_TENANTS),)),
+        )),
+    )

@@ -1,0 +1,107 @@
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import pytest
+
+from agentmon_config import ConfigError, load_platform
+from agentmon_config.recorded import RECORDED
+from agentmon_live.rules import reads_recorded_series
+from agentmon_rules import Windows, prometheus_rule, recording_groups, render_rules, rule_file
+
+REPO = Path(__file__).resolve().parents[3]
+CONFIG = load_platform(REPO / "config" / "platform.yaml")
+GROUPS = recording_groups(CONFIG)
+RULES = {(r.record, r.labels): r.expr for g in GROUPS for r in g.rules}
+
+
+def configured(scrape: str, evaluation: str):
+    return dataclasses.replace(
+        CONFIG, datasource=dataclasses.replace(CONFIG.datasource, scrape_interval=scrape),
+        rules=dataclasses.replace(CONFIG.rules, evaluation_interval=evaluation))
+
+
+def test_one_group_per_concern_at_the_configured_interval():
+    assert [(g.name, g.interval, len(g.rules)) for g in GROUPS] == [
+        ("agentmon-requests", "1m", 2), ("agentmon-latency", "1m", 2), ("agentmon-capacity", "1m", 6)]
+
+
+def test_every_recorded_series_exists_per_tenant_and_as_the_platform_aggregate():
+    for series in RECORDED:
+        assert (series.name, ()) in RULES
+        assert (series.name, (("tenant_id", "__all__"),)) in RULES
+
+
+def test_rates_are_per_tenant_and_status_over_one_evaluation_plus_one_scrape():
+    assert RULES[("tenant_id_status:enhancement_requests:sum_rate", ())] == (
+        "sum by (tenant_id, status) (rate(enhancement_requests_total[75s]))")
+    assert RULES[("tenant_id_status:enhancement_requests:sum_rate", (("tenant_id", "__all__"),))] == (
+        "sum by (status) (rate(enhancement_requests_total[75s]))")
+    assert RULES[("tenant_id_le:enhancement_duration_seconds_bucket:sum_rate", ())] == (
+        "sum by (tenant_id, le) (rate(enhancement_duration_seconds_bucket[75s]))")
+
+
+def test_a_tenant_reporting_a_queue_but_no_worker_counts_as_without_a_worker():
+    workers = ("sum by (tenant_id) (avg_over_time(worker_active_count[1m])) "
+               "or 0 * sum by (tenant_id) (avg_over_time(queue_depth[1m]))")
+    assert RULES[("tenant_id:worker_active_count:sum_avg", ())] == workers
+    assert RULES[("tenant_id:tenants_without_active_worker:count", ())] == f"({workers}) < bool 1"
+    assert RULES[("tenant_id:tenants_without_active_worker:count", (("tenant_id", "__all__"),))] == (
+        f"sum(({workers}) < bool 1)")
+
+
+@pytest.mark.parametrize(("scrape", "evaluation", "rate", "gauge"), [
+    ("15s", "1m", "75s", "1m"),   # the default: evaluations tile the scrapes exactly
+    ("30s", "1m", "2m", "2m"),    # never fewer than 4 scrapes
+    ("5s", "5s", "20s", "20s"),   # the demo's pace
+    ("15s", "30s", "1m", "1m"),
+])
+def test_windows_follow_the_evaluation_and_scrape_intervals(scrape, evaluation, rate, gauge):
+    assert Windows.for_config(configured(scrape, evaluation)) == Windows(rate=rate, gauge=gauge)
+    assert {g.interval for g in recording_groups(configured(scrape, evaluation))} == {evaluation}
+
+
+def test_rules_read_raw_series_only_so_one_backfill_pass_records_them_all():
+    assert reads_recorded_series(rule_file(GROUPS)) == []
+
+
+def test_prometheus_rule_carries_the_configured_selector_labels_and_the_same_groups():
+    changed = dataclasses.replace(CONFIG, rules=dataclasses.replace(
+        CONFIG.rules, prometheus_rule_labels=(("prometheus", "k8s"), ("role", "rules"))))
+    rule = prometheus_rule(changed, GROUPS)
+    assert (rule["apiVersion"], rule["kind"], rule["metadata"]["name"]) == (
+        "monitoring.coreos.com/v1", "PrometheusRule", "agentmon-recording-rules")
+    assert rule["metadata"]["labels"] == {"app.kubernetes.io/part-of": "agentmon", "prometheus": "k8s",
+                                          "role": "rules"}
+    assert rule["spec"] == rule_file(GROUPS)
+
+
+def test_the_rules_folder_holds_the_rule_file_and_both_kustomizations():
+    files = render_rules(CONFIG)
+    assert sorted(files) == ["agentmon.rules.yml", "kustomization.yaml", "operator/kustomization.yaml",
+                             "operator/prometheusrule.yaml"]
+    assert files["kustomization.yaml"]["configMapGenerator"] == [
+        {"name": "prometheus-rules", "files": ["agentmon.rules.yml"]}]
+    assert files["operator/kustomization.yaml"]["resources"] == ["prometheusrule.yaml"]
+    assert CONFIG.rules.prometheus_rule_labels == (("release", "kube-prometheus-stack"),)
+
+
+def test_an_evaluation_interval_longer_than_four_scrapes_is_a_configuration_error(tmp_path):
+    config = tmp_path / "platform.yaml"
+    config.write_text((REPO / "config/platform.yaml").read_text().replace(
+        "evaluation_interval: 1m ", "evaluation_interval: 2m "))
+    with pytest.raises(ConfigError) as info:
+        load_platform(config)
+    assert (info.value.field, info.value.message) == (
+        "rules.evaluation_interval", "must be at most 4 x datasource.scrape_interval (15s), the shortest window "
+                                     "the dashboards read recorded series over")
+
+
+def test_rule_labels_must_be_valid_kubernetes_labels(tmp_path):
+    config = tmp_path / "platform.yaml"
+    config.write_text((REPO / "config/platform.yaml").read_text().replace(
+        "release: kube-prometheus-stack", "release: not a label value"))
+    with pytest.raises(ConfigError) as info:
+        load_platform(config)
+    assert info.value.field == "rules.prometheus_rule_labels.release"
