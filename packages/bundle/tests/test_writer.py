@@ -16,9 +16,9 @@ from agentmon_cli import main as cli
 
 REPO = Path(__file__).resolve().parents[3]
 HAND_WRITTEN = ("config", "base", "overlays", "components", "compose", "tenants")
-GENERATED = ("dashboards", "provisioning", "base/generated")
+GENERATED = ("dashboards", "provisioning", "base/generated", "rules")
 RESTORED = ("interrupted build: an earlier build was interrupted while swapping in the generated folders; "
-            "restored the previous dashboards/, provisioning/, base/generated/ from .agentmon-staging-")
+            "restored the previous dashboards/, provisioning/, base/generated/, rules/ from .agentmon-staging-")
 
 # A build in a fresh process that SIGKILLs itself just before its Nth rename inside the project: no clean-up
 # handler, finally clause or atexit runs, exactly like `kill -9` from outside.
@@ -82,7 +82,7 @@ def staging_folders(repo: Path) -> list[Path]:
 
 
 # Renames of a build: 1 puts the swap journal in place, then two per root (the live folder out, the new one
-# in): 2-3 dashboards, 4-5 provisioning, 6-7 base/generated. Killed before rename 3 dashboards/ is missing;
+# in): 2-3 dashboards, 4-5 provisioning, 6-7 base/generated, 8-9 rules. Killed before rename 3 dashboards/ is missing;
 # before 4 the new dashboards/ sits beside the old provisioning/ and base/generated/; before 7 base/generated/
 # is missing.
 @pytest.mark.parametrize(("at_rename", "half_swapped"), [
@@ -202,7 +202,7 @@ def test_build_reports_what_changed(repo, capsys):
     capsys.readouterr()
     assert cli.main(["--root", str(repo), "build"]) == 0
     assert capsys.readouterr().out.splitlines() == [
-        "build ok: 11 files in dashboards/, provisioning/, base/generated/: 0 written, 11 unchanged, 0 removed"]
+        "build ok: 15 files in dashboards/, provisioning/, base/generated/, rules/: 0 written, 15 unchanged, 0 removed"]
     (repo / "dashboards/old-board.json").write_text("{}\n")
     tenant = repo / "tenants/acme/tenant.yaml"
     tenant.write_text(tenant.read_text().replace("success_rate_slo: 99.5", "success_rate_slo: 99.9"))
@@ -210,7 +210,7 @@ def test_build_reports_what_changed(repo, capsys):
     assert capsys.readouterr().out.splitlines() == [
         "  wrote dashboards/acme/tenant-acme.json",
         "  removed dashboards/old-board.json",
-        "build ok: 11 files in dashboards/, provisioning/, base/generated/: 1 written, 10 unchanged, 1 removed"]
+        "build ok: 15 files in dashboards/, provisioning/, base/generated/, rules/: 1 written, 14 unchanged, 1 removed"]
 
 
 def test_entries_named_like_staging_that_are_not_folders_are_left_alone(repo, tmp_path):

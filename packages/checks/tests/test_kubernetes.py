@@ -366,7 +366,7 @@ def prod_datasources_ident(overlay):
 
 @pytest.fixture
 def repo(tmp_path: Path) -> Path:
-    for name in ("config", "base", "overlays", "components", "compose", "dashboards", "provisioning"):
+    for name in ("config", "base", "overlays", "components", "compose", "dashboards", "provisioning", "rules"):
         shutil.copytree(REPO / name, tmp_path / name)
     return tmp_path
 

@@ -2,11 +2,9 @@ from __future__ import annotations
 
 import pytest
 
-from agentmon_dashboards.queries import error_budget_remaining_percent
+from agentmon_dashboards.queries import _outcome_ratio, error_budget_remaining_percent
 
-WINDOW_RATIO = ('(sum(rate(enhancement_requests_total{tenant_id="t",status="failure"}[30d])) or 0 * '
-                'sum(rate(enhancement_requests_total{tenant_id="t"}[30d]))) / '
-                'sum(rate(enhancement_requests_total{tenant_id="t"}[30d]))')
+WINDOW_RATIO = _outcome_ratio('tenant_id="t"', "failure", by="", window="30d")
 
 
 @pytest.mark.parametrize(("slo", "allowed"), [

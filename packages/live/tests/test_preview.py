@@ -76,19 +76,21 @@ def close_to(actual, colour, tolerance=3):
 def test_every_panel_is_drawn_where_its_grid_position_says(history):
     figure = render(history)
     frames = {ax.get_label(): ax.get_position() for ax in figure.axes if ax.get_label().startswith("panel:")}
-    assert len(frames) == 5
-    gauge, stat, queue, p95, table = (frames[f"panel:{i}"] for i in range(1, 6))
-    # Top row, left to right, same top edge; second row below it.
-    assert gauge.x1 < stat.x0 < stat.x1 < queue.x0
-    assert gauge.y1 == pytest.approx(stat.y1) and gauge.y1 == pytest.approx(queue.y1)
+    assert len(frames) == 6
+    gauge, stat, queue, p95, table, workerless = (frames[f"panel:{i}"] for i in range(1, 7))
+    # Top row, left to right (the workerless stat, id 6, sits between the workers stat and the queue), same top
+    # edge; second row below it.
+    assert gauge.x1 < stat.x0 < stat.x1 < workerless.x0 < workerless.x1 < queue.x0
+    assert gauge.y1 == pytest.approx(stat.y1) == pytest.approx(workerless.y1) == pytest.approx(queue.y1)
     assert p95.y1 < gauge.y0 and table.y1 < queue.y0 and p95.x1 < table.x0
-    # Widths follow gridPos.w (6, 6, 12 of 24 columns; the gap between panels is subtracted once each).
+    # Widths follow gridPos.w (6, 3, 3, 12 of 24 columns; the gap between panels is subtracted once each).
     assert queue.width == pytest.approx(2 * gauge.width, rel=0.02)
+    assert stat.width == pytest.approx(workerless.width)
     assert gauge.x0 == pytest.approx(p95.x0) and queue.x0 == pytest.approx(table.x0)
     titles = [t.get_text() for ax in figure.axes for t in ax.texts if t.get_gid() == "panel-title"]
     assert titles == [p["title"] for p in MAIN["panels"]]
     kinds = [t.get_text() for ax in figure.axes for t in ax.texts if t.get_gid() == "panel-kind"]
-    assert kinds == ["gauge · unit percent", "stat", "timeseries", "timeseries · unit s", "table"]
+    assert kinds == ["gauge · unit percent", "stat", "timeseries", "timeseries · unit s", "table", "stat"]
 
 
 @pytest.mark.e2e

@@ -25,7 +25,7 @@ FIELDS = ("tenant_id", "display_name", *NUMBERS, "owner_contact")
 TENANT_ID_PATTERN = "^[a-z][a-z0-9-]{0,29}[a-z0-9]$"
 ONE_LINE_PATTERN = "^[^\\x00-\\x1f\\x7f-\\x9f\\u2028\\u2029]+$"
 RESERVED = ("all", "default", "general", "agentmon", "admin", "grafana", "system", "platform", "generated",
-            "tenants", "shared", "monitoring")
+            "tenants", "shared", "monitoring", "__all__")
 LENGTHS = {"display_name": (None, 60), "owner_contact": (3, None)}  # (minimum, maximum) characters
 # field -> (lowest, lowest allowed?, highest, highest allowed?, whole number?)
 RANGES = {
