@@ -4,7 +4,8 @@ shows no data, never a wrong number.
 
 The 7-day view plots a point every 600 s over $__rate_interval = 615 s, which holds n recorded values (10 or 11,
 depending on each rule group's evaluation phase, which promtool derives from the group's hash: counted per
-group). Each recorded value covers one minute of scrapes (4 samples, 60 s of counter increase), so the point at the incident covers n minutes:
+group). Each recorded value covers one minute of scrapes (4 samples, 60 s of counter increase), so the point at
+the incident covers n minutes:
 - queue: 20 samples at 400 jobs, 4n - 20 at 10 -> (8000 + 10 (4n - 20)) / 4n (205 for n = 10), else 10;
 - workers: dormant's 1 plus hooli's 3 outside the incident -> 1 + 3 (4n - 20) / 4n (2.5 for n = 10), else 4;
 - p95: 2 req/s, all under 5 s, except 600 requests in (60, 120] during the incident: N0 = 120 n - 600 fast
