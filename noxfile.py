@@ -119,8 +119,9 @@ def tenant(session: nox.Session) -> None:
 
 @nox.session(python=False)
 def bench(session: nox.Session) -> None:
-    """Measure build + validate time and peak memory for 1, 50 and 500 tenants."""
+    """Measure build + validate at 1, 50 and 500 tenants (-- ARGS: `agentmon bench` options), then query cost."""
     run(session, "agentmon", "bench", *session.posargs)
+    run(session, "agentmon", "querybench")  # alone, with its options: `nox -s querybench -- ...`
 
 
 @nox.session(python=False)

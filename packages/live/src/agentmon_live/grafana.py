@@ -10,6 +10,8 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from agentmon_config.durations import duration_seconds as seconds
+
 # Grafana's interval rounding table (pkg/gtime / rangeutil roundInterval): (upper bound ms, interval ms).
 _ROUNDING = (
     (15, 10), (35, 20), (75, 50), (150, 100), (350, 200), (750, 500), (1_500, 1_000), (3_500, 2_000),
@@ -19,18 +21,10 @@ _ROUNDING = (
     (16_200_000, 10_800_000), (24_300_000, 21_600_000), (64_800_000, 43_200_000),
     (604_800_000, 86_400_000), (1_814_400_000, 604_800_000), (3_628_800_000, 2_592_000_000),
 )
-_UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
-_DURATION = re.compile(r"^(\d+)(ms|s|m|h|d|w)$")
 # A typical panel is ~1000 px wide; Grafana asks for one point per pixel.
 DEFAULT_MAX_DATA_POINTS = 1000
 ALL = "$__all"
 
-
-def seconds(duration: str) -> float:
-    match = _DURATION.match(duration)
-    if not match:
-        raise ValueError(f"not a duration: {duration!r}")
-    return int(match.group(1)) * _UNITS[match.group(2)]
 
 
 def round_interval_ms(interval_ms: float) -> int:
