@@ -1,4 +1,4 @@
-"""The metrics simulator as a server, and the terminal demo (the five panels of the main dashboard).
+"""The metrics simulator as a server, and the terminal demo (the panels of the main dashboard).
 
 The demo needs no Docker: it runs the simulator and a local `prometheus` binary on 127.0.0.1, scraping with
 the compose stack's own prometheus.yml (target rewritten), and evaluates the main dashboard's own queries.
