@@ -96,7 +96,8 @@ def test_latency_panel_is_p95_of_summed_buckets_in_seconds_with_sla_line():
     assert defaults["custom"]["thresholdsStyle"] == {"mode": "dashed"}
     assert panel["targets"][0]["expr"] == (
         "histogram_quantile(0.95, sum by (le) (sum_over_time("
-        'tenant_id_le:enhancement_duration_seconds_bucket:sum_rate{tenant_id=~"$tenant_id"}[$__rate_interval])))')
+        'tenant_id_le:enhancement_duration_seconds_bucket:sum_rate{tenant_id=~"$tenant_id"}[$__rate_interval]))) '
+        ">= 0")  # NaN (a window without requests) is no data
 
 
 def test_error_table_sums_both_sides_by_tenant_and_colours_cells():

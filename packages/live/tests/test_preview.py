@@ -11,9 +11,11 @@ from __future__ import annotations
 import copy
 import json
 import math
+import re
 import shutil
 import struct
 import subprocess
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -78,19 +80,21 @@ def test_every_panel_is_drawn_where_its_grid_position_says(history):
     frames = {ax.get_label(): ax.get_position() for ax in figure.axes if ax.get_label().startswith("panel:")}
     assert len(frames) == 6
     gauge, stat, queue, p95, table, workerless = (frames[f"panel:{i}"] for i in range(1, 7))
-    # Top row, left to right (the workerless stat, id 6, sits between the workers stat and the queue), same top
-    # edge; second row below it.
+    # Top row, left to right, same top edge; second row below it.
     assert gauge.x1 < stat.x0 < stat.x1 < workerless.x0 < workerless.x1 < queue.x0
     assert gauge.y1 == pytest.approx(stat.y1) == pytest.approx(workerless.y1) == pytest.approx(queue.y1)
     assert p95.y1 < gauge.y0 and table.y1 < queue.y0 and p95.x1 < table.x0
     # Widths follow gridPos.w (6, 3, 3, 12 of 24 columns; the gap between panels is subtracted once each).
     assert queue.width == pytest.approx(2 * gauge.width, rel=0.02)
-    assert stat.width == pytest.approx(workerless.width)
+    assert stat.width == pytest.approx(workerless.width) and stat.width < gauge.width / 2
     assert gauge.x0 == pytest.approx(p95.x0) and queue.x0 == pytest.approx(table.x0)
-    titles = [t.get_text() for ax in figure.axes for t in ax.texts if t.get_gid() == "panel-title"]
-    assert titles == [p["title"] for p in MAIN["panels"]]
-    kinds = [t.get_text() for ax in figure.axes for t in ax.texts if t.get_gid() == "panel-kind"]
-    assert kinds == ["gauge · unit percent", "stat", "timeseries", "timeseries · unit s", "table", "stat"]
+    titles = [t for ax in figure.axes for t in ax.texts if t.get_gid() == "panel-title"]
+    assert [t.get_label() for t in titles] == [p["title"] for p in MAIN["panels"]]
+    # A title wider than its 3-column panel is cut with an ellipsis, and the type label gives way.
+    assert [t.get_text() for t in titles] == [*(p["title"] for p in MAIN["panels"][:5]), "Tenants without an…"]
+    kinds = {ax.get_label(): t.get_text() for ax in figure.axes for t in ax.texts if t.get_gid() == "panel-kind"}
+    assert kinds == {"panel:1": "gauge · unit percent", "panel:3": "timeseries", "panel:4": "timeseries · unit s",
+                     "panel:5": "table"}
 
 
 @pytest.mark.e2e
@@ -328,7 +332,7 @@ def test_backfill_holds_the_simulated_traffic_and_starts_incidents_at_the_range_
     (acme,) = default_profiles(("acme",), limits, 42)
     traffic = Traffic(tenants=("acme",), limits=limits, seed=42, noise=0.0, incidents=("failure-spike:acme@1800s",))
     end = 1767268800  # 2026-01-01T12:00:00Z; the range starts an hour earlier, the incident 30 min later
-    with data.backfilled(traffic, 3600, end, SCRAPE) as server:
+    with data.backfilled(traffic, CONFIG, 3600, end, SCRAPE) as server:
         def success(window, at):
             (sample,) = server.query(SUCCESS_SHARE.format(w=window), at=at)
             return float(sample["value"][1])
@@ -361,3 +365,57 @@ def test_default_preview_runs_the_simulator_live_and_waits_for_data(tmp_path):
     assert preview("--uid", "tenant-acme", "--tenants", "acme", "--noise", "0", "--range", "5m",
                    "--output", str(out)) == 0
     assert png_size(out.read_bytes())[0] == 1600
+
+
+def panel_texts(figure, title, gid):
+    return [t.get_text() for ax in axes(figure, f"content:{panel_id(title)}") for t in ax.texts if t.get_gid() == gid]
+
+
+@pytest.mark.e2e
+def test_backfilled_main_dashboard_has_numbers_in_every_panel_from_the_recorded_series():
+    # Regression: the dashboards read recorded series, which a raw-only backfill lacks: every panel said No data.
+    prerequisite("promtool")
+    tenants = ("acme", "globex", "initech")
+    limits = Limits(CONFIG.thresholds, CONFIG.tenants)
+    profiles = default_profiles(tenants, limits, 42)
+    traffic = Traffic(tenants=tenants, limits=limits, seed=42, noise=0.0)
+    end = 1767268800
+    with data.backfilled(traffic, CONFIG, 3600, end, SCRAPE) as server:
+        variables = data.selection(MAIN, {})
+        figure = draw.render(MAIN, data.query_dashboard(server, MAIN, variables, 3600, end, SCRAPE),
+                             draw.View("1h", 3600, end, {"tenant_id": (ALL,)}, "backfilled"))
+    assert "No data" not in [t.get_text() for ax in figure.axes for t in ax.texts]
+    requests = sum(p.requests_per_second for p in profiles)
+    success = 100 * (1 - sum(p.requests_per_second * p.failure_ratio for p in profiles) / requests)
+    (gauge,) = panel_texts(figure, "Enhancement Success Rate", "gauge-text")
+    assert float(gauge.rstrip("%")) == pytest.approx(success, abs=0.1)  # whole failures per tick: not exact
+    assert panel_texts(figure, "Active Celery Workers", "stat-text") == [str(sum(p.active_workers for p in profiles))]
+    assert panel_texts(figure, "Tenants without an active worker", "stat-text") == ["0"]
+    # Every point of the hour, from the range's first: the warm-up covers the rules' and the panels' windows.
+    (queue,) = axes(figure, f"content:{panel_id('Pending Enhancement Jobs in Queue')}")
+    (line,) = [ln for ln in queue.lines if ln.get_gid() == "series"]
+    assert list(line.get_ydata()) == [sum(p.queue_depth for p in profiles)] * (3600 // 15 + 1)
+    (p95,) = axes(figure, f"content:{panel_id('p95 Enhancement Processing Latency')}")
+    (line,) = [ln for ln in p95.lines if ln.get_gid() == "series"]
+    assert len(line.get_ydata()) == 3600 // 15 + 1 and all(0 < v < 60 for v in line.get_ydata())
+    _, *rows = table_rows(figure)
+    assert sorted(row[0][0] for row in rows) == sorted(tenants)
+    assert all(re.fullmatch(r"0\.\d\d%", row[1][0]) for row in rows)
+
+
+@pytest.mark.e2e
+def test_live_simulator_loads_the_recording_rules_the_dashboards_read():
+    prerequisite("prometheus")
+    limits = Limits(CONFIG.thresholds, CONFIG.tenants)
+    traffic = Traffic(tenants=("acme",), limits=limits, noise=0.0)
+    (acme,) = default_profiles(("acme",), limits, 42)
+    with data.live_simulator(REPO, traffic, CONFIG) as server:
+        variables = data.selection(MAIN, {})
+        deadline = time.monotonic() + 60
+        while not data.complete(results := data.query_dashboard(server, MAIN, variables, 300, time.time(),
+                                                                data.LIVE_SCRAPE)):
+            assert time.monotonic() < deadline, "no number in some panel within 60 s"
+            time.sleep(1)
+    by_title = {panel["title"]: result for panel, result in zip(MAIN["panels"], results, strict=True)}
+    (workers,) = by_title["Active Celery Workers"].series
+    assert [v for v in workers.values if not math.isnan(v)][-1] == acme.active_workers

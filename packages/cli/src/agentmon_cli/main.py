@@ -191,7 +191,7 @@ def _add_preview_parser(commands: Any) -> None:
         root = args.root
         config = load_platform(root / (args.config or DEFAULT_CONFIG), root / TENANTS_DIR)
         written = preview.preview(root, preview.Request(
-            traffic=_traffic(args), scrape_interval=config.datasource.scrape_interval, uids=tuple(args.uid),
+            traffic=_traffic(args), config=config, uids=tuple(args.uid),
             prometheus=args.prometheus, backfill=args.backfill, range_text=args.range, tenants=_names(args.tenant),
             time=args.time, output=args.output, against=args.against))
         for path in written:

@@ -9,8 +9,8 @@ its whole step, so a short incident still moves a 7-day curve; and at least 4 sc
 configuration keeps no shorter than the evaluation interval, so every window holds a recorded value.
 
 Aggregation rules (docs/architecture.md): platform-wide ratios are ratios of summed counters (request-weighted);
-numerator and denominator carry the same `by` labels; quantiles come from summed bucket rates. A ratio with no
-requests in its window is no data, never NaN.
+numerator and denominator carry the same `by` labels; quantiles come from summed bucket rates. A ratio or a
+quantile with no requests in its window is no data, never NaN.
 """
 
 from __future__ import annotations
@@ -105,7 +105,10 @@ def request_rate_by_status(scope: str) -> str:
 
 
 def latency_quantile(scope: str, quantile: float) -> str:
-    return f"histogram_quantile({quantile}, sum by (le) ({_over('sum_over_time', BUCKET_RATE.name, scope)}))"
+    """The quantile of the summed bucket rates. A window without requests (every bucket at 0) makes
+    histogram_quantile NaN; `>= 0` is false for NaN, so that window is no data, as for the ratios, without
+    reading one more sample (a duration's quantile is never negative)."""
+    return f"histogram_quantile({quantile}, sum by (le) ({_over('sum_over_time', BUCKET_RATE.name, scope)})) >= 0"
 
 
 def queue_depth_total(scope: str) -> str:

@@ -1,4 +1,4 @@
-"""The metrics simulator as a server, and the terminal demo (the five panels of the main dashboard).
+"""The metrics simulator as a server, and the terminal demo (the panels of the main dashboard).
 
 The demo needs no Docker: it runs the simulator and a local `prometheus` binary on 127.0.0.1, scraping with
 the compose stack's own prometheus.yml (target rewritten), and evaluates the main dashboard's own queries.
@@ -197,32 +197,49 @@ def _repository_file(root: Path, path: Path, hint: str) -> str:
                                   "--root") from None
 
 
-def _demo(simulation: Simulation, dashboard: dict[str, Any], scrape_config: str, rule_doc: dict[str, Any],
-          display: Display) -> int:
-    tenants = list(display.tenants)
+@dataclass(frozen=True)
+class LocalStack:
+    """The simulator and a local Prometheus scraping it (with the recording rules loaded)."""
+
+    simulator_port: int
+    prometheus: PrometheusServer
+
+
+@contextmanager
+def local_stack(simulation: Simulation, scrape_config: str, scrape_interval: str, rule_doc: dict[str, Any],
+                prefix: str) -> Iterator[LocalStack]:
+    """The simulator in a thread and a local Prometheus scraping it with the compose stack's prometheus.yml
+    (target and interval rewritten) and `rule_doc` as its rule file, in a temporary folder whose name starts
+    with `prefix`. Every exit (Stopped and KeyboardInterrupt included) stops Prometheus and the simulator and
+    removes the folder."""
     stop, port_ready = threading.Event(), threading.Event()
     port: list[int] = []
     simulator = threading.Thread(target=serve, daemon=True, kwargs=dict(
         simulation=simulation, host="127.0.0.1", port=0, stop=stop,
         on_ready=lambda p: (port.append(p), port_ready.set())))
     simulator.start()
-    if not port_ready.wait(10):
-        stop.set()
-        raise RuntimeError("the simulator did not start within 10 s")
     try:
-        with tempfile.TemporaryDirectory(prefix="agentmon-demo-") as work:
+        if not port_ready.wait(10):
+            raise RuntimeError("the simulator did not start within 10 s")
+        with tempfile.TemporaryDirectory(prefix=prefix) as work:
             config, rules = Path(work) / "prometheus.yml", Path(work) / "agentmon.rules.yml"
             rules.write_text(json.dumps(rule_doc))
             config.write_text(json.dumps(local_prometheus_config(
-                scrape_config, f"127.0.0.1:{port[0]}", display.scrape_interval, rules)))
-            out.print(f"simulator on 127.0.0.1:{port[0]}; starting prometheus (scrape every {display.scrape_interval})",
-                      markup=False)
+                scrape_config, f"127.0.0.1:{port[0]}", scrape_interval, rules)))
             with PrometheusServer(config_file=config, storage=Path(work) / "data") as server:
-                out.print(f"prometheus on {server.url}; first numbers after two scrapes")
-                return _show(server, dashboard, tenants, display)
+                yield LocalStack(port[0], server)
     finally:
         stop.set()
         simulator.join(timeout=10)
+
+
+def _demo(simulation: Simulation, dashboard: dict[str, Any], scrape_config: str, rule_doc: dict[str, Any],
+          display: Display) -> int:
+    out.print(f"starting the simulator and prometheus (scrape every {display.scrape_interval})", markup=False)
+    with local_stack(simulation, scrape_config, display.scrape_interval, rule_doc, "agentmon-demo-") as stack:
+        out.print(f"simulator on 127.0.0.1:{stack.simulator_port}; prometheus on {stack.prometheus.url}; "
+                  "first numbers after two scrapes", markup=False)
+        return _show(stack.prometheus, dashboard, list(display.tenants), display)
 
 
 def _show(server: PrometheusServer, dashboard: dict[str, Any], tenants: list[str], display: Display) -> int:

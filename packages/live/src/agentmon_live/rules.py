@@ -41,6 +41,20 @@ def reads_recorded_series(doc: dict[str, Any]) -> list[str]:
             if _series_names(rule["expr"]) & recorded]
 
 
+def longest_window(doc: dict[str, Any]) -> float:
+    """Seconds of raw history the rules read before an evaluation: their widest range selector."""
+    widest = 0.0
+
+    def visit(node: Any) -> None:
+        nonlocal widest
+        if isinstance(node, promql_parser.MatrixSelector):
+            widest = max(widest, node.range.total_seconds())
+
+    for rule in (rule for group in doc["groups"] for rule in group["rules"]):
+        promql_parser.walk(promql_parser.parse(rule["expr"]), visit)
+    return widest
+
+
 def _series_names(expr: str) -> set[str]:
     names: set[str] = set()
 
@@ -62,10 +76,12 @@ def backfill(rules_path: Path, url: str, start: str, end: str, output_dir: Path)
                             "second pass once the first pass's blocks are loaded")
     output_dir.mkdir(parents=True, exist_ok=True)
     before = set(output_dir.iterdir())
+    # promtool offsets each group's evaluations by a hash of the rule file's path as given: the file's name,
+    # from its folder, makes the timestamps (and so the numbers) the same wherever the file lives.
     result = subprocess.run(
         [promtool, "tsdb", "create-blocks-from", "rules", "--quiet", f"--url={url}", f"--start={start}",
-         f"--end={end}", f"--output-dir={output_dir}", str(rules_path)],
-        capture_output=True, text=True, timeout=3600)
+         f"--end={end}", f"--output-dir={output_dir.resolve()}", rules_path.name],
+        capture_output=True, text=True, timeout=3600, cwd=rules_path.parent)
     if result.returncode != 0:
         raise BackfillError(f"promtool tsdb create-blocks-from rules failed: "
                             f"{' '.join((result.stderr or result.stdout).split())}")

@@ -16,7 +16,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -24,11 +24,13 @@ from typing import Any
 
 from matplotlib.figure import Figure
 
+from agentmon_config import PlatformConfig
 from agentmon_live.demo import Traffic
 from agentmon_live.grafana import ALL, seconds
 from agentmon_live.preview import data, draw
 from agentmon_live.preview.panels import PanelResult
 from agentmon_live.prometheus import PrerequisiteMissing, PrometheusClient, PrometheusUnreachable
+from agentmon_live.rules import BackfillError
 from agentmon_simulator import parse_incident
 
 DASHBOARDS = Path("dashboards")
@@ -44,7 +46,7 @@ class PreviewError(ValueError):
 @dataclass(frozen=True)
 class Request:
     traffic: Traffic
-    scrape_interval: str  # the datasource's (Grafana's $__interval floor)
+    config: PlatformConfig  # the datasource's scrape interval ($__interval's floor); the recording rules
     uids: tuple[str, ...] = ()  # empty: every dashboard
     prometheus: str | None = None  # a URL; None: the simulator with a local Prometheus
     backfill: bool = False
@@ -53,6 +55,10 @@ class Request:
     time: str | None = None  # RFC3339 or unix seconds; None: now
     output: Path = DEFAULT_OUTPUT
     against: str | None = None
+
+    @property
+    def scrape_interval(self) -> str:
+        return self.config.datasource.scrape_interval
 
 
 @dataclass(frozen=True)
@@ -225,10 +231,15 @@ def _source(root: Path, request: Request, range_seconds: float,
         yield client, f"Prometheus at {client.url}"
     elif request.backfill:
         moment = time.time() if end is None else end
-        with data.backfilled(traffic, range_seconds, moment, request.scrape_interval) as server:
+        with ExitStack() as stack:
+            try:
+                server = stack.enter_context(data.backfilled(traffic, request.config, range_seconds, moment,
+                                                             request.scrape_interval))
+            except BackfillError as exc:
+                raise PreviewError(f"--backfill: {exc}") from None
             yield server, f"{simulated}, backfilled"
     else:
-        with data.live_simulator(root, traffic) as server:
+        with data.live_simulator(root, traffic, request.config) as server:
             yield server, f"{simulated}, scraped live"
 
 

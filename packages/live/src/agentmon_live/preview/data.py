@@ -1,6 +1,7 @@
 """The numbers a preview shows: each panel's queries run as Grafana runs them (the panel runner), against a
 Prometheus at a URL, or the simulator with a local Prometheus, live (scraping in real time) or backfilled
-(the whole range simulated at once and loaded with promtool: same seed and time, same numbers)."""
+(the whole range simulated at once and loaded with promtool: same seed and time, same numbers). Either way the
+local Prometheus records the recording rules the dashboards read."""
 
 from __future__ import annotations
 
@@ -8,20 +9,21 @@ import json
 import math
 import subprocess
 import tempfile
-import threading
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, TextIO
 
-from agentmon_live.demo import COMPOSE_PROMETHEUS, Traffic, local_prometheus_config, simulation_from
+from agentmon_config import PlatformConfig
+from agentmon_live.demo import COMPOSE_PROMETHEUS, Traffic, local_stack, simulation_from
 from agentmon_live.grafana import ALL, QueryWindow, seconds
 from agentmon_live.panelrun import run_panel
 from agentmon_live.preview.panels import PanelResult
 from agentmon_live.prometheus import PrometheusClient, PrometheusServer, QueryError, find_binary
+from agentmon_live.rules import backfill, local_rule_file, longest_window
 from agentmon_simulator import Simulation, parse_incident
-from agentmon_simulator.server import TICK_SECONDS, serve
+from agentmon_simulator.server import TICK_SECONDS
 
 LIVE_SCRAPE = "5s"  # the live simulator is scraped often, so the first numbers come sooner (as in the demo)
 
@@ -60,54 +62,54 @@ def complete(results: Sequence[PanelResult]) -> bool:
 
 
 @contextmanager
-def live_simulator(root: Path, traffic: Traffic) -> Iterator[PrometheusServer]:
-    """The simulator in a thread and a local Prometheus scraping it with the compose stack's prometheus.yml,
-    as `agentmon demo` runs them; stopped on exit."""
+def live_simulator(root: Path, traffic: Traffic, config: PlatformConfig) -> Iterator[PrometheusServer]:
+    """The simulator and a local Prometheus scraping it with the compose stack's prometheus.yml and the
+    recording rules, as `agentmon demo` runs them; stopped on exit."""
     find_binary("prometheus")
-    stop, ready, port = threading.Event(), threading.Event(), []
-    thread = threading.Thread(target=serve, daemon=True, kwargs=dict(
-        simulation=simulation_from(traffic), host="127.0.0.1", port=0, stop=stop,
-        on_ready=lambda p: (port.append(p), ready.set())))
-    thread.start()
-    try:
-        if not ready.wait(10):
-            raise RuntimeError("the simulator did not start within 10 s")
-        with tempfile.TemporaryDirectory(prefix="agentmon-preview-") as work:
-            config = Path(work) / "prometheus.yml"
-            config.write_text(json.dumps(local_prometheus_config(
-                (root / COMPOSE_PROMETHEUS).read_text(), f"127.0.0.1:{port[0]}", LIVE_SCRAPE)))
-            with PrometheusServer(config_file=config, storage=Path(work) / "data") as server:
-                yield server
-    finally:
-        stop.set()
-        thread.join(timeout=10)
+    scrape_config = (root / COMPOSE_PROMETHEUS).read_text()
+    rule_doc = local_rule_file(config, LIVE_SCRAPE)
+    with local_stack(simulation_from(traffic), scrape_config, LIVE_SCRAPE, rule_doc, "agentmon-preview-") as stack:
+        yield stack.prometheus
 
 
-def backfill_warmup(range_seconds: float, scrape_interval: str) -> int:
-    """Seconds of history before the range, so the first points' rate windows are full."""
+def backfill_warmup(range_seconds: float, scrape_interval: str, rule_window: float) -> int:
+    """Seconds of raw history before the range: the recording rules' own window (`rule_window`, raw samples
+    before their first evaluation), then the panels' rate window over the recorded series, twice over."""
     window = QueryWindow.for_range(range_seconds, scrape_interval)
-    return int(max(300.0, 2 * window.rate_interval_seconds))
+    return int(rule_window + max(300.0, 2 * window.rate_interval_seconds))
 
 
 @contextmanager
-def backfilled(traffic: Traffic, range_seconds: float, end: float, scrape_interval: str) -> Iterator[PrometheusServer]:
+def backfilled(traffic: Traffic, config: PlatformConfig, range_seconds: float, end: float,
+               scrape_interval: str) -> Iterator[PrometheusServer]:
     """A local Prometheus holding the simulated traffic of the whole range ending at `end`, one sample per
-    scrape interval, written with promtool: no waiting, and the same inputs give the same numbers.
+    scrape interval, written with promtool, and the recording rules evaluated over it, as an operator
+    backfills them (docs/operations/recording-rules.md): no waiting, and the same inputs give the same numbers.
     An incident's @Ns counts from the start of the range."""
     promtool, step = find_binary("promtool"), int(seconds(scrape_interval))
     find_binary("prometheus")
-    warmup = backfill_warmup(range_seconds, scrape_interval)
+    rule_doc = local_rule_file(config, scrape_interval)
+    rule_window = longest_window(rule_doc)
     last = int(end) // step * step
-    first = (last - int(range_seconds) - warmup) // step * step
+    first = (last - int(range_seconds) - backfill_warmup(range_seconds, scrape_interval, rule_window)) // step * step
     with tempfile.TemporaryDirectory(prefix="agentmon-preview-") as work:
+        storage = Path(work) / "data"
         source = Path(work) / "history.om"
         with source.open("w") as out:
             write_openmetrics(_simulation(traffic, shift=last - int(range_seconds) - first), first, last, step, out)
-        subprocess.run([promtool, "tsdb", "create-blocks-from", "openmetrics", "--quiet", str(source),
-                        str(Path(work) / "data")], check=True, capture_output=True)
-        config = Path(work) / "prometheus.yml"
-        config.write_text(f"global:\n  scrape_interval: {scrape_interval}\nscrape_configs: []\n")
-        with PrometheusServer(config_file=config, storage=Path(work) / "data") as server:
+        subprocess.run([promtool, "tsdb", "create-blocks-from", "openmetrics", "--quiet", str(source), str(storage)],
+                       check=True, capture_output=True)
+        config_file = Path(work) / "prometheus.yml"
+        config_file.write_text(f"global:\n  scrape_interval: {scrape_interval}\nscrape_configs: []\n")
+        rules = Path(work) / "agentmon.rules.yml"
+        rules.write_text(json.dumps(rule_doc))
+        # The rules' first evaluation once their window holds raw samples; blocks move in while Prometheus is
+        # stopped, and the restarted one serves raw and recorded series together.
+        with PrometheusServer(config_file=config_file, storage=storage) as raw:
+            blocks = backfill(rules, raw.url, str(first + math.ceil(rule_window)), str(last), Path(work) / "blocks")
+        for block in blocks:
+            block.rename(storage / block.name)
+        with PrometheusServer(config_file=config_file, storage=storage) as server:
             yield server
 
 

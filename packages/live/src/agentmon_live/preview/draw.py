@@ -20,8 +20,10 @@ import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.font_manager import FontProperties
 from matplotlib.lines import Line2D
 from matplotlib.patches import Rectangle
+from matplotlib.textpath import text_to_path
 
 from agentmon_live.grafana import ALL
 from agentmon_live.panelrun import Series
@@ -35,6 +37,8 @@ WIDTH_IN = 16.0  # a 1600 px wide dashboard, as on a common screen
 ROW_IN = 0.42  # one grid row (Grafana: 30 px plus margin)
 MARGIN_IN, GAP_IN, BANNER_IN = 0.15, 0.08, 0.95
 TITLE_BAR_IN = 0.34  # inches above a panel's content: its title, type and unit
+TITLE_FONT: dict[str, Any] = {"fontsize": 10.5, "fontweight": "bold"}
+KIND_FONT: dict[str, Any] = {"fontsize": 8}
 PAGE_BG, PANEL_BG, PANEL_EDGE, BANNER_BG = "#F4F5F5", "#FFFFFF", "#D8D9DA", "#FFF4CC"
 # Pinned style: a user's matplotlibrc must not change the picture; DejaVu Sans ships with matplotlib.
 STYLE = {"font.family": "DejaVu Sans", "figure.dpi": DPI, "savefig.dpi": DPI, "axes.unicode_minus": True,
@@ -161,13 +165,33 @@ def _frame(canvas: Canvas, box: Box, panel: dict[str, Any]) -> Axes:
     frame.add_patch(Rectangle((0, 0), 1, 1, transform=frame.transAxes, facecolor=PANEL_BG, edgecolor=PANEL_EDGE,
                               linewidth=1, clip_on=False))
     top = 1 - 0.17 / box.height_in
-    frame.text(0.012, top, panel.get("title", ""), transform=frame.transAxes, fontsize=10.5, fontweight="bold",
-               color=TEXT, va="center", ha="left", gid="panel-title")
     unit = field_style(panel).unit if panel.get("type") != "table" else "none"
     kind = panel.get("type", "?") + (f" · unit {unit}" if unit != "none" else "")
-    frame.text(0.988, top, kind, transform=frame.transAxes, fontsize=8, color=MUTED, va="center", ha="right",
-               gid="panel-kind")
+    title, room = panel.get("title", ""), box.width_in * (0.988 - 0.012)
+    # A narrow panel: the type label gives way, and a title still too wide is cut with an ellipsis, as in
+    # Grafana; the artist's label keeps the whole title.
+    show_kind = _width_in(title, TITLE_FONT) + 0.15 + _width_in(kind, KIND_FONT) <= room
+    frame.text(0.012, top, _fit(title, room), transform=frame.transAxes, color=TEXT, va="center", ha="left",
+               gid="panel-title", label=title, **TITLE_FONT)
+    if show_kind:
+        frame.text(0.988, top, kind, transform=frame.transAxes, color=MUTED, va="center", ha="right",
+                   gid="panel-kind", **KIND_FONT)
     return frame
+
+
+def _width_in(text: str, font: dict[str, Any]) -> float:
+    width, _, _ = text_to_path.get_text_width_height_descent(
+        text, FontProperties(family=STYLE["font.family"], size=font["fontsize"], weight=font.get("fontweight")),
+        ismath=False)
+    return width / 72
+
+
+def _fit(title: str, room_in: float) -> str:
+    if _width_in(title, TITLE_FONT) <= room_in:
+        return title
+    while title and _width_in(title + "…", TITLE_FONT) > room_in:
+        title = title[:-1]
+    return title.rstrip() + "…"
 
 
 def _message(frame: Axes, text: str, colour: str = MUTED) -> None:
