@@ -23,7 +23,7 @@ from ruamel.yaml.events import Event
 from agentmon_config import constraints
 from agentmon_config.errors import ConfigError, ConfigErrors
 from agentmon_config.model import PlatformConfig, Tenant
-from agentmon_config.slo import unreachable_tiers
+from agentmon_config.slo import minimum_slo, unreachable_tiers
 
 TENANT_FILE = "tenant.yaml"
 
@@ -62,7 +62,7 @@ def load_tenants(tenants_dir: Path) -> tuple[Tenant, ...]:
                 f"{doc['success_rate_slo']:g} % leaves an error budget of {100 - doc['success_rate_slo']:g} %: the "
                 f"{tier.factor}x burn-rate alert ({tier.long_window}/{tier.short_window}) would need more than 100 % "
                 f"of requests to fail and could never fire; use an SLO of at least "
-                f"{100 - 100 / max(t.factor for t in unreachable):g} %"), _line_of(tree, ["success_rate_slo"]))
+                f"{minimum_slo(max(t.factor for t in unreachable)):g} %"), _line_of(tree, ["success_rate_slo"]))
         tenants.append(Tenant(source=path, **doc))
     return tuple(tenants)
 

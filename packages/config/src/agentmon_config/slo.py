@@ -10,7 +10,7 @@ window of 30 days, factor 14.4 over 1 h spends 2 % of the budget, 6 over 6 h 5 %
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import ROUND_CEILING, Decimal
 
 ERROR_BUDGET_WINDOW = "30d"
 
@@ -42,3 +42,8 @@ def error_budget(slo_percent: float) -> Decimal:
 def unreachable_tiers(slo_percent: float) -> list[BurnTier]:
     """Tiers whose threshold (factor x budget) is above an error ratio of 100 %: they could never fire."""
     return [tier for tier in BURN_TIERS if tier.factor * error_budget(slo_percent) > 1]
+
+
+def minimum_slo(factor: Decimal) -> float:
+    """The lowest SLO (percent, rounded up to 4 decimals) at which a tier of this factor can still fire."""
+    return float((100 - 100 / factor).quantize(Decimal("0.0001"), rounding=ROUND_CEILING))
