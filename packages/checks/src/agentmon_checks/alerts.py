@@ -27,6 +27,7 @@ from agentmon_live.prometheus import PrerequisiteMissing, find_binary
 from agentmon_rules import ALERTMANAGER_FILE, ALERTS_FILE, ALERTS_PROMETHEUS_RULE_PATH
 
 RUNBOOKS = "docs/operations/runbooks.md"
+ALERTMANAGER_CONFIG_API = "monitoring.coreos.com/v1alpha1"
 REQUIRED_ANNOTATIONS = ("summary", "description", "panel_url", "runbook_url")
 # Scrape health: not part of the metrics contract, written by Prometheus itself for every target.
 SCRAPE_HEALTH = {"up": SCRAPE_LABELS}
@@ -111,6 +112,22 @@ def check_routing(file: str, doc: Any, config: PlatformConfig) -> Iterator[Findi
         elif receiver not in receivers:
             yield Finding(file, "route.routes", f"tenant {tenant.tenant_id!r} routes to {receiver!r}, which is "
                                                 "not a receiver")
+
+
+def alertmanager_config_problems(obj: dict[str, Any]) -> Iterator[str]:
+    """The AlertmanagerConfig's shape as the Operator's CRD requires it (kubernetes-validate has no schema)."""
+    if obj.get("apiVersion") != ALERTMANAGER_CONFIG_API:
+        yield f"apiVersion: {obj.get('apiVersion')!r}, expected {ALERTMANAGER_CONFIG_API!r}"
+    spec = obj.get("spec") or {}
+    names = [r.get("name") for r in spec.get("receivers") or []]
+    route = spec.get("route") or {}
+    for i, target in enumerate([route, *(route.get("routes") or [])]):
+        if target.get("receiver") not in names:
+            where = "spec.route" if i == 0 else f"spec.route.routes[{i - 1}]"
+            yield f"{where}.receiver: {target.get('receiver')!r} is not a receiver"
+    for i, receiver in enumerate(spec.get("receivers") or []):
+        if not (receiver.get("emailConfigs") or receiver.get("webhookConfigs")):
+            yield f"spec.receivers[{i}]: needs emailConfigs or webhookConfigs"
 
 
 def amtool_check(file: str, content: bytes) -> Iterator[Finding]:

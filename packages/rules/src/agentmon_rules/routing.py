@@ -53,6 +53,7 @@ def alertmanager_config(config: PlatformConfig, group_wait: str = GROUP_WAIT, gr
 
 def alertmanager_operator_config(config: PlatformConfig) -> dict[str, Any]:
     """The tenants' routes as an AlertmanagerConfig (monitoring.coreos.com/v1alpha1) for the Prometheus Operator.
+    Matchers leave matchType out: "=" is its default, and a bare = is a YAML 1.1 tag that breaks YAML readers.
 
     The Operator scopes it to its namespace and merges it under the cluster's own root route; e-mail needs the
     cluster Alertmanager's global smtp settings (docs/operations/alerts.md).
@@ -66,10 +67,10 @@ def alertmanager_operator_config(config: PlatformConfig) -> dict[str, Any]:
             "route": {"receiver": OPERATIONS_RECEIVER, "groupBy": ["alertname", TENANT_LABEL],
                       "groupWait": GROUP_WAIT, "groupInterval": GROUP_INTERVAL, "repeatInterval": REPEAT_INTERVAL,
                       "routes": [{"receiver": tenant_receiver(t.tenant_id),
-                                  "matchers": [{"name": TENANT_LABEL, "value": t.tenant_id, "matchType": "="}]}
+                                  "matchers": [{"name": TENANT_LABEL, "value": t.tenant_id}]}
                                  for t in config.tenants]},
-            "inhibitRules": [{"sourceMatch": [{"name": "severity", "value": "critical", "matchType": "="}],
-                              "targetMatch": [{"name": "severity", "value": "warning", "matchType": "="}],
+            "inhibitRules": [{"sourceMatch": [{"name": "severity", "value": "critical"}],
+                              "targetMatch": [{"name": "severity", "value": "warning"}],
                               "equal": ["alertname", TENANT_LABEL]}],
             "receivers": receivers,
         },
