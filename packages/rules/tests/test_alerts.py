@@ -274,12 +274,14 @@ def test_a_fast_burn_pages_within_the_expected_time(promtool, tmp_path):
     # A full slower page window of healthy traffic first, so every window holds real history.
     healthy, threshold = max(minutes(t.long_window) for t in BURN_TIERS if t.name == "page"), float(
         burn_threshold(ACME, fast))
-    # Everything fails from `healthy` on: the long window's error ratio passes the threshold after this long.
-    page_after = math.ceil(threshold * minutes(fast.long_window))
+    # Everything fails from `healthy` on (the counters' first failed increment is the minute before): the long
+    # window's error ratio passes the threshold this many minutes after that onset; one minute either side for
+    # rate()'s extrapolation at the window's edges.
+    onset, crossing = healthy - 1, threshold * minutes(fast.long_window)
     only = f'long_window="{fast.long_window}"'
     run(promtool, tmp_path, [*requests("acme", 100, healthy_first=healthy), *healthy_rest()], [], [
-        firing_burns(healthy + page_after - 1, "acme", only=only),
-        firing_burns(healthy + page_after + 1, "acme", (fast.name, fast.long_window), only=only),
+        firing_burns(onset + math.floor(crossing) - 1, "acme", only=only),
+        firing_burns(onset + math.ceil(crossing) + 1, "acme", (fast.name, fast.long_window), only=only),
     ])
 
 
