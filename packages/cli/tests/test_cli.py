@@ -128,7 +128,7 @@ def test_commands_find_the_project_root_from_a_subdirectory(repo):
     below.mkdir(parents=True)
     result = agentmon_in(below, "validate")
     assert result.returncode == 0, result.stderr
-    assert "validate ok: 11 generated files fresh" in result.stdout
+    assert "validate ok: 21 generated files fresh" in result.stdout
     assert not (below / "dashboards").exists()
 
 

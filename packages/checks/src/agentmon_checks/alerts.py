@@ -86,8 +86,8 @@ def runbook_anchors(markdown: str) -> set[str]:
 
 
 def check_runbook_links(file: str, doc: Any, root: Path) -> Iterator[Finding]:
-    """Skipped in a tree without a docs/ folder (a scratch or generated-only copy): nothing to link into there."""
-    if not (root / "docs").is_dir():
+    """Skipped in a tree without docs/operations/ (a scratch or generated-only copy): nothing to link into there."""
+    if not (root / Path(RUNBOOKS).parent).is_dir():
         return
     try:
         anchors = runbook_anchors((root / RUNBOOKS).read_text())
