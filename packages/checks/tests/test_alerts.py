@@ -8,13 +8,16 @@ import os
 from pathlib import Path
 
 import pytest
+from ruamel.yaml import YAML
 
 from agentmon_bundle.outputs import ALERTMANAGER_ROOT, RULES_ROOT, render
 from agentmon_bundle.serialize import yaml_bytes
 from agentmon_checks import alerts
+from agentmon_checks.kustomize import render_overlays
 from agentmon_checks.rules import recorded_series
 from agentmon_config import ConfigError, load_platform
 from agentmon_live.prometheus import PrerequisiteMissing, find_binary
+from agentmon_rules import alertmanager_config
 
 REPO = Path(__file__).resolve().parents[3]
 CONFIG = load_platform(REPO / "config/platform.yaml", REPO / "tenants")
@@ -121,7 +124,6 @@ def test_routing_sends_each_tenant_to_its_owner_and_the_rest_to_operations():
 
 
 def test_a_webhook_owner_contact_becomes_a_webhook_receiver():
-    from agentmon_rules import alertmanager_config
     tenant = dataclasses.replace(CONFIG.tenants[0], owner_contact="https://hooks.example.com/acme")
     doc = alertmanager_config(dataclasses.replace(CONFIG, tenants=(tenant,)))
     assert doc["receivers"][1] == {"name": "tenant-acme", "webhook_configs": [
@@ -139,3 +141,20 @@ def test_an_slo_no_burn_rate_alert_could_fire_on_is_a_configuration_error(tmp_pa
         f"{tenant / 'tenant.yaml'}:6: success_rate_slo: 90 % leaves an error budget of 10 %: the 14.4x burn-rate "
         "alert (1h/5m) would need more than 100 % of requests to fail and could never fire; use an SLO of at "
         "least 93.0556 %")
+
+
+def test_compose_and_the_dev_overlay_run_alertmanager_with_the_generated_routing():
+    compose = YAML(typ="safe").load((REPO / "compose/docker-compose.yml").read_text())
+    service = compose["services"]["alertmanager"]
+    assert service["ports"] == ["127.0.0.1:9093:9093"]
+    assert "../alertmanager/alertmanager.yml:/etc/alertmanager/alertmanager.yml:ro" in service["volumes"]
+    prometheus = YAML(typ="safe").load((REPO / "compose/prometheus.yml").read_text())
+    assert prometheus["alerting"] == {"alertmanagers": [{"static_configs": [{"targets": ["alertmanager:9093"]}]}]}
+
+    dev = {f"{o['kind']}/{o['metadata']['name']}": o
+           for o in next(o for o in render_overlays(REPO, RENDERED.files) if o.name == "dev").objects}
+    pod = dev["Deployment/alertmanager"]["spec"]["template"]["spec"]
+    (config,) = [v for v in pod["volumes"] if v["name"] == "config"]
+    assert dev[f"ConfigMap/{config['configMap']['name']}"]["data"] == {
+        "alertmanager.yml": RENDERED.files[ROUTING].decode()}
+    assert dev["Service/alertmanager"]["spec"]["ports"][0]["port"] == 9093
