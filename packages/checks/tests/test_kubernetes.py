@@ -44,7 +44,8 @@ def findings(overlay: RenderedOverlay) -> list[str]:
 
 
 def test_every_rendered_overlay_passes_every_check():
-    assert sorted(OVERLAYS) == ["dev", "prod", "prod+demo-stack", "prod+ingress", "prod+prometheus-rules"]
+    assert sorted(OVERLAYS) == ["dev", "prod", "prod+alertmanager-config", "prod+demo-stack", "prod+ingress",
+                                "prod+prometheus-rules"]
     assert {name: findings(o) for name, o in OVERLAYS.items()} == {name: [] for name in OVERLAYS}
 
 
@@ -366,7 +367,8 @@ def prod_datasources_ident(overlay):
 
 @pytest.fixture
 def repo(tmp_path: Path) -> Path:
-    for name in ("config", "base", "overlays", "components", "compose", "dashboards", "provisioning", "rules"):
+    for name in ("config", "base", "overlays", "components", "compose", "dashboards", "provisioning", "rules",
+                 "alertmanager"):
         shutil.copytree(REPO / name, tmp_path / name)
     return tmp_path
 

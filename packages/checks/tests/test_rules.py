@@ -144,11 +144,17 @@ def test_every_prometheus_loads_the_same_generated_rules():
     (mount,) = [m for m in pod["containers"][0]["volumeMounts"] if m["mountPath"] == str(mount_dir)]
     (volume,) = [v for v in pod["volumes"] if v["name"] == mount["name"]]
     configmap = dev[f"ConfigMap/{volume['configMap']['name']}"]
-    assert configmap["data"] == {"agentmon.rules.yml": RENDERED.files[RULE_FILE].decode()}
+    alerts_file = "agentmon.alerts.rules.yml"
+    assert configmap["data"] == {"agentmon.rules.yml": RENDERED.files[RULE_FILE].decode(),
+                                 alerts_file: RENDERED.files[f"rules/{alerts_file}"].decode()}
+    assert PurePosixPath(f"{mount_dir}/agentmon.alerts.rules.yml").match(rule_glob)
 
-    (rule,) = [o for o in overlays["prod+prometheus-rules"] if o["kind"] == "PrometheusRule"]
-    assert rule["metadata"]["namespace"] == "monitoring"
-    assert rule["metadata"]["labels"]["release"] == "kube-prometheus-stack"
-    assert rule["spec"] == RENDERED.rules["agentmon.rules.yml"]
+    recording, alerting = sorted((o for o in overlays["prod+prometheus-rules"] if o["kind"] == "PrometheusRule"),
+                                 key=lambda o: o["metadata"]["name"] != "agentmon-recording-rules")
+    for rule in (recording, alerting):
+        assert rule["metadata"]["namespace"] == "monitoring"
+        assert rule["metadata"]["labels"]["release"] == "kube-prometheus-stack"
+    assert recording["spec"] == RENDERED.rules["agentmon.rules.yml"]
+    assert alerting["spec"] == RENDERED.rules["agentmon.alerts.rules.yml"]
     assert all(o["kind"] != "PrometheusRule" for name, objects in overlays.items() if name != "prod+prometheus-rules"
                for o in objects)

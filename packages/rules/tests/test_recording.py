@@ -24,7 +24,8 @@ def configured(scrape: str, evaluation: str):
 
 def test_one_group_per_concern_at_the_configured_interval():
     assert [(g.name, g.interval, len(g.rules)) for g in GROUPS] == [
-        ("agentmon-requests", "1m", 2), ("agentmon-latency", "1m", 2), ("agentmon-capacity", "1m", 6)]
+        ("agentmon-requests", "1m", 2), ("agentmon-latency", "1m", 2), ("agentmon-capacity", "1m", 6),
+        ("agentmon-sli", "1m", 20)]
 
 
 def test_every_recorded_series_exists_per_tenant_and_as_the_platform_aggregate():
@@ -79,11 +80,11 @@ def test_prometheus_rule_carries_the_configured_selector_labels_and_the_same_gro
 
 def test_the_rules_folder_holds_the_rule_file_and_both_kustomizations():
     files = render_rules(CONFIG)
-    assert sorted(files) == ["agentmon.rules.yml", "kustomization.yaml", "operator/kustomization.yaml",
-                             "operator/prometheusrule.yaml"]
+    assert sorted(files) == ["agentmon.alerts.rules.yml", "agentmon.rules.yml", "kustomization.yaml",
+                             "operator/alerts.yaml", "operator/kustomization.yaml", "operator/prometheusrule.yaml"]
     assert files["kustomization.yaml"]["configMapGenerator"] == [
-        {"name": "prometheus-rules", "files": ["agentmon.rules.yml"]}]
-    assert files["operator/kustomization.yaml"]["resources"] == ["prometheusrule.yaml"]
+        {"name": "prometheus-rules", "files": ["agentmon.rules.yml", "agentmon.alerts.rules.yml"]}]
+    assert files["operator/kustomization.yaml"]["resources"] == ["prometheusrule.yaml", "alerts.yaml"]
     assert CONFIG.rules.prometheus_rule_labels == (("release", "kube-prometheus-stack"),)
 
 

@@ -15,13 +15,14 @@ from agentmon_config import PlatformConfig
 from agentmon_dashboards import render_dashboards
 from agentmon_deploy import dashboards_kustomization, provisioning_kustomization, render_base_fragments
 from agentmon_provisioning import DASHBOARD_PROVIDERS_FILE, DATASOURCES_FILE, render_provisioning
-from agentmon_rules import render_rules
+from agentmon_rules import render_alertmanager, render_rules
 
 DASHBOARDS_ROOT = "dashboards"
 PROVISIONING_ROOT = "provisioning"
 BASE_FRAGMENTS_ROOT = "base/generated"
 RULES_ROOT = "rules"
-GENERATED_ROOTS = (DASHBOARDS_ROOT, PROVISIONING_ROOT, BASE_FRAGMENTS_ROOT, RULES_ROOT)
+ALERTMANAGER_ROOT = "alertmanager"
+GENERATED_ROOTS = (DASHBOARDS_ROOT, PROVISIONING_ROOT, BASE_FRAGMENTS_ROOT, RULES_ROOT, ALERTMANAGER_ROOT)
 KUSTOMIZATION = "kustomization.yaml"
 
 
@@ -32,6 +33,7 @@ class Rendered:
     dashboards: dict[str, dict[str, Any]]  # path under dashboards/ -> dashboard JSON
     provisioning: dict[str, dict[str, Any]]  # path under provisioning/ -> provisioning document
     rules: dict[str, dict[str, Any]]  # path under rules/ -> rule file, kustomization or PrometheusRule
+    alertmanager: dict[str, dict[str, Any]]  # path under alertmanager/ -> routing, kustomization, AlertmanagerConfig
     files: dict[str, bytes]  # repo-relative POSIX path -> exact file content
 
 
@@ -39,6 +41,7 @@ def render(config: PlatformConfig) -> Rendered:
     dashboards = render_dashboards(config)
     provisioning = render_provisioning(config)
     rules = render_rules(config)
+    alertmanager = render_alertmanager(config)
     kubernetes = {
         _join(DASHBOARDS_ROOT, KUSTOMIZATION): dashboards_kustomization(dashboards),
         _join(PROVISIONING_ROOT, KUSTOMIZATION): provisioning_kustomization(DATASOURCES_FILE, DASHBOARD_PROVIDERS_FILE),
@@ -48,7 +51,9 @@ def render(config: PlatformConfig) -> Rendered:
     files |= {_join(PROVISIONING_ROOT, name): yaml_bytes(doc) for name, doc in provisioning.items()}
     files |= {path: yaml_bytes(doc) for path, doc in kubernetes.items()}
     files |= {_join(RULES_ROOT, name): yaml_bytes(doc) for name, doc in rules.items()}
-    return Rendered(dashboards=dashboards, provisioning=provisioning, rules=rules, files=dict(sorted(files.items())))
+    files |= {_join(ALERTMANAGER_ROOT, name): yaml_bytes(doc) for name, doc in alertmanager.items()}
+    return Rendered(dashboards=dashboards, provisioning=provisioning, rules=rules, alertmanager=alertmanager,
+                    files=dict(sorted(files.items())))
 
 
 def _join(root: str, name: str) -> str:

@@ -8,7 +8,8 @@ from pathlib import Path
 
 from rich.console import Console
 
-from agentmon_bundle.outputs import GENERATED_ROOTS, RULES_ROOT, Rendered, render
+from agentmon_bundle.outputs import ALERTMANAGER_ROOT, GENERATED_ROOTS, RULES_ROOT, Rendered, render
+from agentmon_checks import alerts as alert_checks
 from agentmon_checks import compose, kubernetes, names
 from agentmon_checks import dashboards as checks
 from agentmon_checks import rules as rule_checks
@@ -32,6 +33,9 @@ def check_bundle(root: Path, config: PlatformConfig, *, against_disk: bool) -> C
     rendered = render(config)
     findings = list(drift(root, GENERATED_ROOTS, rendered.files)) if against_disk else []
     findings += semantic_checks(config, rendered)
+    findings += alert_checks.check_alerts(root, config, RULES_ROOT, rendered.rules, ALERTMANAGER_ROOT,
+                                          rendered.alertmanager, rendered.dashboards, rendered.files,
+                                          rule_checks.recorded_series(rendered.rules.get(rule_checks.RULE_FILE)))
     kube_findings, overlays = kubernetes_checks(root, config, rendered)
     findings += kube_findings
     findings += compose.check_compose(root, config, rendered.files)

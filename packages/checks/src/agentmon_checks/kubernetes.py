@@ -12,6 +12,7 @@ import kubernetes_validate
 import kubernetes_validate.utils
 from ruamel.yaml import YAML
 
+from agentmon_checks.alerts import alertmanager_config_problems
 from agentmon_checks.findings import Finding
 from agentmon_checks.kustomize import RenderedOverlay
 from agentmon_checks.rules import prometheus_rule_problems
@@ -26,9 +27,9 @@ from agentmon_deploy import (
 )
 
 ALLOWED_KINDS = frozenset({"ConfigMap", "Secret", "Service", "ServiceAccount", "Deployment", "NetworkPolicy",
-                           "Ingress", "PrometheusRule"})
+                           "Ingress", "PrometheusRule", "AlertmanagerConfig"})
 # Custom resources kubernetes-validate has no schema for, each with its own structural check.
-CUSTOM_RESOURCES = {"PrometheusRule": prometheus_rule_problems}
+CUSTOM_RESOURCES = {"PrometheusRule": prometheus_rule_problems, "AlertmanagerConfig": alertmanager_config_problems}
 KUBERNETES_VERSIONS = ("1.34", "1.37")  # oldest and newest supported
 # Client-side `kubectl apply` keeps the whole object in a 262,144-byte annotation; keep a margin.
 MAX_OBJECT_BYTES = 250_000

@@ -3,6 +3,8 @@
 from agentmon_config.errors import ConfigError
 from agentmon_config.loader import check_tenant_answers, load_platform, load_simulator_profile, load_tenants
 from agentmon_config.model import (
+    AlertRule,
+    Alerts,
     Datasource,
     Kubernetes,
     MainDashboard,
@@ -14,6 +16,8 @@ from agentmon_config.model import (
 )
 
 __all__ = [
+    "AlertRule",
+    "Alerts",
     "ConfigError",
     "Datasource",
     "Kubernetes",

@@ -23,6 +23,7 @@ from ruamel.yaml.events import Event
 from agentmon_config import constraints
 from agentmon_config.errors import ConfigError, ConfigErrors
 from agentmon_config.model import PlatformConfig, Tenant
+from agentmon_config.slo import minimum_slo, unreachable_tiers
 
 TENANT_FILE = "tenant.yaml"
 
@@ -55,6 +56,13 @@ def load_tenants(tenants_dir: Path) -> tuple[Tenant, ...]:
         if doc["tenant_id"] != folder.name:
             raise ConfigError(path, "tenant_id", f"{doc['tenant_id']!r} must equal its folder name "
                                                  f"{folder.name!r}", _line_of(tree, ["tenant_id"]))
+        if unreachable := unreachable_tiers(doc["success_rate_slo"]):
+            tier = unreachable[0]
+            raise ConfigError(path, "success_rate_slo", (
+                f"{doc['success_rate_slo']:g} % leaves an error budget of {100 - doc['success_rate_slo']:g} %: the "
+                f"{tier.factor}x burn-rate alert ({tier.long_window}/{tier.short_window}) would need more than 100 % "
+                f"of requests to fail and could never fire; use an SLO of at least "
+                f"{minimum_slo(max(t.factor for t in unreachable)):g} %"), _line_of(tree, ["success_rate_slo"]))
         tenants.append(Tenant(source=path, **doc))
     return tuple(tenants)
 

@@ -66,6 +66,37 @@ class Rules:
 
 
 @dataclass(frozen=True)
+class AlertRule:
+    for_: str  # `for:` of the Prometheus alert rule ("for" is a Python keyword)
+    severity: str
+
+
+@dataclass(frozen=True)
+class Alerts:
+    grafana_url: str
+    operations_contact: str
+    smtp_smarthost: str
+    smtp_from: str
+    runbooks_url: str
+    minimum_requests: int
+    error_rate_window: str
+    success_rate_warning: AlertRule
+    success_rate_critical: AlertRule
+    error_rate_warning: AlertRule
+    error_rate_critical: AlertRule
+    queue_depth: AlertRule
+    p95_latency: AlertRule
+    no_active_worker: AlertRule
+    metrics_absent: AlertRule
+    target_down: AlertRule
+
+    @classmethod
+    def from_section(cls, section: dict[str, Any]) -> Alerts:
+        return cls(**{k: AlertRule(for_=v["for"], severity=v["severity"]) if isinstance(v, dict) else v
+                      for k, v in section.items()})
+
+
+@dataclass(frozen=True)
 class Tenant:
     source: Path
     tenant_id: str
@@ -85,6 +116,7 @@ class PlatformConfig:
     provisioning: Provisioning
     kubernetes: Kubernetes
     rules: Rules
+    alerts: Alerts
     tenants: tuple[Tenant, ...] = ()
 
     @classmethod
@@ -99,6 +131,7 @@ class PlatformConfig:
             kubernetes=Kubernetes(**doc["kubernetes"]),
             rules=Rules(evaluation_interval=doc["rules"]["evaluation_interval"],
                         prometheus_rule_labels=tuple(sorted(doc["rules"]["prometheus_rule_labels"].items()))),
+            alerts=Alerts.from_section(doc["alerts"]),
         )
 
 

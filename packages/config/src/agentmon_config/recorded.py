@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from agentmon_config.contract import TENANT_LABEL
+from agentmon_config.slo import SLI_WINDOWS
 
 # Reserved tenant_id of the platform aggregate; the tenant schema forbids it as a tenant name.
 ALL_TENANTS = "__all__"
@@ -43,3 +44,20 @@ WORKERLESS_TENANTS = Recorded(
     "1 for a tenant with less than one active worker, else 0; the aggregate counts such tenants.")
 
 RECORDED: tuple[Recorded, ...] = (REQUEST_RATE, BUCKET_RATE, QUEUE_DEPTH, ACTIVE_WORKERS, WORKERLESS_TENANTS)
+
+
+def sli_error_ratio(window: str) -> Recorded:
+    """The SLI of the burn-rate alerts and the error-budget panel: failed share of requests over `window`."""
+    return Recorded(f"tenant_id:enhancement_requests_errors:ratio_rate{window}", frozenset({TENANT_LABEL}),
+                    f"Failed share of requests (0-1) over {window}; no series while there were no requests.")
+
+
+def sli_request_rate(window: str) -> Recorded:
+    """Requests per second over `window`: the low-traffic guard of the error-rate and burn-rate alerts."""
+    return Recorded(f"tenant_id:enhancement_requests:rate{window}", frozenset({TENANT_LABEL}),
+                    f"Requests per second over {window}.")
+
+
+# Apart from RECORDED: the dashboards' panels read RECORDED at every range, only the error-budget panel and the
+# alerts read these.
+SLI_SERIES: tuple[Recorded, ...] = tuple(r for w in SLI_WINDOWS for r in (sli_error_ratio(w), sli_request_rate(w)))

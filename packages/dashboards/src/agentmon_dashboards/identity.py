@@ -1,21 +1,6 @@
-"""Stable identity of generated dashboards: uids derive from names, never random."""
+"""Stable identity of generated dashboards; declared in agentmon_config.identity, which the alert rules' panel
+links share (the two generators may not import each other)."""
 
-GENERATED_TAG = "generated"
-UID_PREFIX = "agentmon-"
-# Grafana rejects dashboard uids longer than 40 characters.
-MAX_UID_LENGTH = 40
+from agentmon_config.identity import GENERATED_TAG, MAX_UID_LENGTH, UID_PREFIX, dashboard_uid, tenant_dashboard_uid
 
-
-def dashboard_uid(name: str) -> str:
-    uid = f"{UID_PREFIX}{name}"
-    if len(uid) > MAX_UID_LENGTH:
-        raise ValueError(f"dashboard uid {uid!r} is longer than {MAX_UID_LENGTH} characters; shorten the name")
-    return uid
-
-
-def tenant_dashboard_uid(tenant_id: str) -> str:
-    """'tenant-<id>': tenant ids are at most 31 characters, so this stays within Grafana's limit."""
-    uid = f"tenant-{tenant_id}"
-    if len(uid) > MAX_UID_LENGTH:
-        raise ValueError(f"dashboard uid {uid!r} is longer than {MAX_UID_LENGTH} characters")
-    return uid
+__all__ = ["GENERATED_TAG", "MAX_UID_LENGTH", "UID_PREFIX", "dashboard_uid", "tenant_dashboard_uid"]

@@ -9,11 +9,13 @@ from grafana_foundation_sdk.models import dashboard as dashboard_m
 
 from agentmon_config import PlatformConfig
 from agentmon_config.contract import TENANT_LABEL
+from agentmon_config.identity import MAIN_PANELS
 from agentmon_config.recorded import ALL_TENANTS
 from agentmon_dashboards import queries as q
 from agentmon_dashboards.identity import GENERATED_TAG, dashboard_uid
 from agentmon_dashboards.panels import (
     datasource_ref,
+    firing_alerts,
     number_stat,
     percent_gauge,
     prom_query,
@@ -31,6 +33,8 @@ def main_dashboard(config: PlatformConfig) -> dashboard_b.Dashboard:
         .tags([*cfg.tags, GENERATED_TAG]).refresh(cfg.refresh).time(cfg.time_from, "now")
         .timezone(cfg.timezone).editable().timepicker(time_picker(cfg.refresh_intervals, cfg.quick_ranges))
         .with_variable(_tenant_variable(ds))
+        .annotation(firing_alerts(ds, q.firing_alerts_of_selection(),
+                                  [MAIN_PANELS["queue_depth"], MAIN_PANELS["p95_latency"]]))
     )
     panels = [
         (percent_gauge(

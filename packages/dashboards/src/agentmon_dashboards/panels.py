@@ -98,3 +98,10 @@ def ranked_table(title: str, description: str, query: prometheus.Dataquery, *, k
             dashboard_m.DynamicConfigValue(id_val="thresholds", value=thresholds(steps).build()),
         ])
     )
+
+
+def firing_alerts(ds: dashboard_m.DataSourceRef, expr: str, panel_ids: Sequence[int]) -> dashboard_b.AnnotationQuery:
+    """A dashboard annotation marking when agentmon's alerts fired (Prometheus' ALERTS series), shown on the
+    time-series panels `panel_ids` only: stats and tables cannot draw annotations."""
+    return (dashboard_b.AnnotationQuery().name("Firing alerts").datasource(ds).enable(True).icon_color("red")
+            .expr(expr).filter(dashboard_b.AnnotationPanelFilter().exclude(False).ids(list(panel_ids))))

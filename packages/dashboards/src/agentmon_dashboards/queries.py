@@ -122,3 +122,12 @@ def active_workers_total(scope: str) -> str:
 def workerless_tenants(scope: str) -> str:
     """Selected tenants without an active worker at some point of the step (under All: the most at once)."""
     return f"sum({_over('max_over_time', WORKERLESS_TENANTS.name, scope)})"
+
+
+def firing_alerts_of_selection() -> str:
+    """Firing alerts of the selected tenants, and the platform-wide ones (they carry no tenant_id)."""
+    return f'ALERTS{{alertstate="firing",{TENANT_LABEL}=~"${TENANT_VARIABLE}|"}}'
+
+
+def firing_alerts_of(tenant_id: str) -> str:
+    return f'ALERTS{{alertstate="firing",{tenant_scope(tenant_id)}}}'

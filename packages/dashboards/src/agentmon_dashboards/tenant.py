@@ -5,10 +5,18 @@ from __future__ import annotations
 from grafana_foundation_sdk.builders import dashboard as dashboard_b
 
 from agentmon_config import PlatformConfig, Tenant
+from agentmon_config.identity import TENANT_PANELS
 from agentmon_dashboards import queries as q
 from agentmon_dashboards.identity import GENERATED_TAG, tenant_dashboard_uid
 from agentmon_dashboards.main import place_panels, time_picker
-from agentmon_dashboards.panels import datasource_ref, number_stat, percent_gauge, prom_query, series_with_line
+from agentmon_dashboards.panels import (
+    datasource_ref,
+    firing_alerts,
+    number_stat,
+    percent_gauge,
+    prom_query,
+    series_with_line,
+)
 
 ERROR_BUDGET_WINDOW = "30d"
 
@@ -23,6 +31,8 @@ def tenant_dashboard(config: PlatformConfig, tenant: Tenant) -> dashboard_b.Dash
         .description(f"Enhancement pipeline of tenant {tenant.tenant_id}. Owner: {tenant.owner_contact}")
         .tags(["tenant", tenant.tenant_id, GENERATED_TAG]).refresh(main.refresh).time(main.time_from, "now")
         .timezone(main.timezone).editable().timepicker(time_picker(main.refresh_intervals, main.quick_ranges))
+        .annotation(firing_alerts(ds, q.firing_alerts_of(tenant.tenant_id), [
+            TENANT_PANELS["queue_depth"], TENANT_PANELS["request_rate"], TENANT_PANELS["latency"]]))
     )
     latency = [prom_query(ds, q.latency_quantile(scope, quantile), f"p{round(quantile * 100)}", ref_id=ref)
                for quantile, ref in ((0.5, "A"), (0.95, "B"), (0.99, "C"))]

@@ -83,6 +83,7 @@ def local_prometheus_config(compose_config: str, target: str, scrape_interval: s
     config = YAML(typ="safe", pure=True).load(compose_config)
     config["global"]["scrape_interval"] = config["global"]["evaluation_interval"] = scrape_interval
     config["rule_files"] = [str(rule_file)] if rule_file else []
+    config.pop("alerting", None)  # the local demo runs no Alertmanager
     for job in config["scrape_configs"]:
         for static in job.get("static_configs", []):
             static["targets"] = [target if t == SIMULATOR_TARGET else t for t in static["targets"]]

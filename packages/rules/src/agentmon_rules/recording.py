@@ -27,7 +27,10 @@ from agentmon_config.recorded import (
     REQUEST_RATE,
     WORKERLESS_TENANTS,
     Recorded,
+    sli_error_ratio,
+    sli_request_rate,
 )
+from agentmon_config.slo import SLI_WINDOWS
 
 REQUESTS = "enhancement_requests_total"
 DURATION_BUCKETS = "enhancement_duration_seconds_bucket"
@@ -107,4 +110,23 @@ def recording_groups(config: PlatformConfig) -> tuple[RuleGroup, ...]:
             RecordingRule(WORKERLESS_TENANTS.name, f"sum(({per_tenant_workers}) < bool {WORKERS_NEEDED})",
                           labels=((TENANT_LABEL, ALL_TENANTS),)),
         )),
+        RuleGroup("agentmon-sli", interval, sli_rules()),
     )
+
+
+def sli_rules() -> tuple[RecordingRule, ...]:
+    """Error ratio and request rate over every SLI window, from the raw counter (so one backfill pass records
+    them): the burn-rate and error-rate alerts and the error-budget panel read these."""
+    rules: list[RecordingRule] = []
+    for window in SLI_WINDOWS:
+        def total(by: tuple[str, ...], window: str = window) -> str:
+            return f"sum{_by(by)}(rate({REQUESTS}[{window}]))"
+
+        def ratio(by: tuple[str, ...], window: str = window) -> str:
+            failed = f'sum{_by(by)}(rate({REQUESTS}{{status="failure"}}[{window}]))'
+            # A tenant without failures has no failure series: 0, not missing; no requests: no data, not NaN.
+            return f"({failed} or 0 * {total(by)}) / ({total(by)} > 0)"
+
+        rules += [*_per_tenant_and_all(sli_error_ratio(window), ratio),
+                  *_per_tenant_and_all(sli_request_rate(window), total)]
+    return tuple(rules)

@@ -1,0 +1,165 @@
+"""Checks on the generated alert rules (rules/agentmon.alerts.rules.yml and its PrometheusRule) and the
+Alertmanager routing (alertmanager/):
+
+- every alert expression parses and reads only contract metrics, series recorded by the bundle, or `up`;
+- every alert has a severity, a summary, a description, a panel_url naming an existing dashboard uid and panel id,
+  and a runbook_url whose anchor is a heading of docs/operations/runbooks.md;
+- the routing names an existing receiver for every tenant; `amtool check-config` when amtool is on PATH.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import tempfile
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import promql_parser
+
+from agentmon_checks.dashboards import contract_violations, panels
+from agentmon_checks.findings import Finding
+from agentmon_checks.rules import promtool_check
+from agentmon_config import PlatformConfig
+from agentmon_config.contract import SCRAPE_LABELS, TENANT_LABEL
+from agentmon_live.prometheus import PrerequisiteMissing, find_binary
+from agentmon_rules import ALERTMANAGER_FILE, ALERTS_FILE, ALERTS_PROMETHEUS_RULE_PATH
+
+RUNBOOKS = "docs/operations/runbooks.md"
+ALERTMANAGER_CONFIG_API = "monitoring.coreos.com/v1alpha1"
+REQUIRED_ANNOTATIONS = ("summary", "description", "panel_url", "runbook_url")
+# Scrape health: not part of the metrics contract, written by Prometheus itself for every target.
+SCRAPE_HEALTH = {"up": SCRAPE_LABELS}
+_PANEL_LINK = re.compile(r"/d/([^/?#]+)\?viewPanel=(\d+)(?:&|$)")
+
+
+def _alert_rules(doc: Any) -> Iterator[tuple[str, dict[str, Any]]]:
+    groups = doc.get("groups") if isinstance(doc, dict) else None
+    for group in groups if isinstance(groups, list) else []:
+        for rule in group.get("rules") or []:
+            yield f"group {group.get('name')!r} alert {rule.get('alert')!r}", rule
+
+
+def check_alert_file(file: str, doc: Any, recorded: Mapping[str, frozenset[str]]) -> Iterator[Finding]:
+    rules = list(_alert_rules(doc))
+    if not rules:
+        yield Finding(file, "groups", "no alert rules")
+    for where, rule in rules:
+        try:
+            ast = promql_parser.parse(str(rule.get("expr", "")))
+        except ValueError as exc:
+            yield Finding(file, where, f"PromQL does not parse: {exc}: {rule.get('expr')}")
+            continue
+        for problem in contract_violations(ast, {**recorded, **SCRAPE_HEALTH}):
+            yield Finding(file, where, problem)
+        if not (rule.get("labels") or {}).get("severity"):
+            yield Finding(file, where, "labels.severity: missing")
+        annotations = rule.get("annotations") or {}
+        for missing in (a for a in REQUIRED_ANNOTATIONS if not annotations.get(a)):
+            yield Finding(file, where, f"annotations.{missing}: missing")
+
+
+def dashboard_panels(dashboards: Mapping[str, dict[str, Any]]) -> dict[str, set[int]]:
+    """Dashboard uid -> its panel ids."""
+    return {d.get("uid"): {p.get("id") for p in panels(d)} for d in dashboards.values()}
+
+
+def check_panel_links(file: str, doc: Any, dashboards: Mapping[str, dict[str, Any]]) -> Iterator[Finding]:
+    known = dashboard_panels(dashboards)
+    for where, rule in _alert_rules(doc):
+        url = str((rule.get("annotations") or {}).get("panel_url", ""))
+        match = _PANEL_LINK.search(url)
+        if not match:
+            yield Finding(file, where, f"annotations.panel_url: {url!r} is not a <grafana>/d/<uid>?viewPanel=<id> link")
+        elif match.group(1) not in known:
+            yield Finding(file, where, f"annotations.panel_url: no dashboard has uid {match.group(1)!r}")
+        elif int(match.group(2)) not in known[match.group(1)]:
+            yield Finding(file, where, f"annotations.panel_url: dashboard {match.group(1)!r} has no panel "
+                                       f"{match.group(2)}")
+
+
+def runbook_anchors(markdown: str) -> set[str]:
+    """GitHub's heading anchors: lower case, punctuation dropped, spaces to hyphens."""
+    headings = re.findall(r"^#{1,6}\s+(.+?)\s*$", markdown, re.M)
+    return {re.sub(r"[^\w\- ]", "", h.lower()).replace(" ", "-") for h in headings}
+
+
+def check_runbook_links(file: str, doc: Any, root: Path) -> Iterator[Finding]:
+    """Skipped in a tree without docs/operations/ (a scratch or generated-only copy): nothing to link into there."""
+    if not (root / Path(RUNBOOKS).parent).is_dir():
+        return
+    try:
+        anchors = runbook_anchors((root / RUNBOOKS).read_text())
+    except OSError:
+        yield Finding(RUNBOOKS, "", "missing: every alert's runbook_url points into it")
+        return
+    for where, rule in _alert_rules(doc):
+        url = str((rule.get("annotations") or {}).get("runbook_url", ""))
+        anchor = url.partition("#")[2]
+        if anchor not in anchors:
+            yield Finding(file, where, f"annotations.runbook_url: no heading #{anchor} in {RUNBOOKS}")
+
+
+def check_routing(file: str, doc: Any, config: PlatformConfig) -> Iterator[Finding]:
+    route = (doc.get("route") or {}) if isinstance(doc, dict) else {}
+    receivers = {r.get("name") for r in (doc.get("receivers") or [])} if isinstance(doc, dict) else set()
+    if route.get("receiver") not in receivers:
+        yield Finding(file, "route.receiver", f"{route.get('receiver')!r} is not a receiver")
+    routed = {m: r.get("receiver") for r in route.get("routes") or [] for m in r.get("matchers") or []}
+    for tenant in config.tenants:
+        receiver = routed.get(f'{TENANT_LABEL}="{tenant.tenant_id}"')
+        if receiver is None:
+            yield Finding(file, "route.routes", f"no route for tenant {tenant.tenant_id!r}: its alerts would go "
+                                                "to the operations receiver")
+        elif receiver not in receivers:
+            yield Finding(file, "route.routes", f"tenant {tenant.tenant_id!r} routes to {receiver!r}, which is "
+                                                "not a receiver")
+
+
+def alertmanager_config_problems(obj: dict[str, Any]) -> Iterator[str]:
+    """The AlertmanagerConfig's shape as the Operator's CRD requires it (kubernetes-validate has no schema)."""
+    if obj.get("apiVersion") != ALERTMANAGER_CONFIG_API:
+        yield f"apiVersion: {obj.get('apiVersion')!r}, expected {ALERTMANAGER_CONFIG_API!r}"
+    spec = obj.get("spec") or {}
+    names = [r.get("name") for r in spec.get("receivers") or []]
+    route = spec.get("route") or {}
+    for i, target in enumerate([route, *(route.get("routes") or [])]):
+        if target.get("receiver") not in names:
+            where = "spec.route" if i == 0 else f"spec.route.routes[{i - 1}]"
+            yield f"{where}.receiver: {target.get('receiver')!r} is not a receiver"
+    for i, receiver in enumerate(spec.get("receivers") or []):
+        if not (receiver.get("emailConfigs") or receiver.get("webhookConfigs")):
+            yield f"spec.receivers[{i}]: needs emailConfigs or webhookConfigs"
+
+
+def amtool_check(file: str, content: bytes) -> Iterator[Finding]:
+    """`amtool check-config` on the rendered file; skipped (no finding) when amtool is not on PATH."""
+    try:
+        amtool = find_binary("amtool")
+    except PrerequisiteMissing:
+        return
+    with tempfile.TemporaryDirectory(prefix="agentmon-alertmanager-") as scratch:
+        path = Path(scratch) / Path(file).name
+        path.write_bytes(content)
+        result = subprocess.run([amtool, "check-config", str(path)], capture_output=True, text=True, timeout=60)
+    if result.returncode != 0:
+        output = " ".join((result.stdout + result.stderr).replace(str(path), file).split())
+        yield Finding(file, "amtool check-config", output)
+
+
+def check_alerts(root: Path, config: PlatformConfig, rules_root: str, rules: Mapping[str, Any],
+                 alertmanager_root: str, alertmanager: Mapping[str, Any], dashboards: Mapping[str, dict[str, Any]],
+                 files: Mapping[str, bytes], recorded: Mapping[str, frozenset[str]]) -> Iterator[Finding]:
+    alerts_path, alerts = f"{rules_root}/{ALERTS_FILE}", rules.get(ALERTS_FILE)
+    yield from check_alert_file(alerts_path, alerts, recorded)
+    yield from check_panel_links(alerts_path, alerts, dashboards)
+    yield from check_runbook_links(alerts_path, alerts, root)
+    yield from promtool_check(alerts_path, files.get(alerts_path, b""))
+    operator = rules.get(ALERTS_PROMETHEUS_RULE_PATH) or {}
+    if (operator.get("spec") or {}).get("groups") != (alerts or {}).get("groups"):
+        yield Finding(f"{rules_root}/{ALERTS_PROMETHEUS_RULE_PATH}", "spec.groups",
+                      f"differ from {alerts_path}: both must load the same alerts")
+    routing_path = f"{alertmanager_root}/{ALERTMANAGER_FILE}"
+    yield from check_routing(routing_path, alertmanager.get(ALERTMANAGER_FILE), config)
+    yield from amtool_check(routing_path, files.get(routing_path, b""))

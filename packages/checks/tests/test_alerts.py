@@ -1,0 +1,160 @@
+"""validate on the generated alerts and routing: each planted fault fails with a message naming the alert."""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import os
+from pathlib import Path
+
+import pytest
+from ruamel.yaml import YAML
+
+from agentmon_bundle.outputs import ALERTMANAGER_ROOT, RULES_ROOT, render
+from agentmon_bundle.serialize import yaml_bytes
+from agentmon_checks import alerts
+from agentmon_checks.kustomize import render_overlays
+from agentmon_checks.rules import recorded_series
+from agentmon_config import ConfigError, load_platform
+from agentmon_live.prometheus import PrerequisiteMissing, find_binary
+from agentmon_rules import alertmanager_config
+
+REPO = Path(__file__).resolve().parents[3]
+CONFIG = load_platform(REPO / "config/platform.yaml", REPO / "tenants")
+RENDERED = render(CONFIG)
+ALERTS = "agentmon.alerts.rules.yml"
+ROUTING = "alertmanager/alertmanager.yml"
+
+
+@pytest.fixture(autouse=True)
+def binaries():
+    """validate runs promtool and amtool whenever they are on PATH; these tests need them (fail in CI)."""
+    try:
+        return find_binary("promtool"), find_binary("amtool")
+    except PrerequisiteMissing as exc:
+        if os.environ.get("CI"):
+            pytest.fail(f"CI: {exc}")
+        pytest.skip(str(exc))
+
+
+def findings(root: Path = REPO, edit_rules=None, edit_routing=None, dashboards=None) -> list[str]:
+    rules, alertmanager, files = copy.deepcopy(RENDERED.rules), copy.deepcopy(RENDERED.alertmanager), dict(
+        RENDERED.files)
+    if edit_rules:
+        edit_rules(rules[ALERTS]["groups"])
+        rules["operator/alerts.yaml"]["spec"] = rules[ALERTS]
+        files[f"{RULES_ROOT}/{ALERTS}"] = yaml_bytes(rules[ALERTS])
+    if edit_routing:
+        edit_routing(alertmanager["alertmanager.yml"])
+        files[ROUTING] = yaml_bytes(alertmanager["alertmanager.yml"])
+    recorded = recorded_series(rules["agentmon.rules.yml"])
+    return [str(f) for f in alerts.check_alerts(root, CONFIG, RULES_ROOT, rules, ALERTMANAGER_ROOT, alertmanager,
+                                                dashboards or RENDERED.dashboards, files, recorded)]
+
+
+def first_rule(groups):
+    return groups[0]["rules"][0]
+
+
+def test_the_generated_alerts_and_routing_pass():
+    assert findings() == []
+
+
+def test_an_alert_reading_an_unknown_series_fails():
+    def edit(groups):
+        first_rule(groups)["expr"] = "tenant_id:made_up:ratio > 1"
+    assert findings(edit_rules=edit) == [
+        f"rules/{ALERTS}: group 'agentmon-alerts-health' alert 'AgentmonSuccessRateLow': unknown metric "
+        "'tenant_id:made_up:ratio' (neither in the metrics contract nor recorded by a rule)"]
+
+
+def test_an_alert_without_severity_or_runbook_fails():
+    def edit(groups):
+        del first_rule(groups)["labels"]["severity"]
+        del first_rule(groups)["annotations"]["runbook_url"]
+    where = f"rules/{ALERTS}: group 'agentmon-alerts-health' alert 'AgentmonSuccessRateLow'"
+    assert findings(edit_rules=edit) == [
+        f"{where}: labels.severity: missing", f"{where}: annotations.runbook_url: missing",
+        f"{where}: annotations.runbook_url: no heading # in docs/operations/runbooks.md"]
+
+
+def test_a_panel_link_to_a_missing_panel_or_dashboard_fails():
+    def edit(groups):
+        groups[0]["rules"][0]["annotations"]["panel_url"] = "http://g/d/agentmon-system-health?viewPanel=99"
+        groups[0]["rules"][1]["annotations"]["panel_url"] = "http://g/d/nope?viewPanel=1"
+    where = f"rules/{ALERTS}: group 'agentmon-alerts-health' alert 'AgentmonSuccessRateLow'"
+    assert findings(edit_rules=edit) == [
+        f"{where}: annotations.panel_url: dashboard 'agentmon-system-health' has no panel 99",
+        f"{where}: annotations.panel_url: no dashboard has uid 'nope'"]
+
+
+def test_a_runbook_anchor_missing_from_the_runbooks_fails(tmp_path):
+    runbooks = tmp_path / alerts.RUNBOOKS
+    runbooks.parent.mkdir(parents=True)
+    runbooks.write_text((REPO / alerts.RUNBOOKS).read_text().replace("## target-down\n", "## target-gone\n"))
+    assert findings(root=tmp_path) == [
+        f"rules/{ALERTS}: group 'agentmon-alerts-availability' alert 'AgentmonTargetDown': annotations.runbook_url: "
+        "no heading #target-down in docs/operations/runbooks.md"]
+
+
+def test_a_tenant_without_a_route_fails():
+    def edit(doc):
+        doc["route"]["routes"] = [r for r in doc["route"]["routes"] if r["receiver"] != "tenant-acme"]
+    assert findings(edit_routing=edit) == [
+        f"{ROUTING}: route.routes: no route for tenant 'acme': its alerts would go to the operations receiver"]
+
+
+def test_amtool_rejects_a_route_to_an_undefined_receiver():
+    def edit(doc):
+        doc["route"]["routes"][0]["receiver"] = "nobody"
+    messages = findings(edit_routing=edit)
+    assert messages[0] == (f"{ROUTING}: route.routes: tenant 'acme' routes to 'nobody', which is not a receiver")
+    assert messages[1].startswith(f"{ROUTING}: amtool check-config: ")
+    assert 'undefined receiver "nobody"' in messages[1]
+
+
+def test_routing_sends_each_tenant_to_its_owner_and_the_rest_to_operations():
+    doc = RENDERED.alertmanager["alertmanager.yml"]
+    assert doc["route"]["receiver"] == "operations"
+    assert doc["route"]["routes"] == [{"receiver": "tenant-acme", "matchers": ['tenant_id="acme"']},
+                                      {"receiver": "tenant-globex", "matchers": ['tenant_id="globex"']}]
+    receivers = {r["name"]: r for r in doc["receivers"]}
+    assert receivers["tenant-acme"]["email_configs"] == [{"to": "acme-oncall@example.com", "send_resolved": True}]
+    assert doc["global"] == {"smtp_smarthost": "smtp.example.com:587", "smtp_from": "alertmanager@example.com"}
+
+
+def test_a_webhook_owner_contact_becomes_a_webhook_receiver():
+    tenant = dataclasses.replace(CONFIG.tenants[0], owner_contact="https://hooks.example.com/acme")
+    doc = alertmanager_config(dataclasses.replace(CONFIG, tenants=(tenant,)))
+    assert doc["receivers"][1] == {"name": "tenant-acme", "webhook_configs": [
+        {"url": "https://hooks.example.com/acme", "send_resolved": True}]}
+
+
+def test_an_slo_no_burn_rate_alert_could_fire_on_is_a_configuration_error(tmp_path):
+    tenant = tmp_path / "tenants" / "acme"
+    tenant.mkdir(parents=True)
+    (tenant / "tenant.yaml").write_text((REPO / "tenants/acme/tenant.yaml").read_text().replace(
+        "success_rate_slo: 99.5", "success_rate_slo: 90"))
+    with pytest.raises(ConfigError) as info:
+        load_platform(REPO / "config/platform.yaml", tmp_path / "tenants")
+    assert str(info.value) == (
+        f"{tenant / 'tenant.yaml'}:6: success_rate_slo: 90 % leaves an error budget of 10 %: the 14.4x burn-rate "
+        "alert (1h/5m) would need more than 100 % of requests to fail and could never fire; use an SLO of at "
+        "least 93.0556 %")
+
+
+def test_compose_and_the_dev_overlay_run_alertmanager_with_the_generated_routing():
+    compose = YAML(typ="safe").load((REPO / "compose/docker-compose.yml").read_text())
+    service = compose["services"]["alertmanager"]
+    assert service["ports"] == ["127.0.0.1:9093:9093"]
+    assert "../alertmanager/alertmanager.yml:/etc/alertmanager/alertmanager.yml:ro" in service["volumes"]
+    prometheus = YAML(typ="safe").load((REPO / "compose/prometheus.yml").read_text())
+    assert prometheus["alerting"] == {"alertmanagers": [{"static_configs": [{"targets": ["alertmanager:9093"]}]}]}
+
+    dev = {f"{o['kind']}/{o['metadata']['name']}": o
+           for o in next(o for o in render_overlays(REPO, RENDERED.files) if o.name == "dev").objects}
+    pod = dev["Deployment/alertmanager"]["spec"]["template"]["spec"]
+    (config,) = [v for v in pod["volumes"] if v["name"] == "config"]
+    assert dev[f"ConfigMap/{config['configMap']['name']}"]["data"] == {
+        "alertmanager.yml": RENDERED.files[ROUTING].decode()}
+    assert dev["Service/alertmanager"]["spec"]["ports"][0]["port"] == 9093
