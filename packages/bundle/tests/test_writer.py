@@ -12,13 +12,17 @@ from pathlib import Path
 import pytest
 
 from agentmon_bundle import writer
+from agentmon_bundle.outputs import GENERATED_ROOTS
 from agentmon_cli import main as cli
 
 REPO = Path(__file__).resolve().parents[3]
 HAND_WRITTEN = ("config", "base", "overlays", "components", "compose", "tenants")
-GENERATED = ("dashboards", "provisioning", "base/generated", "rules")
+GENERATED = GENERATED_ROOTS
+ROOTS_TEXT = ", ".join(f"{root}/" for root in GENERATED_ROOTS)
+# The committed generated files: what a build of the repository's configuration writes.
+FILES = sum(1 for root in GENERATED_ROOTS for path in (REPO / root).rglob("*") if path.is_file())
 RESTORED = ("interrupted build: an earlier build was interrupted while swapping in the generated folders; "
-            "restored the previous dashboards/, provisioning/, base/generated/, rules/ from .agentmon-staging-")
+            f"restored the previous {ROOTS_TEXT} from .agentmon-staging-")
 
 # A build in a fresh process that SIGKILLs itself just before its Nth rename inside the project: no clean-up
 # handler, finally clause or atexit runs, exactly like `kill -9` from outside.
@@ -202,15 +206,17 @@ def test_build_reports_what_changed(repo, capsys):
     capsys.readouterr()
     assert cli.main(["--root", str(repo), "build"]) == 0
     assert capsys.readouterr().out.splitlines() == [
-        "build ok: 15 files in dashboards/, provisioning/, base/generated/, rules/: 0 written, 15 unchanged, 0 removed"]
+        f"build ok: {FILES} files in {ROOTS_TEXT}: 0 written, {FILES} unchanged, 0 removed"]
     (repo / "dashboards/old-board.json").write_text("{}\n")
     tenant = repo / "tenants/acme/tenant.yaml"
-    tenant.write_text(tenant.read_text().replace("success_rate_slo: 99.5", "success_rate_slo: 99.9"))
+    text = tenant.read_text()
+    assert 'display_name: "Acme Corp"' in text
+    tenant.write_text(text.replace('display_name: "Acme Corp"', 'display_name: "Acme Inc"'))  # its dashboard only
     assert cli.main(["--root", str(repo), "build"]) == 0
     assert capsys.readouterr().out.splitlines() == [
         "  wrote dashboards/acme/tenant-acme.json",
         "  removed dashboards/old-board.json",
-        "build ok: 15 files in dashboards/, provisioning/, base/generated/, rules/: 1 written, 14 unchanged, 1 removed"]
+        f"build ok: {FILES} files in {ROOTS_TEXT}: 1 written, {FILES - 1} unchanged, 1 removed"]
 
 
 def test_entries_named_like_staging_that_are_not_folders_are_left_alone(repo, tmp_path):
