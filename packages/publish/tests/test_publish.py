@@ -8,13 +8,13 @@ from pathlib import Path
 
 import pytest
 
+from agentmon_bundle.outputs import GENERATED_ROOTS
 from agentmon_cli import main as cli
 from agentmon_config import load_platform
 from agentmon_publish import publish
 
 REPO = Path(__file__).resolve().parents[3]
-SOURCE_DIRS = ("config", "base", "overlays", "components", "compose", "tenants", "dashboards", "provisioning",
-               "rules")
+SOURCE_DIRS = ("config", "base", "overlays", "components", "compose", "tenants", *GENERATED_ROOTS)
 IDENTITY = ("-c", "user.name=Test", "-c", "user.email=test@example.com")
 
 
@@ -26,7 +26,7 @@ def git(*args: str, cwd: Path) -> str:
 def source(tmp_path: Path) -> Path:
     root = tmp_path / "source"
     for name in SOURCE_DIRS:
-        shutil.copytree(REPO / name, root / name)
+        shutil.copytree(REPO / name, root / name, dirs_exist_ok=True)  # base/generated is in base
     git("init", "-q", "-b", "main", cwd=root)
     git("add", "-A", cwd=root)
     git("commit", "-q", "-m", "source", cwd=root)
