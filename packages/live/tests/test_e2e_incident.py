@@ -3,7 +3,8 @@ moves every curve; a tenant without requests shows no data, never NaN; a Prometh
 shows no data, never a wrong number.
 
 The 7-day view plots a point every 600 s over $__rate_interval = 615 s, which holds n recorded values (10 or 11,
-depending on the rule group's evaluation phase, which promtool derives from the group's hash). Each recorded value
+depending on the rule group's evaluation phase, which promtool derives from the group's hash: each group has
+its own n, counted per group). Each recorded value
 covers one minute of scrapes (4 samples, 60 s of counter increase), so the point at the incident covers n minutes:
 - queue: 20 samples at 400 jobs, 4n - 20 at 10 -> (8000 + 10 (4n - 20)) / 4n (205 for n = 10), else 10;
 - workers: dormant's 1 plus hooli's 3 outside the incident -> 1 + 3 (4n - 20) / 4n (2.5 for n = 10), else 4;
@@ -24,7 +25,7 @@ from pathlib import Path
 import pytest
 
 from agentmon_config import Tenant, load_platform
-from agentmon_config.recorded import QUEUE_DEPTH
+from agentmon_config.recorded import BUCKET_RATE, QUEUE_DEPTH, REQUEST_RATE
 from agentmon_dashboards import render_dashboards
 from agentmon_live.panelrun import panel_by_title, run_panel
 
@@ -49,9 +50,9 @@ def around(history, series):
     return tuple(values[history.point + offset] for offset in (-STEP, 0, STEP))
 
 
-def minutes_in_point(history) -> int:
-    (result,) = history.server.query(f'count_over_time({QUEUE_DEPTH.name}{{tenant_id="__all__"}}[{WINDOW}])',
-                                     at=history.point)
+def minutes_in_point(history, selector: str = f'{QUEUE_DEPTH.name}{{tenant_id="__all__"}}') -> int:
+    """Recorded values of one rule group in the incident's point: each group has its own evaluation phase."""
+    (result,) = history.server.query(f"count_over_time({selector}[{WINDOW}])", at=history.point)
     return int(result["value"][1])
 
 
@@ -67,8 +68,10 @@ def test_a_five_minute_incident_moves_every_curve_of_the_7_day_view(incident_his
     assert week("Pending Enhancement Jobs in Queue") == pytest.approx((10, (8000 + 10 * (4 * n - 20)) / (4 * n), 10))
     assert week("Active Celery Workers") == pytest.approx((4, 1 + 3 * (4 * n - 20) / (4 * n), 4))
     assert week("Tenants without an active worker") == (0, 1, 0)
+    n = minutes_in_point(h, f'{BUCKET_RATE.name}{{tenant_id="__all__",le="+Inf"}}')
     fast, rank = 120 * n - 600, 0.95 * 120 * n
     assert week("p95 Enhancement Processing Latency") == pytest.approx((4.8, 60 + 60 * (rank - fast) / 600, 4.8))
+    n = minutes_in_point(h, f'{REQUEST_RATE.name}{{tenant_id="__all__",status="success"}}')
     by_status = run(h.server, h.end, BOARDS["hooli/tenant-hooli.json"], "Request Rate by Status", (), WEEK)
     rates = {s.labels["status"]: around(h, s) for s in by_status}
     assert rates == {"failure": pytest.approx((0, 5 / n, 0)), "success": pytest.approx((2, 2 - 5 / n, 2))}
