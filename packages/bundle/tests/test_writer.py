@@ -13,6 +13,7 @@ import pytest
 
 from agentmon_bundle import writer
 from agentmon_cli import main as cli
+from agentmon_testkit import edit_file
 
 REPO = Path(__file__).resolve().parents[3]
 HAND_WRITTEN = ("config", "base", "overlays", "components", "compose", "tenants")
@@ -63,7 +64,7 @@ def generated_before(files: dict[str, bytes]) -> dict[str, bytes]:
 def change_config(repo: Path) -> None:
     """A configuration change that touches every generated root, so old and new trees differ everywhere."""
     config = repo / "config/platform.yaml"
-    config.write_text(config.read_text().replace("refresh: 30s", "refresh: 1m"))
+    edit_file(config, "refresh: 30s", "refresh: 1m")
 
 
 def agentmon(repo: Path, *args: str) -> subprocess.CompletedProcess[str]:
@@ -205,7 +206,7 @@ def test_build_reports_what_changed(repo, capsys):
         "build ok: 11 files in dashboards/, provisioning/, base/generated/: 0 written, 11 unchanged, 0 removed"]
     (repo / "dashboards/old-board.json").write_text("{}\n")
     tenant = repo / "tenants/acme/tenant.yaml"
-    tenant.write_text(tenant.read_text().replace("success_rate_slo: 99.5", "success_rate_slo: 99.9"))
+    edit_file(tenant, "success_rate_slo: 99.5", "success_rate_slo: 99.9")
     assert cli.main(["--root", str(repo), "build"]) == 0
     assert capsys.readouterr().out.splitlines() == [
         "  wrote dashboards/acme/tenant-acme.json",
