@@ -107,7 +107,7 @@ def single(panels, title):
 
 
 def has(panels, title, value) -> bool:
-    return [v for _, v, _ in panels[title]] == [pytest.approx(value, abs=1e-9)]
+    return [v for _, v, _ in panels[title]] == [pytest.approx(value, rel=1e-9, abs=1e-9)]
 
 
 def test_compose_prometheus_config_is_rewritten_only_in_target_interval_and_rule_file():
@@ -129,7 +129,8 @@ def test_panels_show_the_simulated_numbers_then_the_incident(live):
     Charlie's incidents: all 4 workers down, 150 jobs, 1 failure in 4, latencies beyond the 120 s SLA."""
     server, simulation = live
     healthy = {"Active Celery Workers": 9, "Pending Enhancement Jobs in Queue": 60,
-               "Enhancement Success Rate": 100 * 37 / 39, "Tenants without an active worker": 0}
+               "Enhancement Success Rate": 100 * 37 / 39, "Tenants without an active worker": 0,
+               "p95 Enhancement Processing Latency": 25.125}
     before = wait_for(server, ["$__all"], lambda panels: all(has(panels, t, v) for t, v in healthy.items()) and [
         (t, v) for t, v, _ in panels["Error Rate by Tenant"]] == [("alpha", 10.0), ("bravo", 4.0), ("charlie", 0.0)])
     assert single(before, "Enhancement Success Rate") == (pytest.approx(100 * 37 / 39), "yellow")
