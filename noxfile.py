@@ -203,3 +203,9 @@ def preview(session: nox.Session) -> None:
 def querybench(session: nox.Session) -> None:
     """Measure what the dashboard's queries cost Prometheus: raw vs recorded series, up to 1,000 tenants."""
     run(session, "agentmon", "querybench", *session.posargs)
+
+
+@nox.session(python=False)
+def mutants(session: nox.Session) -> None:
+    """Plant the documented bugs one at a time in a scratch copy and check each is caught (docs/testing.md)."""
+    run(session, "python", "-m", "agentmon_cli.mutants", *session.posargs)

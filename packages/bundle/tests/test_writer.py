@@ -14,6 +14,8 @@ import pytest
 from agentmon_bundle import writer
 from agentmon_bundle.outputs import GENERATED_ROOTS
 from agentmon_cli import main as cli
+from agentmon_testkit import edit_file
+from agentmon_testkit import edit_file
 
 REPO = Path(__file__).resolve().parents[3]
 HAND_WRITTEN = ("config", "base", "overlays", "components", "compose", "tenants")
@@ -67,7 +69,7 @@ def generated_before(files: dict[str, bytes]) -> dict[str, bytes]:
 def change_config(repo: Path) -> None:
     """A configuration change that touches every generated root, so old and new trees differ everywhere."""
     config = repo / "config/platform.yaml"
-    config.write_text(config.read_text().replace("refresh: 30s", "refresh: 1m"))
+    edit_file(config, "refresh: 30s", "refresh: 1m")
 
 
 def agentmon(repo: Path, *args: str) -> subprocess.CompletedProcess[str]:
@@ -209,9 +211,7 @@ def test_build_reports_what_changed(repo, capsys):
         f"build ok: {FILES} files in {ROOTS_TEXT}: 0 written, {FILES} unchanged, 0 removed"]
     (repo / "dashboards/old-board.json").write_text("{}\n")
     tenant = repo / "tenants/acme/tenant.yaml"
-    text = tenant.read_text()
-    assert 'display_name: "Acme Corp"' in text
-    tenant.write_text(text.replace('display_name: "Acme Corp"', 'display_name: "Acme Inc"'))  # its dashboard only
+    edit_file(tenant, 'display_name: "Acme Corp"', 'display_name: "Acme Inc"')  # its dashboard only
     assert cli.main(["--root", str(repo), "build"]) == 0
     assert capsys.readouterr().out.splitlines() == [
         "  wrote dashboards/acme/tenant-acme.json",

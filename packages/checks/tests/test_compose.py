@@ -13,6 +13,7 @@ from ruamel.yaml import YAML
 from agentmon_bundle.outputs import render
 from agentmon_checks.compose import check_compose
 from agentmon_config import load_platform
+from agentmon_testkit import edit_file
 
 REPO = Path(__file__).resolve().parents[3]
 CONFIG = load_platform(REPO / "config/platform.yaml")
@@ -29,9 +30,7 @@ def repo(tmp_path: Path) -> Path:
 
 def edit(repo: Path, old: str, new: str) -> None:
     path = repo / "compose/docker-compose.yml"
-    text = path.read_text()
-    assert old in text
-    path.write_text(text.replace(old, new, 1))
+    edit_file(path, old, new)
 
 
 def problems(repo: Path) -> list[str]:
@@ -74,7 +73,8 @@ def test_mounts_count_files_the_build_is_about_to_write(repo):
 
 
 def test_compose_specification_schema_is_enforced(repo):
-    edit(repo, "    restart: unless-stopped\n", "    restart: unless-stopped\n    restartt: always\n")
+    edit(repo, "        condition: service_healthy\n    restart: unless-stopped\n",
+         "        condition: service_healthy\n    restart: unless-stopped\n    restartt: always\n")
     assert problems(repo) == ["compose/docker-compose.yml: services.grafana: Unevaluated properties are not "
                               "allowed ('restartt' was unexpected)"]
 

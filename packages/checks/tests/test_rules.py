@@ -17,6 +17,7 @@ from agentmon_checks import dashboards, rules
 from agentmon_checks.kustomize import render_overlays
 from agentmon_config import load_platform
 from agentmon_live.prometheus import PrerequisiteMissing, find_binary
+from agentmon_testkit import replace_once
 
 REPO = Path(__file__).resolve().parents[3]
 CONFIG = load_platform(REPO / "config/platform.yaml", REPO / "tenants")
@@ -77,7 +78,8 @@ def test_a_rule_the_dashboards_need_but_the_bundle_lacks_names_every_panel_readi
 
 def test_a_misspelled_recorded_name_in_a_panel_is_named():
     board = copy.deepcopy(RENDERED.dashboards["agentmon-system-health.json"])
-    board["panels"][2]["targets"][0]["expr"] = board["panels"][2]["targets"][0]["expr"].replace(QUEUE, QUEUE + "s")
+    target = board["panels"][2]["targets"][0]
+    target["expr"] = replace_once(target["expr"], QUEUE, QUEUE + "s")
     recorded = rules.recorded_series(RENDERED.rules["agentmon.rules.yml"])
     assert [str(f) for f in dashboards.promql("main.json", board, "15s", recorded)] == [
         "main.json: dashboard 'AI Agents - System Health & Performance' panel 'Pending Enhancement Jobs in Queue' "

@@ -12,6 +12,7 @@ import pytest
 
 from agentmon_cli import bench
 from agentmon_cli import main as cli
+from agentmon_testkit import edit_file
 
 REPO = Path(__file__).resolve().parents[3]
 
@@ -63,7 +64,7 @@ def test_a_failing_build_ends_the_bench_with_one_error(tmp_path, capsys):
     for name in bench.HAND_WRITTEN:
         shutil.copytree(REPO / name, tmp_path / name, ignore=shutil.ignore_patterns("generated"))
     config = tmp_path / "config/platform.yaml"
-    config.write_text(config.read_text().replace("  scrape_interval: 15s", "  scrape_interval: fifteen"))
+    edit_file(config, "  scrape_interval: 15s", "  scrape_interval: fifteen")
     assert cli.main(["--root", str(tmp_path), "bench", "--tenants", "1", "--repeat", "1"]) == 1
     err = capsys.readouterr().err
     assert err.startswith("bench failed: --root")

@@ -13,6 +13,7 @@ from rich.console import Console
 from agentmon_cli import main as cli
 from agentmon_dashboards import queries
 from agentmon_live import demo as live
+from agentmon_testkit import edit_file
 
 REPO = Path(__file__).resolve().parents[3]
 MAIN = "dashboards/agentmon-system-health.json"
@@ -66,7 +67,7 @@ def test_validate_passes_on_a_fresh_build(repo):
 
 def test_validate_names_a_hand_edited_file(repo):
     path = repo / MAIN
-    path.write_text(path.read_text().replace('"refresh": "30s"', '"refresh": "5s"'))
+    edit_file(path, '"refresh": "30s"', '"refresh": "5s"')
     result = agentmon(repo, "validate")
     assert result.returncode == 1
     assert f"{MAIN}: differs from what the configuration generates" in result.stderr
@@ -90,7 +91,7 @@ def test_build_removes_stale_outputs(repo):
 
 def test_config_error_exits_2_naming_file_and_field_and_writes_nothing(repo):
     config = repo / "config/platform.yaml"
-    config.write_text(config.read_text().replace("  scrape_interval: 15s", "  scrape_interval: fifteen"))
+    edit_file(config, "  scrape_interval: 15s", "  scrape_interval: fifteen")
     (repo / MAIN).write_text("old content\n")
     before = tree(repo)
     result = agentmon(repo, "build")

@@ -17,6 +17,8 @@ from agentmon_bundle.outputs import render
 from agentmon_checks.kustomize import render_overlays
 from agentmon_cli import main as cli
 from agentmon_config import ConfigError, check_tenant_answers, load_platform
+from agentmon_live.panelrun import panel_by_title
+from agentmon_live.panelstyle import field_style, threshold_colour
 
 from .plain_cookiecutter import make_plain_cookiecutter
 
@@ -244,3 +246,23 @@ def test_a_trailing_newline_or_a_non_finite_number_is_refused_with_or_without_ag
         assert result.returncode != 0
         assert message in result.stderr.splitlines()
     assert written(repo) == []
+
+
+def test_every_answer_reaches_the_tenants_dashboard(repo):
+    """Non-default answers (the defaults are 99.0 %, 120 s, 100 jobs, platform-ops@): the gauge turns green at
+    the answered SLO, the budget is measured against its allowed failures, the SLA and queue lines sit at the
+    answered values, and the owner is named on the dashboard."""
+    assert cli.main(["--root", str(repo), "tenant", "tenant_id=zeta", "display_name=Zeta", "success_rate_slo=97.5",
+                     "p95_latency_sla_seconds=45", "queue_alert_threshold=250",
+                     "owner_contact=#zeta-oncall"]) == 0
+    assert cli.main(["--root", str(repo), "build"]) == 0
+    board = json.loads((repo / "dashboards/zeta/tenant-zeta.json").read_text())
+    gauge, budget = panel_by_title(board, "Success Rate vs SLO"), panel_by_title(board, "Error Budget Remaining (30 d)")
+    assert [threshold_colour(v, field_style(gauge).steps) for v in (97.49, 97.5, 99.0)] == ["red", "green", "green"]
+    assert budget["targets"][0]["expr"].endswith(" / 0.025)")  # 2.5 % of requests may fail
+    assert budget["description"].startswith("Share of the 30-day error budget (2.5 % of requests may fail)")
+    for title, line in (("Processing Latency p50 / p95 / p99", 45), ("Pending Jobs in Queue", 250)):
+        panel = panel_by_title(board, title)
+        assert panel["fieldConfig"]["defaults"]["custom"]["thresholdsStyle"] == {"mode": "dashed"}
+        assert [s["value"] for s in field_style(panel).steps] == [None, line], title
+    assert board["description"] == "Enhancement pipeline of tenant zeta. Owner: #zeta-oncall"

@@ -9,6 +9,7 @@ from ruamel.yaml import YAML
 from agentmon_config import ConfigError, load_platform
 from agentmon_config.errors import ConfigErrors
 from agentmon_config.loader import load_schema
+from agentmon_testkit import replace_once
 
 REPO = Path(__file__).resolve().parents[3]
 MINIMAL = """\
@@ -47,7 +48,7 @@ def test_omitted_optional_fields_take_the_schema_defaults(tmp_path):
 
 
 def test_missing_required_field_names_file_field_and_line(tmp_path):
-    path = write(tmp_path, MINIMAL.replace("  uid: prom\n", ""))
+    path = write(tmp_path, replace_once(MINIMAL, "  uid: prom\n", ""))
     with pytest.raises(ConfigError) as info:
         load_platform(path)
     assert (info.value.path, info.value.field, info.value.line) == (str(path), "datasource.uid", 1)
@@ -64,7 +65,7 @@ def test_wrong_type_names_the_field_and_its_line(tmp_path):
 
 
 def test_unknown_key_is_rejected_by_name(tmp_path):
-    path = write(tmp_path, MINIMAL.replace("  uid: prom\n", "  uid: prom\n  ulr: http://x:9090\n"))
+    path = write(tmp_path, replace_once(MINIMAL, "  uid: prom\n", "  uid: prom\n  ulr: http://x:9090\n"))
     with pytest.raises(ConfigError) as info:
         load_platform(path)
     assert info.value.field == "datasource.ulr"
@@ -148,7 +149,7 @@ def test_an_alias_bomb_fails_fast_before_expansion(tmp_path, deadline):
 
 
 def test_a_merge_key_alias_is_refused_too(tmp_path):
-    text = MINIMAL.replace("datasource:\n", "datasource: &ds\n") + "x: {<<: *ds}\n"
+    text = replace_once(MINIMAL, "datasource:\n", "datasource: &ds\n") + "x: {<<: *ds}\n"
     error = load_error(tmp_path, text)
     assert (error.line, error.message) == (1, "YAML anchors and aliases (&ds, *ds) are not supported: "
                                               "write the values out")
@@ -235,7 +236,7 @@ def test_quantities_have_their_resource_unit_and_are_positive(tmp_path, field, v
 
 @pytest.mark.parametrize("url", ["http://admin:secret@prometheus:9090", "https://token@prom.example.com/prom"])
 def test_credentials_in_the_datasource_url_are_refused(tmp_path, url):
-    error = load_error(tmp_path, MINIMAL.replace("  uid: prom\n", f"  uid: prom\n  url: {url}\n"))
+    error = load_error(tmp_path, replace_once(MINIMAL, "  uid: prom\n", f"  uid: prom\n  url: {url}\n"))
     assert (error.field, error.line) == ("datasource.url", 4)
     assert error.message.startswith("must not contain credentials (user:password@): they would be committed")
     assert "docs/operations/grafana-setup.md" in error.message
@@ -247,7 +248,7 @@ def test_credentials_in_the_datasource_url_are_refused(tmp_path, url):
     ("http://:9090", "'http://:9090' names no host"),
 ])
 def test_datasource_url_needs_a_host_and_a_real_port(tmp_path, url, message):
-    error = load_error(tmp_path, MINIMAL.replace("  uid: prom\n", f"  uid: prom\n  url: {url}\n"))
+    error = load_error(tmp_path, replace_once(MINIMAL, "  uid: prom\n", f"  uid: prom\n  url: {url}\n"))
     assert (error.field, error.message) == ("datasource.url", message)
 
 

@@ -1,8 +1,13 @@
 """Shared fixtures: real Prometheus servers on 127.0.0.1 holding days of known per-tenant traffic, with agentmon's
 generated recording rules (rules/agentmon.rules.yml) backfilled over it by promtool, as an operator would.
 
-Constant rates make every correct query return the same exact number whatever the window, so the
-expected values in the tests are plain arithmetic on the tables below (derivations are in the tests).
+The main history (`history`) has what a wrong query or rule would get wrong:
+- acme is served by two scrape targets (instance api-0 and api-1) with different traffic, whose sums are acme's
+  numbers: a rule or panel that forgets to sum shows two values instead of one;
+- globex's traffic changed 30 minutes before "now" (GLOBEX_BEFORE until CHANGE_BEFORE_END seconds before the end,
+  then its TRAFFIC entry): a window longer than the panel's shows a mix, so a wrong window gives a wrong number.
+The rates are constant on each side of the change, so the expected values in the tests are plain arithmetic on the
+tables below (derivations are in the tests).
 """
 
 from __future__ import annotations
@@ -38,6 +43,7 @@ class TenantTraffic:
     latency_share: dict[float, float]  # bucket upper bound -> share of requests in that bucket
     queue_depth: int
     active_workers: int
+    instance: str = "api-0"  # the scrape target serving this traffic
 
 
 @dataclass(frozen=True)
@@ -50,11 +56,18 @@ class Incident:
 
 
 TRAFFIC = (
-    TenantTraffic("acme", 10.0, 0.02, {5.0: 0.5, 10.0: 0.5}, queue_depth=30, active_workers=4),
+    # acme as a whole: 10 req/s, 2 % failures, half in (1, 5], half in (5, 10], 30 jobs, 4 workers.
+    TenantTraffic("acme", 5.0, 0.04, {5.0: 1.0}, queue_depth=10, active_workers=3, instance="api-0"),
+    TenantTraffic("acme", 5.0, 0.0, {10.0: 1.0}, queue_depth=20, active_workers=1, instance="api-1"),
     TenantTraffic("globex", 4.0, 0.20, {30.0: 0.25, 120.0: 0.75}, queue_depth=80, active_workers=2),
     # Never failed: it has no status="failure" series at all, as on a real platform.
     TenantTraffic("initech", 1.0, 0.0, {60.0: 1.0}, queue_depth=5, active_workers=0),
 )
+
+
+# globex before the change: twice the requests, 5 % failures, all in (10, 30], 20 jobs, 1 worker.
+GLOBEX_BEFORE = TenantTraffic("globex", 8.0, 0.05, {30.0: 1.0}, queue_depth=20, active_workers=1)
+CHANGE_BEFORE_END = 1800  # on every range's step grid (15, 20, 60 and 600 s)
 
 
 def _le(bound: float) -> str:
@@ -70,7 +83,7 @@ def _series(usual: TenantTraffic, has_failures: bool) -> Iterator[tuple[str, str
     counters the value is the increase per second, for gauges the value itself. (The contract's _sum, _count and
     enhancement_success_rate series are left out: nothing reads them, and promtool's import time grows with
     every series.)"""
-    tenant = f'tenant_id="{usual.tenant}"'
+    tenant = f'instance="{usual.instance}",tenant_id="{usual.tenant}"'
     yield ("enhancement_requests_total", f'enhancement_requests_total{{{tenant},status="success"}}', "counter",
            lambda t: t.requests_per_second * (1 - t.failure_ratio))
     if has_failures:
@@ -117,7 +130,7 @@ def write_openmetrics(path: Path, traffic: tuple[TenantTraffic, ...], spans: Spa
     requires."""
     by_family: dict[str, list[tuple[str, list[str]]]] = {}
     for usual in traffic:
-        own = [i for i in incidents if i.traffic.tenant == usual.tenant]
+        own = [i for i in incidents if (i.traffic.tenant, i.traffic.instance) == (usual.tenant, usual.instance)]
         has_failures = any(t.failure_ratio for t in (usual, *(i.traffic for i in own)))
         for family, prefix, kind, value in _series(usual, has_failures):
             lines = [f"{prefix} {v:.3f} {t}\n" for t, v in _samples(kind, value, usual, own, spans)]
@@ -186,7 +199,9 @@ def build_history(work: Path, traffic: tuple[TenantTraffic, ...], spans: Spans,
 @pytest.fixture(scope="session")
 def history(tmp_path_factory: pytest.TempPathFactory) -> Iterator[History]:
     end = history_end()
-    yield from build_history(tmp_path_factory.mktemp("history"), TRAFFIC, ((end - HISTORY_SECONDS, end),))
+    start, change = end - HISTORY_SECONDS, end - CHANGE_BEFORE_END
+    yield from build_history(tmp_path_factory.mktemp("history"), TRAFFIC, ((start, end),),
+                             (Incident(start, change, GLOBEX_BEFORE),))
 
 
 # A second, smaller history for what constant traffic cannot show: a 5-minute incident in the middle of a 7-day

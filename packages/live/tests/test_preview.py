@@ -133,16 +133,22 @@ def test_gauge_and_stat_take_their_threshold_colours(history, tenants, success, 
 @pytest.mark.e2e
 def test_time_series_draw_the_reference_lines_at_the_configured_values_with_legends(history):
     figure = render(history)
-    expected = {"Pending Enhancement Jobs in Queue": (CONFIG.thresholds.queue_depth_reference, 115.0, "Pending jobs"),
-                "p95 Enhancement Processing Latency": (CONFIG.thresholds.p95_latency_sla_seconds, 105.0,
+    # (before globex's change 30 minutes ago, now): derived in test_e2e_main_dashboard
+    expected = {"Pending Enhancement Jobs in Queue": (CONFIG.thresholds.queue_depth_reference, (55.0, 115.0),
+                                                      "Pending jobs"),
+                "p95 Enhancement Processing Latency": (CONFIG.thresholds.p95_latency_sla_seconds, (31.5, 105.0),
                                                        "p95 latency")}
-    for title, (reference, value, legend) in expected.items():
+    for title, (reference, (before, now), legend) in expected.items():
         (ax,) = axes(figure, f"content:{panel_id(title)}")
         (line,) = [ln for ln in ax.lines if ln.get_gid() == "threshold"]
         assert (tuple(line.get_ydata()), line.get_linestyle(), line.get_color()) == ((reference, reference), "--", RED)
         (series,) = [ln for ln in ax.lines if ln.get_gid() == "series"]
         assert len(series.get_ydata()) == 3600 // 15 + 1
-        assert list(series.get_ydata()) == [pytest.approx(value, rel=1e-9)] * len(series.get_ydata())
+        # points every 15 s: up to a minute before the change (1800 s ago), and from 135 s after it (a 60 s
+        # window starting 75 s, the rules' rate window, after the change)
+        values = list(series.get_ydata())
+        assert values[:117] == [pytest.approx(before, rel=1e-9)] * 117
+        assert values[129:] == [pytest.approx(now, rel=1e-9)] * (len(values) - 129)
         assert [t.get_text() for t in ax.get_legend().get_texts()] == [legend]
         low, high = ax.get_ylim()
         assert low == 0 and high >= reference  # the reference line is inside the plot

@@ -12,6 +12,7 @@ from agentmon_bundle.outputs import GENERATED_ROOTS
 from agentmon_cli import main as cli
 from agentmon_config import load_platform
 from agentmon_publish import publish
+from agentmon_testkit import edit_file
 
 REPO = Path(__file__).resolve().parents[3]
 SOURCE_DIRS = ("config", "base", "overlays", "components", "compose", "tenants", *GENERATED_ROOTS)
@@ -101,7 +102,7 @@ def test_two_concurrent_publishers_both_land(source, target, capsys):
 
 def test_a_bundle_failing_validate_is_not_published(source, target, capsys):
     board = source / "dashboards/agentmon-system-health.json"
-    board.write_text(board.read_text().replace('"refresh": "30s"', '"refresh": "1s"'))
+    edit_file(board, '"refresh": "30s"', '"refresh": "1s"')
     git("commit", "-qam", "hand edit", cwd=source)
     assert run(source, target) == 1
     err = " ".join(capsys.readouterr().err.split())
@@ -125,7 +126,7 @@ def test_dirty_source_is_refused_unless_allowed(source, target, capsys):
 def test_dry_run_names_a_changed_panel_query_and_writes_nothing(source, target, capsys):
     assert run(source, target) == 0
     tenant = source / "tenants/acme/tenant.yaml"
-    tenant.write_text(tenant.read_text().replace("success_rate_slo: 99.5", "success_rate_slo: 99.9"))
+    edit_file(tenant, "success_rate_slo: 99.5", "success_rate_slo: 99.9")
     assert cli.main(["--root", str(source), "build"]) == 0
     git("commit", "-qam", "acme: tighter SLO", cwd=source)
     capsys.readouterr()

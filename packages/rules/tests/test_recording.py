@@ -9,6 +9,7 @@ from agentmon_config import ConfigError, load_platform
 from agentmon_config.recorded import RECORDED
 from agentmon_live.rules import reads_recorded_series
 from agentmon_rules import Windows, prometheus_rule, recording_groups, render_rules, rule_file
+from agentmon_testkit import replace_once
 
 REPO = Path(__file__).resolve().parents[3]
 CONFIG = load_platform(REPO / "config" / "platform.yaml")
@@ -90,8 +91,8 @@ def test_the_rules_folder_holds_the_rule_file_and_both_kustomizations():
 
 def test_an_evaluation_interval_longer_than_four_scrapes_is_a_configuration_error(tmp_path):
     config = tmp_path / "platform.yaml"
-    config.write_text((REPO / "config/platform.yaml").read_text().replace(
-        "evaluation_interval: 1m ", "evaluation_interval: 2m "))
+    config.write_text(replace_once((REPO / "config/platform.yaml").read_text(),
+                                   "evaluation_interval: 1m ", "evaluation_interval: 2m "))
     with pytest.raises(ConfigError) as info:
         load_platform(config)
     assert (info.value.field, info.value.message) == (
@@ -101,8 +102,8 @@ def test_an_evaluation_interval_longer_than_four_scrapes_is_a_configuration_erro
 
 def test_rule_labels_must_be_valid_kubernetes_labels(tmp_path):
     config = tmp_path / "platform.yaml"
-    config.write_text((REPO / "config/platform.yaml").read_text().replace(
-        "release: kube-prometheus-stack", "release: not a label value"))
+    config.write_text(replace_once((REPO / "config/platform.yaml").read_text(),
+                                   "release: kube-prometheus-stack", "release: not a label value"))
     with pytest.raises(ConfigError) as info:
         load_platform(config)
     assert info.value.field == "rules.prometheus_rule_labels.release"

@@ -75,6 +75,8 @@ def format_value(value: float | None, unit: str, decimals: int | None = None) ->
     """The value as a panel shows it: `decimals` places (or a sensible default) and the unit's suffix."""
     if value is None or math.isnan(value):
         return "No data"
+    if unit == "percentunit":  # a ratio: Grafana shows 0.02 as 2 %
+        value, unit = value * 100, "percent"
     if decimals is None:
         decimals = 0 if float(value).is_integer() else 2 if abs(value) < 100 else 1
     return f"{value:.{decimals}f}{_SUFFIX.get(unit, '')}"
