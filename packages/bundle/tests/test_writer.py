@@ -15,7 +15,6 @@ from agentmon_bundle import writer
 from agentmon_bundle.outputs import GENERATED_ROOTS
 from agentmon_cli import main as cli
 from agentmon_testkit import edit_file
-from agentmon_testkit import edit_file
 
 REPO = Path(__file__).resolve().parents[3]
 HAND_WRITTEN = ("config", "base", "overlays", "components", "compose", "tenants")
