@@ -10,8 +10,6 @@ Alertmanager routing (alertmanager/):
 from __future__ import annotations
 
 import re
-import subprocess
-import tempfile
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -21,9 +19,9 @@ import promql_parser
 from agentmon_checks.dashboards import contract_violations, panels
 from agentmon_checks.findings import Finding
 from agentmon_checks.rules import promtool_check
+from agentmon_checks.tools import tool_check
 from agentmon_config import PlatformConfig
 from agentmon_config.contract import SCRAPE_LABELS, TENANT_LABEL
-from agentmon_live.prometheus import PrerequisiteMissing, find_binary
 from agentmon_rules import ALERTMANAGER_FILE, ALERTS_FILE, ALERTS_PROMETHEUS_RULE_PATH
 
 RUNBOOKS = "docs/operations/runbooks.md"
@@ -135,17 +133,7 @@ def alertmanager_config_problems(obj: dict[str, Any]) -> Iterator[str]:
 
 def amtool_check(file: str, content: bytes) -> Iterator[Finding]:
     """`amtool check-config` on the rendered file; skipped (no finding) when amtool is not on PATH."""
-    try:
-        amtool = find_binary("amtool")
-    except PrerequisiteMissing:
-        return
-    with tempfile.TemporaryDirectory(prefix="agentmon-alertmanager-") as scratch:
-        path = Path(scratch) / Path(file).name
-        path.write_bytes(content)
-        result = subprocess.run([amtool, "check-config", str(path)], capture_output=True, text=True, timeout=60)
-    if result.returncode != 0:
-        output = " ".join((result.stdout + result.stderr).replace(str(path), file).split())
-        yield Finding(file, "amtool check-config", output)
+    yield from tool_check(file, content, "amtool", "check-config")
 
 
 def check_alerts(root: Path, config: PlatformConfig, rules_root: str, rules: Mapping[str, Any],

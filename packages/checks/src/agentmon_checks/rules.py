@@ -9,10 +9,7 @@ from __future__ import annotations
 
 import io
 import re
-import subprocess
-import tempfile
 from collections.abc import Iterator, Mapping
-from pathlib import Path
 from typing import Any
 
 import promql_parser
@@ -20,8 +17,8 @@ from ruamel.yaml import YAML
 
 from agentmon_checks.dashboards import contract_violations
 from agentmon_checks.findings import Finding
+from agentmon_checks.tools import tool_check
 from agentmon_config.contract import series_labels
-from agentmon_live.prometheus import PrerequisiteMissing, find_binary
 from agentmon_rules import PROMETHEUS_RULE_PATH, RULE_FILE
 
 PROMETHEUS_RULE_API = "monitoring.coreos.com/v1"
@@ -145,18 +142,7 @@ def _unique_names(file: str, doc: Any) -> Iterator[Finding]:
 
 def promtool_check(file: str, content: bytes) -> Iterator[Finding]:
     """`promtool check rules` on the rendered file; skipped (no finding) when promtool is not on PATH."""
-    try:
-        promtool = find_binary("promtool")
-    except PrerequisiteMissing:
-        return
-    with tempfile.TemporaryDirectory(prefix="agentmon-rules-") as scratch:
-        path = Path(scratch) / Path(file).name
-        path.write_bytes(content)
-        result = subprocess.run([promtool, "check", "rules", str(path)], capture_output=True, text=True,
-                                timeout=60)
-    if result.returncode != 0:
-        output = " ".join((result.stdout + result.stderr).replace(str(path), file).split())
-        yield Finding(file, "promtool check rules", output)
+    yield from tool_check(file, content, "promtool", "check", "rules")
 
 
 def prometheus_rule_problems(obj: dict[str, Any]) -> Iterator[str]:

@@ -1,0 +1,27 @@
+"""Run a real checker binary (promtool, amtool) on a rendered file, reporting its complaint as a Finding."""
+
+from __future__ import annotations
+
+import subprocess
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+from agentmon_checks.findings import Finding
+from agentmon_live.prometheus import PrerequisiteMissing, find_binary
+
+
+def tool_check(file: str, content: bytes, binary: str, *args: str) -> Iterator[Finding]:
+    """`binary *args FILE` on the rendered content of `file`; skipped (no finding) when the binary is not on PATH:
+    validate then relies on its own checks, and the tests, which always have the binaries, run it."""
+    try:
+        executable = find_binary(binary)
+    except PrerequisiteMissing:
+        return
+    with tempfile.TemporaryDirectory(prefix=f"agentmon-{binary}-") as scratch:
+        path = Path(scratch) / Path(file).name
+        path.write_bytes(content)
+        result = subprocess.run([executable, *args, str(path)], capture_output=True, text=True, timeout=60)
+    if result.returncode != 0:
+        output = " ".join((result.stdout + result.stderr).replace(str(path), file).split())
+        yield Finding(file, " ".join((binary, *args)), output)
