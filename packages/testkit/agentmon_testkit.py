@@ -7,7 +7,16 @@ proving nothing, so these fail loudly instead.
 
 from __future__ import annotations
 
+import os
+import shutil
 from pathlib import Path
+
+import pytest
+
+from agentmon_live.prometheus import PrerequisiteMissing, find_binary
+
+REPO = Path(__file__).resolve().parents[2]
+HAND_WRITTEN = ("config", "base", "overlays", "components", "compose", "tenants")
 
 
 def replace_once(text: str, old: str, new: str) -> str:
@@ -20,3 +29,23 @@ def replace_once(text: str, old: str, new: str) -> str:
 def edit_file(path: Path, old: str, new: str) -> None:
     """Replace the one occurrence of `old` in the file at `path`."""
     path.write_text(replace_once(path.read_text(), old, new))
+
+
+def prerequisite(name: str) -> str:
+    """A binary the tests need (prometheus, promtool, amtool): a skip on a developer machine, a failure in CI."""
+    try:
+        return find_binary(name)
+    except PrerequisiteMissing as exc:
+        if os.environ.get("CI"):
+            pytest.fail(f"CI: {exc}")
+        pytest.skip(str(exc))
+
+
+def built_copy(root: Path) -> Path:
+    """The repository's hand-written files copied to `root`, then built there with the real command."""
+    from agentmon_cli import main as cli  # here: importing the command is slow, and most helpers need none of it
+
+    for name in HAND_WRITTEN:
+        shutil.copytree(REPO / name, root / name, ignore=shutil.ignore_patterns("generated"))
+    assert cli.main(["--root", str(root), "build"]) == 0
+    return root

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import errno
-import shutil
 import subprocess
 import sys
 import textwrap
@@ -14,10 +13,9 @@ import pytest
 from agentmon_bundle import writer
 from agentmon_bundle.outputs import GENERATED_ROOTS
 from agentmon_cli import main as cli
-from agentmon_testkit import edit_file
+from agentmon_testkit import built_copy, edit_file
 
 REPO = Path(__file__).resolve().parents[3]
-HAND_WRITTEN = ("config", "base", "overlays", "components", "compose", "tenants")
 GENERATED = GENERATED_ROOTS
 ROOTS_TEXT = ", ".join(f"{root}/" for root in GENERATED_ROOTS)
 # The committed generated files: what a build of the repository's configuration writes.
@@ -47,10 +45,7 @@ KILLED_AT_RENAME = textwrap.dedent("""
 
 @pytest.fixture
 def repo(tmp_path: Path) -> Path:
-    for name in HAND_WRITTEN:
-        shutil.copytree(REPO / name, tmp_path / name, ignore=shutil.ignore_patterns("generated"))
-    assert cli.main(["--root", str(tmp_path), "build"]) == 0
-    return tmp_path
+    return built_copy(tmp_path)
 
 
 def tree(root: Path) -> dict[str, bytes]:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-import os
 from pathlib import Path, PurePosixPath
 
 import pytest
@@ -16,8 +15,7 @@ from agentmon_bundle.serialize import yaml_bytes
 from agentmon_checks import dashboards, rules
 from agentmon_checks.kustomize import render_overlays
 from agentmon_config import load_platform
-from agentmon_live.prometheus import PrerequisiteMissing, find_binary
-from agentmon_testkit import replace_once
+from agentmon_testkit import prerequisite, replace_once
 
 REPO = Path(__file__).resolve().parents[3]
 CONFIG = load_platform(REPO / "config/platform.yaml", REPO / "tenants")
@@ -30,12 +28,7 @@ QUEUE = "tenant_id:queue_depth:sum_avg"
 @pytest.fixture(autouse=True)
 def promtool():
     """validate runs promtool whenever it is on PATH; these tests need it (a failure in CI when missing)."""
-    try:
-        return find_binary("promtool")
-    except PrerequisiteMissing as exc:
-        if os.environ.get("CI"):
-            pytest.fail(f"CI: {exc}")
-        pytest.skip(str(exc))
+    return prerequisite("promtool")
 
 
 def with_rules(edit) -> list[str]:

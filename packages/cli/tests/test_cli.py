@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import io
 import json
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -13,19 +12,15 @@ from rich.console import Console
 from agentmon_cli import main as cli
 from agentmon_dashboards import queries
 from agentmon_live import demo as live
-from agentmon_testkit import edit_file
+from agentmon_testkit import built_copy, edit_file
 
 REPO = Path(__file__).resolve().parents[3]
 MAIN = "dashboards/agentmon-system-health.json"
-HAND_WRITTEN = ("config", "base", "overlays", "components", "compose", "tenants")
 
 
 @pytest.fixture
 def repo(tmp_path: Path) -> Path:
-    for name in HAND_WRITTEN:
-        shutil.copytree(REPO / name, tmp_path / name, ignore=shutil.ignore_patterns("generated"))
-    assert cli.main(["--root", str(tmp_path), "build"]) == 0
-    return tmp_path
+    return built_copy(tmp_path)
 
 
 def agentmon(repo: Path, *args: str) -> subprocess.CompletedProcess[str]:

@@ -13,7 +13,6 @@ tables below (derivations are in the tests).
 from __future__ import annotations
 
 import math
-import os
 import shutil
 import subprocess
 import time
@@ -23,8 +22,9 @@ from pathlib import Path
 
 import pytest
 
-from agentmon_live.prometheus import PrerequisiteMissing, PrometheusServer, find_binary
+from agentmon_live.prometheus import PrometheusServer
 from agentmon_live.rules import backfill
+from agentmon_testkit import prerequisite
 
 REPO = Path(__file__).resolve().parents[3]
 RULES = REPO / "rules" / "agentmon.rules.yml"
@@ -142,16 +142,6 @@ def write_openmetrics(path: Path, traffic: tuple[TenantTraffic, ...], spans: Spa
             for _, lines in series:
                 out.writelines(lines)
         out.write("# EOF\n")
-
-
-def prerequisite(name: str) -> str:
-    """A binary the end-to-end tests need: a skip on a developer machine, a failure in CI."""
-    try:
-        return find_binary(name)
-    except PrerequisiteMissing as exc:
-        if os.environ.get("CI"):
-            pytest.fail(f"CI: {exc}")
-        pytest.skip(str(exc))
 
 
 @dataclass(frozen=True)

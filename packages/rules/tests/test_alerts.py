@@ -8,7 +8,6 @@ series are raw contract metrics at a 1-minute resolution; the recording rules co
 from __future__ import annotations
 
 import math
-import os
 import re
 import subprocess
 from decimal import Decimal
@@ -20,9 +19,9 @@ from agentmon_bundle.serialize import yaml_bytes
 from agentmon_config import load_platform
 from agentmon_config.durations import duration_seconds
 from agentmon_config.slo import BURN_TIERS, error_budget
-from agentmon_live.prometheus import PrerequisiteMissing, find_binary
 from agentmon_rules import ALERTS_FILE, RULE_FILE, alert_groups, render_rules
 from agentmon_rules.alerts import burn_threshold
+from agentmon_testkit import prerequisite
 
 REPO = Path(__file__).resolve().parents[3]
 CONFIG = load_platform(REPO / "config" / "platform.yaml", REPO / "tenants")
@@ -34,12 +33,7 @@ JOB = 'job="agentmon", instance="app:8000"'
 
 @pytest.fixture(scope="module")
 def promtool():
-    try:
-        return find_binary("promtool")
-    except PrerequisiteMissing as exc:
-        if os.environ.get("CI"):
-            pytest.fail(f"CI: {exc}")
-        pytest.skip(str(exc))
+    return prerequisite("promtool")
 
 
 def minutes(duration: str) -> int:
