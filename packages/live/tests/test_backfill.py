@@ -10,8 +10,10 @@ import sys
 from pathlib import Path
 
 import pytest
+from ruamel.yaml import YAML
 
 from agentmon_live.prometheus import PrometheusServer, free_loopback_port
+from agentmon_live.rules import BackfillError, rule_levels
 
 from .conftest import prerequisite
 
@@ -62,3 +64,62 @@ def test_backfill_without_promtool_says_what_to_install(tmp_path):
                       str(tmp_path), env={"PATH": str(tmp_path)})
     assert result.returncode == 3
     assert "`promtool` not found on PATH: install the Debian package `prometheus`" in " ".join(result.stderr.split())
+
+
+# The SLI over windows that end "now" (history.end) and lie inside one side of globex's change (conftest):
+# acme 10 req/s, 0.2 failing (its two instances summed); globex 4 req/s, 0.8 failing, for the last 30 minutes and
+# 8 req/s, 0.4 failing before; initech 1 req/s and no failure series; the platform 15 req/s, 1.0 failing.
+SLI_NOW = {
+    "5m": {"acme": (10, 0.02), "globex": (4, 0.2), "initech": (1, 0), "__all__": (15, 1 / 15)},
+    "6h": {"acme": (10, 0.02), "initech": (1, 0)},
+    "3d": {"acme": (10, 0.02), "initech": (1, 0)},
+}
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize("window", list(SLI_NOW))
+def test_the_sli_rules_read_recorded_series_and_are_backfilled_in_passes(history, window):
+    """conftest's history was backfilled with agentmon_live.rules.backfill: the SLI rates read the recorded
+    request rates (pass 2), the ratios read those rates (pass 3). A one-pass backfill records neither."""
+    for tenant, (requests, failed_share) in SLI_NOW[window].items():
+        scope = f'{{tenant_id="{tenant}"}}'
+        (rate,) = history.server.query(f"tenant_id:enhancement_requests:rate{window}{scope}", at=history.end)
+        (ratio,) = history.server.query(f"tenant_id:enhancement_requests_errors:ratio_rate{window}{scope}",
+                                        at=history.end)
+        assert float(rate["value"][1]) == pytest.approx(requests, rel=1e-9), tenant
+        assert float(ratio["value"][1]) == pytest.approx(failed_share, rel=1e-9, abs=1e-12), tenant
+
+
+def _group(name: str, *rules: tuple[str, str]) -> dict:
+    return {"name": name, "interval": "1m", "rules": [{"record": r, "expr": e} for r, e in rules]}
+
+
+def test_rule_levels_split_the_rules_into_passes_in_their_groups():
+    doc = {"groups": [
+        _group("ratios", ("c", "a / b")),
+        _group("raw", ("a", "sum(rate(x[5m]))"), ("b", "sum(rate(y[5m]))")),
+        _group("mixed", ("d", "c * 2"), ("e", "sum(x)")),
+    ]}
+    assert rule_levels(doc) == [
+        {"groups": [_group("raw", ("a", "sum(rate(x[5m]))"), ("b", "sum(rate(y[5m]))")),
+                    _group("mixed", ("e", "sum(x)"))]},
+        {"groups": [_group("ratios", ("c", "a / b"))]},
+        {"groups": [_group("mixed", ("d", "c * 2"))]},
+    ]
+
+
+def test_the_generated_rules_take_three_passes():
+    doc = YAML(typ="safe").load((REPO / "rules/agentmon.rules.yml").read_text())
+    passes = [sorted({r["record"].split(":")[-1] for g in p["groups"] for r in g["rules"]}) for p in rule_levels(doc)]
+    assert passes == [
+        ["count", "sum_avg", "sum_rate"],
+        ["rate1h", "rate30m", "rate3d", "rate5m", "rate6h"],
+        ["ratio_rate1h", "ratio_rate30m", "ratio_rate3d", "ratio_rate5m", "ratio_rate6h"],
+    ]
+
+
+def test_rules_that_read_each_other_are_refused_with_the_cycle():
+    doc = {"groups": [_group("g", ("a", "b + 1"), ("b", "a + 1"))]}
+    with pytest.raises(BackfillError) as info:
+        rule_levels(doc)
+    assert str(info.value) == "rules that read each other cannot be backfilled: a -> b -> a"

@@ -7,7 +7,8 @@ import pytest
 
 from agentmon_config import ConfigError, load_platform
 from agentmon_config.recorded import RECORDED
-from agentmon_live.rules import reads_recorded_series
+from agentmon_dashboards import to_json_dict
+from agentmon_dashboards.tenant import tenant_dashboard
 from agentmon_rules import Windows, prometheus_rule, recording_groups, render_rules, rule_file
 from agentmon_testkit import replace_once
 
@@ -26,7 +27,7 @@ def configured(scrape: str, evaluation: str):
 def test_one_group_per_concern_at_the_configured_interval():
     assert [(g.name, g.interval, len(g.rules)) for g in GROUPS] == [
         ("agentmon-requests", "1m", 2), ("agentmon-latency", "1m", 2), ("agentmon-capacity", "1m", 6),
-        ("agentmon-sli", "1m", 20)]
+        ("agentmon-sli", "1m", 15)]
 
 
 def test_every_recorded_series_exists_per_tenant_and_as_the_platform_aggregate():
@@ -64,8 +65,34 @@ def test_windows_follow_the_evaluation_and_scrape_intervals(scrape, evaluation, 
     assert {g.interval for g in recording_groups(configured(scrape, evaluation))} == {evaluation}
 
 
-def test_rules_read_raw_series_only_so_one_backfill_pass_records_them_all():
-    assert reads_recorded_series(rule_file(GROUPS)) == []
+def test_the_sli_reads_the_recorded_request_rates_the_error_budget_panel_reads():
+    failed = ('sum by (tenant_id) (sum_over_time(tenant_id_status:enhancement_requests:sum_rate{status="failure"}'
+              '[3d])) * 60 / 259200')
+    total = "sum by (tenant_id) (sum_over_time(tenant_id_status:enhancement_requests:sum_rate[3d])) * 60 / 259200"
+    assert RULES[("tenant_id:enhancement_requests_errors:rate3d", ())] == failed
+    assert RULES[("tenant_id:enhancement_requests:rate3d", ())] == total
+    assert RULES[("tenant_id:enhancement_requests_errors:ratio_rate3d", ())] == (
+        "(tenant_id:enhancement_requests_errors:rate3d or 0 * tenant_id:enhancement_requests:rate3d) "
+        "/ (tenant_id:enhancement_requests:rate3d > 0)")
+    with_tenants = load_platform(REPO / "config" / "platform.yaml", REPO / "tenants")
+    budget = next(p for p in to_json_dict(tenant_dashboard(with_tenants, with_tenants.tenants[0]))["panels"]
+                  if p["title"] == "Error Budget Remaining (30 d)")
+    assert "sum(sum_over_time(tenant_id_status:enhancement_requests:sum_rate{" in budget["targets"][0]["expr"]
+
+
+def test_rates_per_second_scale_by_the_evaluation_interval():
+    rules = {r.record: r.expr for g in recording_groups(configured("5s", "5s")) for r in g.rules}
+    assert rules["tenant_id:enhancement_requests:rate5m"] == (
+        "sum by (tenant_id) (sum_over_time(tenant_id_status:enhancement_requests:sum_rate[5m])) * 5 / 300")
+
+
+def test_the_ratios_follow_their_rates_in_the_group_so_they_read_this_evaluations_values():
+    sli = next(g for g in GROUPS if g.name == "agentmon-sli")
+    order = [r.record for r in sli.rules]
+    for window in ("5m", "30m", "1h", "6h", "3d"):
+        ratio = order.index(f"tenant_id:enhancement_requests_errors:ratio_rate{window}")
+        assert ratio > order.index(f"tenant_id:enhancement_requests_errors:rate{window}")
+        assert ratio > order.index(f"tenant_id:enhancement_requests:rate{window}")
 
 
 def test_prometheus_rule_carries_the_configured_selector_labels_and_the_same_groups():

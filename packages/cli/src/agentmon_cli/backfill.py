@@ -2,8 +2,8 @@
 
 Recording rules only produce series from the moment Prometheus loads them; before that, panels show no data.
 This evaluates the generated rules over [start, end] against the running Prometheus
-(`promtool tsdb create-blocks-from rules`) and leaves blocks for the operator to move into its data directory
-(docs/operations/recording-rules.md).
+(`promtool tsdb create-blocks-from rules`), one pass per level of rules that read recorded series, and leaves
+blocks for the operator to move into its data directory (docs/operations/recording-rules.md).
 """
 
 from __future__ import annotations
@@ -41,8 +41,10 @@ def run(_root: Path, config: PlatformConfig, args: argparse.Namespace) -> int:
         rules = Path(scratch) / RULE_FILE
         rules.write_bytes(yaml_bytes(render_rules(config)[RULE_FILE]))
         try:
-            with out.status(f"recording rules over {args.start} .. {args.end} from {args.url}"):
-                blocks = backfill(rules, args.url, args.start, args.end, args.output_dir)
+            span = f"recording rules over {args.start} .. {args.end}"
+            with out.status(f"{span} from {args.url}") as status:
+                blocks = backfill(rules, args.url, args.start, args.end, args.output_dir,
+                                  on_pass=lambda n, total: status.update(f"{span}: pass {n} of {total}"))
         except BackfillError as exc:
             err.print(f"[bold red]backfill failed[/]: {exc}", soft_wrap=True)
             return EXIT_FAILED

@@ -47,17 +47,48 @@ RECORDED: tuple[Recorded, ...] = (REQUEST_RATE, BUCKET_RATE, QUEUE_DEPTH, ACTIVE
 
 
 def sli_error_ratio(window: str) -> Recorded:
-    """The SLI of the burn-rate alerts and the error-budget panel: failed share of requests over `window`."""
+    """The SLI of the burn-rate and error-rate alerts: failed share of requests over `window`."""
     return Recorded(f"tenant_id:enhancement_requests_errors:ratio_rate{window}", frozenset({TENANT_LABEL}),
                     f"Failed share of requests (0-1) over {window}; no series while there were no requests.")
 
 
+def sli_error_rate(window: str) -> Recorded:
+    """Failed requests per second over `window`: the numerator of the error ratio."""
+    return Recorded(f"tenant_id:enhancement_requests_errors:rate{window}", frozenset({TENANT_LABEL}),
+                    f"Failed requests per second over {window}; no series for a tenant that never failed.")
+
+
 def sli_request_rate(window: str) -> Recorded:
-    """Requests per second over `window`: the low-traffic guard of the error-rate and burn-rate alerts."""
+    """Requests per second over `window`: the error ratio's denominator and the alerts' low-traffic guard."""
     return Recorded(f"tenant_id:enhancement_requests:rate{window}", frozenset({TENANT_LABEL}),
                     f"Requests per second over {window}.")
 
 
-# Apart from RECORDED: the dashboards' panels read RECORDED at every range, only the error-budget panel and the
-# alerts read these.
-SLI_SERIES: tuple[Recorded, ...] = tuple(r for w in SLI_WINDOWS for r in (sli_error_ratio(w), sli_request_rate(w)))
+# Apart from RECORDED: the dashboards' panels read RECORDED at every range, only the alerts read these.
+SLI_SERIES: tuple[Recorded, ...] = tuple(
+    r for w in SLI_WINDOWS for r in (sli_error_rate(w), sli_request_rate(w), sli_error_ratio(w)))
+
+
+# The SLI, written once: the failed share of requests, from REQUEST_RATE (one value per evaluation interval and
+# tenant, by status). The tenant dashboard's error-budget panel computes it over 30 days; the SLI rules record it
+# over SLI_WINDOWS for the alerts. Both read the same recorded series through these two functions.
+
+def requests_over(window: str, matchers: tuple[str, ...], by: str = "", status: str | None = None) -> str:
+    """Requests in `window` (of `status` if given), as the sum of the recorded per-interval rates: a count in
+    units of requests/s x evaluation interval, so only ratios of two such sums (or a sum scaled by the interval)
+    have a meaning."""
+    selected = (*matchers, f'status="{status}"') if status else matchers
+    grouping = f" by ({by}) " if by else ""
+    labels = f"{{{','.join(selected)}}}" if selected else ""
+    return f"sum{grouping}(sum_over_time({REQUEST_RATE.name}{labels}[{window}]))"
+
+
+def share(part: str, total: str) -> str:
+    """part / total where `part` may lack a group (a tenant that never failed has no failure series): such a
+    group is 0, not missing; a group without requests is no data (dividing by `total > 0`), never NaN."""
+    return f"({part} or 0 * {total}) / ({total} > 0)"
+
+
+def outcome_ratio(status: str, window: str, matchers: tuple[str, ...], by: str = "") -> str:
+    """Share of the requests in `window` that ended with `status`, request-weighted over what `by` groups."""
+    return share(requests_over(window, matchers, by, status), requests_over(window, matchers, by))

@@ -16,7 +16,6 @@ quantile with no requests in its window is no data, never NaN.
 from __future__ import annotations
 
 from collections.abc import Callable
-from decimal import Decimal
 
 from agentmon_config.contract import TENANT_LABEL
 from agentmon_config.recorded import (
@@ -26,7 +25,9 @@ from agentmon_config.recorded import (
     QUEUE_DEPTH,
     REQUEST_RATE,
     WORKERLESS_TENANTS,
+    outcome_ratio,
 )
+from agentmon_config.slo import error_budget
 
 REQUESTS = "enhancement_requests_total"  # the raw counter: lists tenants for the variable, never the aggregate
 WINDOW = "$__rate_interval"
@@ -53,16 +54,9 @@ def _over(function: str, metric: str, scope: str, *extra: str, window: str = WIN
 
 
 def _outcome_ratio(scope: str, status: str, by: str, window: str = WINDOW) -> str:
-    """Requests with `status` / all requests over the window, both summed with the same grouping.
-
-    `or 0 * total` keeps groups that never saw this status (no such series) at 0 instead of dropping them;
-    dividing by `(total > 0)` turns a window without requests into no data instead of NaN (0 / 0).
-    """
-    grouping = f" by ({by}) " if by else ""
-    status_matcher = f'status="{status}"'
-    part = f"sum{grouping}({_over('sum_over_time', REQUEST_RATE.name, scope, status_matcher, window=window)})"
-    total = f"sum{grouping}({_over('sum_over_time', REQUEST_RATE.name, scope, window=window)})"
-    return f"({part} or 0 * {total}) / ({total} > 0)"
+    """Requests with `status` / all requests over the window, both summed with the same grouping: the SLI as
+    agentmon_config.recorded defines it for the alerts too."""
+    return outcome_ratio(status, window, (scope,), by)
 
 
 def success_rate_percent(scope: str) -> str:
@@ -94,7 +88,7 @@ def error_budget_remaining_percent(scope: str, slo_percent: float, window: str =
     The allowed failure share is computed in decimal from the SLO as written (99.9 -> 0.001): float arithmetic
     would need rounding, and rounding turns an SLO close to 100 into a budget of 0, a division by zero.
     """
-    allowed = (100 - Decimal(repr(slo_percent))) / 100
+    allowed = error_budget(slo_percent)
     if allowed <= 0:
         raise ValueError(f"SLO {slo_percent!r} % leaves no error budget; it must be below 100")
     return f"100 * (1 - {_outcome_ratio(scope, 'failure', by='', window=window)} / {allowed.normalize():f})"

@@ -6,6 +6,7 @@ from grafana_foundation_sdk.builders import dashboard as dashboard_b
 
 from agentmon_config import PlatformConfig, Tenant
 from agentmon_config.identity import TENANT_PANELS
+from agentmon_config.slo import ERROR_BUDGET_WINDOW
 from agentmon_dashboards import queries as q
 from agentmon_dashboards.identity import GENERATED_TAG, tenant_dashboard_uid
 from agentmon_dashboards.main import place_panels, time_picker
@@ -17,8 +18,6 @@ from agentmon_dashboards.panels import (
     prom_query,
     series_with_line,
 )
-
-ERROR_BUDGET_WINDOW = "30d"
 
 
 def tenant_dashboard(config: PlatformConfig, tenant: Tenant) -> dashboard_b.Dashboard:
@@ -45,7 +44,8 @@ def tenant_dashboard(config: PlatformConfig, tenant: Tenant) -> dashboard_b.Dash
         (number_stat(
             "Error Budget Remaining (30 d)",
             f"Share of the 30-day error budget ({100 - slo:g} % of requests may fail) not yet spent. "
-            "Below 0: the SLO is breached.",
+            "Below 0: the SLO is breached. The burn-rate alerts compute the same failed share, from the same "
+            "recorded request rates, over 5 m to 3 d.",
             prom_query(ds, q.error_budget_remaining_percent(scope, slo, ERROR_BUDGET_WINDOW), "Budget left",
                        instant=True),
             [(None, "red"), (0, "yellow"), (25, "green")], unit="percent", decimals=1,

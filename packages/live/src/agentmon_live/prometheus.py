@@ -90,6 +90,7 @@ class PrometheusServer(PrometheusClient):
     storage: Path
     port: int = field(default_factory=free_loopback_port)
     extra_args: tuple[str, ...] = ()
+    retention: str = "30d"
     process: subprocess.Popen[bytes] | None = None
     log: Any = None  # the process' output, kept beside the storage folder for diagnosis
 
@@ -102,7 +103,7 @@ class PrometheusServer(PrometheusClient):
         self.process = subprocess.Popen(
             [find_binary("prometheus"), f"--config.file={self.config_file}",
              f"--storage.tsdb.path={self.storage}", f"--web.listen-address=127.0.0.1:{self.port}",
-             "--storage.tsdb.retention.time=30d", *self.extra_args],
+             f"--storage.tsdb.retention.time={self.retention}", *self.extra_args],
             stdout=log, stderr=subprocess.STDOUT)
         self._wait_ready(timeout, log.name)
         return self

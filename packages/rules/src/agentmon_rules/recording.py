@@ -1,7 +1,8 @@
 """Recording rules derived from the configuration and the metrics contract: one group per concern.
 
 Every recorded series exists once per tenant and once under the reserved tenant_id ALL_TENANTS (the platform
-aggregate). Both read raw series only, so one `promtool tsdb create-blocks-from rules` pass backfills them all.
+aggregate). The groups of one concern read raw series; the SLI group reads the recorded request rates, and its
+ratios read its own rates: backfilling it takes one promtool pass per level (agentmon_live.rules.backfill).
 
 Windows, from the evaluation interval E and the scrape interval S:
 - counters: rate over max(E + S, 4 S). With E = 1m and S = 15s that is 75s: each evaluation sees the 5 samples
@@ -27,6 +28,9 @@ from agentmon_config.recorded import (
     REQUEST_RATE,
     WORKERLESS_TENANTS,
     Recorded,
+    requests_over,
+    share,
+    sli_error_rate,
     sli_error_ratio,
     sli_request_rate,
 )
@@ -110,23 +114,24 @@ def recording_groups(config: PlatformConfig) -> tuple[RuleGroup, ...]:
             RecordingRule(WORKERLESS_TENANTS.name, f"sum(({per_tenant_workers}) < bool {WORKERS_NEEDED})",
                           labels=((TENANT_LABEL, ALL_TENANTS),)),
         )),
-        RuleGroup("agentmon-sli", interval, sli_rules()),
+        RuleGroup("agentmon-sli", interval, sli_rules(config)),
     )
 
 
-def sli_rules() -> tuple[RecordingRule, ...]:
-    """Error ratio and request rate over every SLI window, from the raw counter (so one backfill pass records
-    them): the burn-rate and error-rate alerts and the error-budget panel read these."""
+def sli_rules(config: PlatformConfig) -> tuple[RecordingRule, ...]:
+    """Over every SLI window W, per tenant and for the aggregate (REQUEST_RATE carries both): failed and all
+    requests per second, then their ratio. All read REQUEST_RATE, the series the tenant dashboard's error-budget
+    panel reads, through the same SLI definition (agentmon_config.recorded): one SLI for panel and alerts, and
+    a 3-day window reads one value per minute instead of four raw samples. The ratio rule follows the rates in
+    the group, so it reads this evaluation's values."""
+    evaluation = int(duration_seconds(config.rules.evaluation_interval))
     rules: list[RecordingRule] = []
     for window in SLI_WINDOWS:
-        def total(by: tuple[str, ...], window: str = window) -> str:
-            return f"sum{_by(by)}(rate({REQUESTS}[{window}]))"
-
-        def ratio(by: tuple[str, ...], window: str = window) -> str:
-            failed = f'sum{_by(by)}(rate({REQUESTS}{{status="failure"}}[{window}]))'
-            # A tenant without failures has no failure series: 0, not missing; no requests: no data, not NaN.
-            return f"({failed} or 0 * {total(by)}) / ({total(by)} > 0)"
-
-        rules += [*_per_tenant_and_all(sli_error_ratio(window), ratio),
-                  *_per_tenant_and_all(sli_request_rate(window), total)]
+        # A sum of per-interval rates over W, times the interval, is the requests in W; / W makes it per second.
+        per_second = f" * {evaluation} / {int(duration_seconds(window))}"
+        errors, total = sli_error_rate(window), sli_request_rate(window)
+        rules += [RecordingRule(errors.name, requests_over(window, (), TENANT_LABEL, "failure") + per_second),
+                  RecordingRule(total.name, requests_over(window, (), TENANT_LABEL) + per_second),
+                  RecordingRule(sli_error_ratio(window).name, share(errors.name, total.name))]
     return tuple(rules)
+
