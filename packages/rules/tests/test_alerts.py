@@ -279,6 +279,29 @@ def test_a_fast_burn_pages_within_the_expected_time(promtool, tmp_path):
     ])
 
 
+def failing_between(tenant: str, first: int, last: int, length: int) -> list[dict[str, str]]:
+    """PER_MINUTE requests every minute, all of them failed in minutes first .. last - 1, none otherwise."""
+    failed = [PER_MINUTE if first <= minute < last else 0 for minute in range(length)]
+    cumulative = {"failure": [sum(failed[:m]) for m in range(length)],
+                  "success": [PER_MINUTE * m - sum(failed[:m]) for m in range(length)]}
+    return [{"series": f'enhancement_requests_total{{tenant_id="{tenant}", status="{status}", {JOB}}}',
+             "values": " ".join(f"{v:g}" for v in values)} for status, values in cumulative.items()]
+
+
+def test_a_burn_that_stopped_stops_paging_while_the_long_window_still_holds_it(promtool, tmp_path):
+    fast = BURN_TIERS[0]
+    # A full page window of healthy traffic, 20 minutes of failures, then healthy again: a short window after the
+    # burn holds no failure, the long one still a third of failures, far above the threshold.
+    healthy, burn = max(minutes(t.long_window) for t in BURN_TIERS if t.name == "page"), 20
+    stopped = healthy + burn + minutes(fast.short_window) + 2
+    assert burn / minutes(fast.long_window) > float(burn_threshold(ACME, fast))
+    only = f'long_window="{fast.long_window}"'
+    run(promtool, tmp_path, [*failing_between("acme", healthy, healthy + burn, stopped + 10), *healthy_rest()], [], [
+        firing_burns(healthy + burn - 1, "acme", (fast.name, fast.long_window), only=only),
+        firing_burns(stopped, "acme", only=only),
+    ])
+
+
 def test_a_slow_burn_opens_only_the_ticket(promtool, tmp_path):
     ticket = next(t for t in BURN_TIERS if t.name == "ticket")
     page_factor = min(t.factor for t in BURN_TIERS if t.name == "page")
