@@ -80,7 +80,7 @@ SLI_NOW = {
 @pytest.mark.parametrize("window", list(SLI_NOW))
 def test_the_sli_rules_read_recorded_series_and_are_backfilled_in_passes(history, window):
     """conftest's history was backfilled with agentmon_live.rules.backfill: the SLI rates read the recorded
-    request rates (pass 2), the ratios read those rates (pass 3). A one-pass backfill records neither."""
+    request rates (pass 2), the 3-day ones the hourly ones (pass 3), the ratios their rates (passes 3 and 4)."""
     for tenant, (requests, failed_share) in SLI_NOW[window].items():
         scope = f'{{tenant_id="{tenant}"}}'
         (rate,) = history.server.query(f"tenant_id:enhancement_requests:rate{window}{scope}", at=history.end)
@@ -108,13 +108,14 @@ def test_rule_levels_split_the_rules_into_passes_in_their_groups():
     ]
 
 
-def test_the_generated_rules_take_three_passes():
+def test_the_generated_rules_take_four_passes():
     doc = YAML(typ="safe").load((REPO / "rules/agentmon.rules.yml").read_text())
     passes = [sorted({r["record"].split(":")[-1] for g in p["groups"] for r in g["rules"]}) for p in rule_levels(doc)]
     assert passes == [
         ["count", "sum_avg", "sum_rate"],
-        ["rate1h", "rate30m", "rate3d", "rate5m", "rate6h"],
-        ["ratio_rate1h", "ratio_rate30m", "ratio_rate3d", "ratio_rate5m", "ratio_rate6h"],
+        ["rate1h", "rate30m", "rate5m", "rate6h"],
+        ["rate3d", "ratio_rate1h", "ratio_rate30m", "ratio_rate5m", "ratio_rate6h"],
+        ["ratio_rate3d"],
     ]
 
 

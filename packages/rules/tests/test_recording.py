@@ -67,17 +67,24 @@ def test_windows_follow_the_evaluation_and_scrape_intervals(scrape, evaluation, 
 
 def test_the_sli_reads_the_recorded_request_rates_the_error_budget_panel_reads():
     failed = ('sum by (tenant_id) (sum_over_time(tenant_id_status:enhancement_requests:sum_rate{status="failure"}'
-              '[3d])) * 60 / 259200')
-    total = "sum by (tenant_id) (sum_over_time(tenant_id_status:enhancement_requests:sum_rate[3d])) * 60 / 259200"
-    assert RULES[("tenant_id:enhancement_requests_errors:rate3d", ())] == failed
-    assert RULES[("tenant_id:enhancement_requests:rate3d", ())] == total
-    assert RULES[("tenant_id:enhancement_requests_errors:ratio_rate3d", ())] == (
-        "(tenant_id:enhancement_requests_errors:rate3d or 0 * tenant_id:enhancement_requests:rate3d) "
-        "/ (tenant_id:enhancement_requests:rate3d > 0)")
+              '[6h])) * 60 / 21600')
+    total = "sum by (tenant_id) (sum_over_time(tenant_id_status:enhancement_requests:sum_rate[6h])) * 60 / 21600"
+    assert RULES[("tenant_id:enhancement_requests_errors:rate6h", ())] == failed
+    assert RULES[("tenant_id:enhancement_requests:rate6h", ())] == total
+    assert RULES[("tenant_id:enhancement_requests_errors:ratio_rate6h", ())] == (
+        "(tenant_id:enhancement_requests_errors:rate6h or 0 * tenant_id:enhancement_requests:rate6h) "
+        "/ (tenant_id:enhancement_requests:rate6h > 0)")
     with_tenants = load_platform(REPO / "config" / "platform.yaml", REPO / "tenants")
     budget = next(p for p in to_json_dict(tenant_dashboard(with_tenants, with_tenants.tenants[0]))["panels"]
                   if p["title"] == "Error Budget Remaining (30 d)")
     assert "sum(sum_over_time(tenant_id_status:enhancement_requests:sum_rate{" in budget["targets"][0]["expr"]
+
+
+def test_the_3_day_rates_sum_the_hourly_rates_at_hourly_steps():
+    assert RULES[("tenant_id:enhancement_requests:rate3d", ())] == (
+        "sum_over_time(tenant_id:enhancement_requests:rate1h[3d:1h]) * 3600 / 259200")
+    assert RULES[("tenant_id:enhancement_requests_errors:rate3d", ())] == (
+        "sum_over_time(tenant_id:enhancement_requests_errors:rate1h[3d:1h]) * 3600 / 259200")
 
 
 def test_rates_per_second_scale_by_the_evaluation_interval():

@@ -155,7 +155,8 @@ MUTANTS = (
            (MAIN_E2E, "-k", "without_a_worker and 1h"), "a tenant with one worker counted as without a worker"),
     # --- the alerts ---
     Mutant("sli-rates-not-per-second", "packages/rules/src/agentmon_rules/recording.py",
-           'per_second = f" * {evaluation} / {int(duration_seconds(window))}"', 'per_second = ""',
+           'return f"{requests_over(window, (), TENANT_LABEL, status)} * {evaluation} / {seconds}"',
+           'return f"{requests_over(window, (), TENANT_LABEL, status)}"',
            ("packages/rules/tests/test_alerts.py", "-k", "low_traffic"),
            "the low-traffic guard counts every request dozens of times: a tenant with a handful of requests pages"),
     Mutant("burn-without-short-window", "packages/rules/src/agentmon_rules/alerts.py",

@@ -13,6 +13,10 @@ Three measurements, each against a real Prometheus on 127.0.0.1 (the `prometheus
    tenant is in the index). The raw queries are not run there: their cost is extrapolated from the growth runs.
 3. rules: each rule group's evaluation time (prometheus_rule_group_last_duration_seconds, the maximum seen) with
    the simulator serving 1,000 tenants, scraped every 15 s by a Prometheus loading the generated rules.
+4. sli: the SLI group (agentmon-sli), whose windows reach 3 days, which minutes of live scraping cannot fill:
+   every rule's expression evaluated as an instant query at the end of 3 days + 1 hour of recorded request rates
+   of 1,000 tenants (written directly at the rules' 1-minute resolution, like scale's), samples and median time
+   per rule; Prometheus evaluates a group's rules one after the other, so the group costs their sum.
 
 Samples are Prometheus' own count (`stats=all`: totalQueryableSamples); latency is the wall time of the HTTP
 query from this process, the median of several runs after one warm-up. A whole refresh runs every panel query
@@ -44,7 +48,8 @@ from rich.table import Table
 
 from agentmon_bundle.serialize import yaml_bytes
 from agentmon_config import PlatformConfig
-from agentmon_config.recorded import ALL_TENANTS, RECORDED
+from agentmon_config.recorded import ALL_TENANTS, RECORDED, REQUEST_RATE, sli_error_rate, sli_request_rate
+from agentmon_config.slo import SLI_WINDOWS
 from agentmon_dashboards import main_dashboard, to_json_dict
 from agentmon_live.demo import local_prometheus_config
 from agentmon_live.grafana import QueryWindow, format_variable, interpolate
@@ -57,6 +62,9 @@ from agentmon_simulator.server import serve
 SCRAPE = 15
 DAY = 86400
 CACHE_VERSION = "1"  # bump when the synthetic histories change
+CACHED_HISTORY_RETENTION = "100y"
+SLI_GROUP = "agentmon-sli"
+SLI_HISTORY_SECONDS = 3 * DAY + 3600  # the longest SLI window, and an hour
 PANEL_SAMPLES_MAX, PANEL_MEDIAN_MS_MAX, REFRESH_MS_MAX, RULE_GROUP_SECONDS_MAX = 500_000, 150.0, 300.0, 1.0
 SELECTED = 3
 # The main dashboard's queries before recording rules (commit b0f4ab7), for comparison; "All" sent `.+`.
@@ -72,7 +80,8 @@ out = Console(highlight=False)
 
 def add_querybench_parser(commands: Any) -> None:
     p = commands.add_parser("querybench", help="measure the dashboard's query cost: raw vs recorded series")
-    p.add_argument("--only", default="growth,scale,rules", help="comma-separated parts: growth, scale, rules")
+    p.add_argument("--only", default="growth,scale,rules,sli",
+                   help="comma-separated parts: growth, scale, rules, sli")
     p.add_argument("--runs", type=int, default=7, help="timed runs per query (median reported; default 7)")
     p.add_argument("--rules-seconds", type=float, default=240.0,
                    help="how long the 1,000-tenant simulator is scraped for the rule timings (default 240)")
@@ -151,6 +160,25 @@ def write_recorded(path: Path, tenants: list[str], full: set[str], start: int, r
         out_file.write("# EOF\n")
 
 
+def write_request_rates(path: Path, tenants: list[str], start: int, end: int) -> None:
+    """The recorded request rates (both outcomes) of every tenant and of the aggregate, 1-minute resolution; and
+    the SLI rates at `end` (what the group's ratio rules read, as the group's rate rules would have written)."""
+    rates = {tenant: 1.0 + index % 5 for index, tenant in enumerate(tenants)}
+    rates[ALL_TENANTS] = sum(rates.values())
+    with path.open("w") as out_file:
+        out_file.write(f"# TYPE {REQUEST_RATE.name} gauge\n")
+        for tenant, rate in rates.items():
+            for status, share in (("success", 0.98), ("failure", 0.02)):
+                line = f'{REQUEST_RATE.name}{{tenant_id="{tenant}",status="{status}"}} {rate * share:g}'
+                out_file.writelines(f"{line} {t}\n" for t in range(start, end + 1, 60))
+        for window in SLI_WINDOWS:
+            for series, share in ((sli_error_rate(window), 0.02), (sli_request_rate(window), 1.0)):
+                out_file.write(f"# TYPE {series.name} gauge\n")
+                out_file.writelines(f'{series.name}{{tenant_id="{tenant}"}} {rate * share:g} {end}\n'
+                                    for tenant, rate in rates.items())
+        out_file.write("# EOF\n")
+
+
 @dataclass(frozen=True)
 class History:
     data: Path
@@ -215,11 +243,25 @@ def scale_history(cache: Path, tenants: int, seconds: int) -> History:
     return _cached(cache, f"recorded-{tenants}-{seconds}", build, names[1:])
 
 
+def sli_history(cache: Path, tenants: int) -> History:
+    names = tenant_names(tenants)
+
+    def build(work: Path) -> int:
+        end = int(time.time()) // 600 * 600
+        out.print(f"  generating recorded request rates for {tenants} tenants x 3 d + 1 h (cached in {work})")
+        write_request_rates(work / "rates.om", names, end - SLI_HISTORY_SECONDS, end)
+        _import(find_binary("promtool"), work / "rates.om", work / "data")
+        return end
+
+    return _cached(cache, f"sli-{tenants}-{SLI_HISTORY_SECONDS}", build, names)
+
+
 def history_server(work: Path, data: Path) -> PrometheusServer:
     """A Prometheus serving a cached history in place, never scraping."""
     config = work / "prometheus.yml"
     config.write_text(f"global:\n  scrape_interval: {SCRAPE}s\nscrape_configs: []\n")
-    return PrometheusServer(config_file=config, storage=data)
+    # Histories are cached for weeks: a retention longer than their age, or Prometheus deletes them on start.
+    return PrometheusServer(config_file=config, storage=data, retention=CACHED_HISTORY_RETENTION)
 
 
 def settle(work: Path, data: Path, timeout: float = 900) -> None:
@@ -379,6 +421,19 @@ def rule_timings(root: Path, config: PlatformConfig, args: argparse.Namespace) -
             for group, v in sorted(worst.items())]
 
 
+def sli_costs(config: PlatformConfig, args: argparse.Namespace) -> list[dict[str, Any]]:
+    """Each rule of the SLI group, as an instant query at the end of 3 days of 1,000 tenants' request rates."""
+    history = sli_history(args.cache, 1000)
+    (group,) = (g for g in render_rules(config)[RULE_FILE]["groups"] if g["name"] == SLI_GROUP)
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="agentmon-querybench-") as work, \
+            history_server(Path(work), history.data) as server:
+        for rule in group["rules"]:
+            cost = measure(server, (True, rule["expr"]), "", 3600, history.end, args.runs)
+            rows.append({"record": rule["record"], "samples": cost.samples, "median_ms": round(cost.median_ms, 1)})
+    return rows
+
+
 def _rule_group_metrics(url: str) -> dict[str, dict[str, float]]:
     with urllib.request.urlopen(f"{url}/metrics", timeout=10) as response:
         text = response.read().decode()
@@ -413,6 +468,10 @@ def run(root: Path, config: PlatformConfig, args: argparse.Namespace) -> int:
         out.print("[bold]rules[/]: rule group evaluation with 1,000 live tenants")
         results["rules"] = rule_timings(root, config, args)
         out.print(rules_table(results["rules"]))
+    if "sli" in parts:
+        out.print("[bold]sli[/]: the SLI group's rules over 3 days of 1,000 tenants' recorded request rates")
+        results["sli"] = sli_costs(config, args)
+        out.print(sli_table(results["sli"]))
     failed = verdicts(results)
     for line in failed:
         out.print(f"[red]over target[/]: {line}")
@@ -469,6 +528,20 @@ def rules_table(rows: list[dict[str, Any]]) -> Table:
     return t
 
 
+def sli_table(rows: list[dict[str, Any]]) -> Table:
+    t = Table(title=f"{SLI_GROUP}: each rule at the end of 3 days x 1,000 tenants (median of the timed runs)")
+    for column in ("recorded series", "samples read", "median ms"):
+        t.add_column(column, justify="left" if column == "recorded series" else "right")
+    for r in [*rows, sli_total(rows)]:
+        t.add_row(r["record"], f"{r['samples']:,}", f"{r['median_ms']:.1f}")
+    return t
+
+
+def sli_total(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    return {"record": "whole group (rule after rule)", "samples": sum(r["samples"] for r in rows),
+            "median_ms": round(sum(r["median_ms"] for r in rows), 1)}
+
+
 def verdicts(results: dict[str, Any]) -> list[str]:
     failed = []
     for r in results.get("scale", []):
@@ -483,6 +556,9 @@ def verdicts(results: dict[str, Any]) -> list[str]:
             failed.append(f"rule group {r['group']} evaluates in {r['max_seconds']} s (> {RULE_GROUP_SECONDS_MAX} s)")
     if "rules" in results and not results["rules"]:
         failed.append("no rule group was evaluated during the run")
+    if "sli" in results and (total := sli_total(results["sli"]))["median_ms"] > RULE_GROUP_SECONDS_MAX * 1000:
+        failed.append(f"rule group {SLI_GROUP} evaluates in {total['median_ms']} ms "
+                      f"(> {RULE_GROUP_SECONDS_MAX * 1000:g} ms)")
     return failed
 
 
@@ -512,6 +588,12 @@ def write_report(path: Path, results: dict[str, Any], failed: list[str]) -> None
         lines += ["## Rule group evaluation, simulator serving 1,000 tenants", "",
                   "| group | last duration s (max seen) | samples written |", "|---|---:|---:|"]
         lines += [f"| {r['group']} | {r['max_seconds']:.4f} | {r['samples']:,} |" for r in results["rules"]]
+        lines.append("")
+    if "sli" in results:
+        lines += [f"## The SLI group `{SLI_GROUP}` over 3 days, 1,000 tenants (recorded request rates, synthetic)",
+                  "", "| recorded series | samples read | median ms |", "|---|---:|---:|"]
+        lines += [f"| {r['record']} | {r['samples']:,} | {r['median_ms']:.1f} |"
+                  for r in [*results["sli"], sli_total(results["sli"])]]
         lines.append("")
     lines += ["## Targets", "", "Every panel at most 500,000 samples and under 150 ms median, a whole refresh under "
               "300 ms, every rule group under 1 s: " + ("all met." if not failed else "NOT met: " + "; ".join(failed))]

@@ -32,6 +32,10 @@ BURN_TIERS: tuple[BurnTier, ...] = (
 
 # Every window an SLI (error ratio) is recorded over, shortest first.
 SLI_WINDOWS: tuple[str, ...] = ("5m", "30m", "1h", "6h", "3d")
+# Windows of a day or more sum the SLI rates of this window at steps of this window (72 values for 3 d instead of
+# 4,320 per-minute ones): they then end at the last full step, at most one step late.
+SLI_COARSE_STEP = "1h"
+SLI_COARSE_FROM_SECONDS = 86400
 
 
 def error_budget(slo_percent: float) -> Decimal:

@@ -34,7 +34,7 @@ from agentmon_config.recorded import (
     sli_error_ratio,
     sli_request_rate,
 )
-from agentmon_config.slo import SLI_WINDOWS
+from agentmon_config.slo import SLI_COARSE_FROM_SECONDS, SLI_COARSE_STEP, SLI_WINDOWS
 
 REQUESTS = "enhancement_requests_total"
 DURATION_BUCKETS = "enhancement_duration_seconds_bucket"
@@ -120,18 +120,27 @@ def recording_groups(config: PlatformConfig) -> tuple[RuleGroup, ...]:
 
 def sli_rules(config: PlatformConfig) -> tuple[RecordingRule, ...]:
     """Over every SLI window W, per tenant and for the aggregate (REQUEST_RATE carries both): failed and all
-    requests per second, then their ratio. All read REQUEST_RATE, the series the tenant dashboard's error-budget
-    panel reads, through the same SLI definition (agentmon_config.recorded): one SLI for panel and alerts, and
-    a 3-day window reads one value per minute instead of four raw samples. The ratio rule follows the rates in
-    the group, so it reads this evaluation's values."""
-    evaluation = int(duration_seconds(config.rules.evaluation_interval))
+    requests per second, then their ratio. They read REQUEST_RATE, the series the tenant dashboard's error-budget
+    panel reads, through the same SLI definition (agentmon_config.recorded): one SLI for panel and alerts. Windows
+    of a day or more sum the SLI_COARSE_STEP rates at that step instead (agentmon_config.slo). Each ratio follows
+    its rates in the group, so it reads this evaluation's values."""
     rules: list[RecordingRule] = []
     for window in SLI_WINDOWS:
-        # A sum of per-interval rates over W, times the interval, is the requests in W; / W makes it per second.
-        per_second = f" * {evaluation} / {int(duration_seconds(window))}"
         errors, total = sli_error_rate(window), sli_request_rate(window)
-        rules += [RecordingRule(errors.name, requests_over(window, (), TENANT_LABEL, "failure") + per_second),
-                  RecordingRule(total.name, requests_over(window, (), TENANT_LABEL) + per_second),
+        rules += [RecordingRule(errors.name, _per_second(config, window, sli_error_rate, "failure")),
+                  RecordingRule(total.name, _per_second(config, window, sli_request_rate)),
                   RecordingRule(sli_error_ratio(window).name, share(errors.name, total.name))]
     return tuple(rules)
 
+
+def _per_second(config: PlatformConfig, window: str, coarse: Callable[[str], Recorded],
+                status: str | None = None) -> str:
+    """Requests (of `status`) per second over `window`: a sum of per-interval rates, times the interval, is the
+    requests in the window; divided by the window, per second. A window with no value for part of it (before
+    the rules ran) counts that part as 0 requests, so the low-traffic guard errs on the quiet side."""
+    seconds = int(duration_seconds(window))
+    if seconds >= SLI_COARSE_FROM_SECONDS:
+        step = SLI_COARSE_STEP
+        return f"sum_over_time({coarse(step).name}[{window}:{step}]) * {int(duration_seconds(step))} / {seconds}"
+    evaluation = int(duration_seconds(config.rules.evaluation_interval))
+    return f"{requests_over(window, (), TENANT_LABEL, status)} * {evaluation} / {seconds}"
