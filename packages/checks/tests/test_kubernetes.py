@@ -81,6 +81,14 @@ def test_prod_delivers_the_recording_rules_the_alerts_and_their_routing_to_the_o
     assert routing["metadata"]["labels"] == {"app.kubernetes.io/part-of": "agentmon"}
 
 
+def test_an_alertmanager_config_the_operator_would_refuse_is_named_in_the_overlay():
+    bad = json.loads(json.dumps(objects("prod")["AlertmanagerConfig/agentmon-routing"]))
+    bad["spec"]["route"]["groupWait"] = "30 seconds"
+    assert [p for p in findings(RenderedOverlay("prod", [bad])) if "AlertmanagerConfig" in p] == [
+        "overlays/prod: AlertmanagerConfig/agentmon-routing: spec.route.groupWait: '30 seconds' is not a duration "
+        "(like 30s, 5m, 4h, 1h30m)"]
+
+
 def test_a_component_the_overlay_already_lists_is_not_rendered_twice(tmp_path):
     """Rendering prod plus a component prod lists would be refused by kustomize (the same resource twice)."""
     assert kustomize.listed_components(REPO, "prod") == {"alertmanager-config", "prometheus-rules"}
