@@ -24,6 +24,7 @@ CONFIG = load_platform(REPO / "config/platform.yaml", REPO / "tenants")
 RENDERED = render(CONFIG)
 ALERTS = "agentmon.alerts.rules.yml"
 ROUTING = "alertmanager/alertmanager.yml"
+OPERATOR = "alertmanager/operator/alertmanagerconfig.yaml"
 
 
 @pytest.fixture(autouse=True)
@@ -37,7 +38,7 @@ def binaries():
         pytest.skip(str(exc))
 
 
-def findings(root: Path = REPO, edit_rules=None, edit_routing=None, dashboards=None) -> list[str]:
+def findings(root: Path = REPO, edit_rules=None, edit_routing=None, dashboards=None, edit_operator=None) -> list[str]:
     rules, alertmanager, files = copy.deepcopy(RENDERED.rules), copy.deepcopy(RENDERED.alertmanager), dict(
         RENDERED.files)
     if edit_rules:
@@ -47,6 +48,8 @@ def findings(root: Path = REPO, edit_rules=None, edit_routing=None, dashboards=N
     if edit_routing:
         edit_routing(alertmanager["alertmanager.yml"])
         files[ROUTING] = yaml_bytes(alertmanager["alertmanager.yml"])
+    if edit_operator:
+        edit_operator(alertmanager["operator/alertmanagerconfig.yaml"])
     recorded = recorded_series(rules["agentmon.rules.yml"])
     return [str(f) for f in alerts.check_alerts(root, CONFIG, RULES_ROOT, rules, ALERTMANAGER_ROOT, alertmanager,
                                                 dashboards or RENDERED.dashboards, files, recorded)]
@@ -101,7 +104,18 @@ def test_a_tenant_without_a_route_fails():
     def edit(doc):
         doc["route"]["routes"] = [r for r in doc["route"]["routes"] if r["receiver"] != "tenant-acme"]
     assert findings(edit_routing=edit) == [
-        f"{ROUTING}: route.routes: no route for tenant 'acme': its alerts would go to the operations receiver"]
+        f"{ROUTING}: route.routes: no route for tenant 'acme': its alerts would go to the operations receiver",
+        f"{OPERATOR}: spec.route.routes: tenant_id=\"acme\": routed to e-mail acme-oncall@example.com here, not "
+        "routed in alertmanager.yml"]
+
+
+def test_an_alertmanager_config_routing_a_tenant_elsewhere_than_alertmanager_yml_fails():
+    """Issue 14: the Operator's routing and the file's route the same tenants to the same contacts."""
+    def edit(doc):
+        doc["spec"]["receivers"][2]["emailConfigs"][0]["to"] = "globex-oncall@example.com"
+    assert findings(edit_operator=edit) == [
+        f"{OPERATOR}: spec.route.routes: tenant_id=\"globex\": routed to e-mail globex-oncall@example.com here, to "
+        "e-mail platform-ops@example.com in alertmanager.yml"]
 
 
 def test_amtool_rejects_a_route_to_an_undefined_receiver():

@@ -14,6 +14,7 @@ from ruamel.yaml import YAML
 from agentmon_bundle.outputs import render
 from agentmon_bundle.serialize import json_bytes
 from agentmon_checks import kubernetes as kube_checks
+from agentmon_checks import kustomize
 from agentmon_checks.kustomize import RenderedOverlay, render_overlays, stable_name
 from agentmon_config import load_platform
 
@@ -44,22 +45,65 @@ def findings(overlay: RenderedOverlay) -> list[str]:
 
 
 def test_every_rendered_overlay_passes_every_check():
-    assert sorted(OVERLAYS) == ["dev", "prod", "prod+alertmanager-config", "prod+demo-stack", "prod+ingress",
-                                "prod+prometheus-rules"]
+    assert sorted(OVERLAYS) == ["dev", "prod", "prod+demo-stack", "prod+ingress"]
     assert {name: findings(o) for name, o in OVERLAYS.items()} == {name: [] for name in OVERLAYS}
 
 
 def test_prod_bundle_contents():
     assert sorted(objects("prod")) == [
+        "AlertmanagerConfig/agentmon-routing",
         "ConfigMap/grafana-dashboard-providers", "ConfigMap/grafana-dashboards", "ConfigMap/grafana-dashboards-acme",
         "ConfigMap/grafana-dashboards-globex", "ConfigMap/grafana-datasources",
-        "Deployment/grafana", "NetworkPolicy/grafana", "Service/grafana", "ServiceAccount/grafana"]
+        "Deployment/grafana", "NetworkPolicy/grafana", "PrometheusRule/agentmon-alerts",
+        "PrometheusRule/agentmon-recording-rules", "Service/grafana", "ServiceAccount/grafana"]
     assert {o["metadata"]["namespace"] for o in OVERLAYS["prod"].objects} == {"monitoring"}
     service = objects("prod")["Service/grafana"]["spec"]
     assert (service["type"], service["ports"][0]["port"], service["ports"][0]["name"]) == ("ClusterIP", 3000, "http")
     assert objects("prod")["ServiceAccount/grafana"]["automountServiceAccountToken"] is False
     deployment = objects("prod")["Deployment/grafana"]["spec"]
     assert (deployment["replicas"], deployment["selector"]) == (1, {"matchLabels": {"app": "grafana"}})
+
+
+def test_prod_delivers_the_recording_rules_the_alerts_and_their_routing_to_the_operator():
+    """Issue 14: prod lists components/prometheus-rules and components/alertmanager-config itself."""
+    operator = sorted((o["kind"], o["metadata"]["name"], o["metadata"]["namespace"]) for o in OVERLAYS["prod"].objects
+                      if o["kind"] in ("PrometheusRule", "AlertmanagerConfig"))
+    assert operator == [("AlertmanagerConfig", "agentmon-routing", "monitoring"),
+                        ("PrometheusRule", "agentmon-alerts", "monitoring"),
+                        ("PrometheusRule", "agentmon-recording-rules", "monitoring")]
+    rules = objects("prod")
+    assert rules["PrometheusRule/agentmon-recording-rules"]["spec"] == YAML(typ="safe").load(
+        FILES["rules/agentmon.rules.yml"])
+    assert rules["PrometheusRule/agentmon-alerts"]["spec"] == YAML(typ="safe").load(
+        FILES["rules/agentmon.alerts.rules.yml"])
+    routing = rules["AlertmanagerConfig/agentmon-routing"]
+    assert routing["spec"] == YAML(typ="safe").load(FILES["alertmanager/operator/alertmanagerconfig.yaml"])["spec"]
+    assert routing["metadata"]["labels"] == {"app.kubernetes.io/part-of": "agentmon"}
+
+
+def test_an_alertmanager_config_the_operator_would_refuse_is_named_in_the_overlay():
+    bad = json.loads(json.dumps(objects("prod")["AlertmanagerConfig/agentmon-routing"]))
+    bad["spec"]["route"]["groupWait"] = "30 seconds"
+    assert [p for p in findings(RenderedOverlay("prod", [bad])) if "AlertmanagerConfig" in p] == [
+        "overlays/prod: AlertmanagerConfig/agentmon-routing: spec.route.groupWait: '30 seconds' is not a duration "
+        "(like 30s, 5m, 4h, 1h30m)"]
+
+
+def test_a_component_the_overlay_already_lists_is_not_rendered_twice(tmp_path):
+    """Rendering prod plus a component prod lists would be refused by kustomize (the same resource twice)."""
+    assert kustomize.listed_components(REPO, "prod") == {"alertmanager-config", "prometheus-rules"}
+    assert kustomize.listed_components(REPO, "dev") == {"demo-stack"}
+    with pytest.raises(kustomize.KustomizeError, match="already registered id: AlertmanagerConfig"):
+        kustomize.build(kustomize._with_component(_scratch_tree(tmp_path), "prod", "alertmanager-config"))
+
+
+def _scratch_tree(root: Path) -> Path:
+    for name in kustomize.KUSTOMIZE_INPUTS:
+        shutil.copytree(REPO / name, root / name, ignore=shutil.ignore_patterns("generated"))
+    for rel, content in FILES.items():
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_bytes(content)
+    return root
 
 
 def test_prod_grafana_is_pinned_sized_probed_and_restricted():

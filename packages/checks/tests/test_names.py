@@ -25,8 +25,7 @@ def names_findings(overlay: RenderedOverlay) -> list[str]:
 
 
 def test_every_name_in_every_rendered_overlay_is_valid():
-    assert sorted(OVERLAYS) == ["dev", "prod", "prod+alertmanager-config", "prod+demo-stack", "prod+ingress",
-                                "prod+prometheus-rules"]
+    assert sorted(OVERLAYS) == ["dev", "prod", "prod+demo-stack", "prod+ingress"]
     assert {name: names_findings(o) for name, o in OVERLAYS.items()} == {name: [] for name in OVERLAYS}
 
 
@@ -88,5 +87,4 @@ def test_validate_catches_a_generator_that_builds_an_invalid_name():
         (f"overlays/{overlay}", "Deployment/grafana",
          "'dashboards-zeta-' is not a valid DNS-1123 label (a-z, 0-9 and '-', starting and ending with a letter or "
          "digit, at most 63)")
-        for overlay in ("dev", "prod", "prod with component alertmanager-config", "prod with component demo-stack",
-                        "prod with component ingress", "prod with component prometheus-rules")]
+        for overlay in ("dev", "prod", "prod with component demo-stack", "prod with component ingress")]

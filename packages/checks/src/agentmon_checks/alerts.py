@@ -4,7 +4,9 @@ Alertmanager routing (alertmanager/):
 - every alert expression parses and reads only contract metrics, series recorded by the bundle, or `up`;
 - every alert has a severity, a summary, a description, a panel_url naming an existing dashboard uid and panel id,
   and a runbook_url whose anchor is a heading of docs/operations/runbooks.md;
-- the routing names an existing receiver for every tenant; `amtool check-config` when amtool is on PATH.
+- the routing names an existing receiver for every tenant; `amtool check-config` when amtool is on PATH;
+- the AlertmanagerConfig routes as alertmanager.yml does (agentmon_checks.alertmanager_config, which also checks its
+  shape in every rendered overlay).
 """
 
 from __future__ import annotations
@@ -16,16 +18,16 @@ from typing import Any
 
 import promql_parser
 
+from agentmon_checks.alertmanager_config import routing_differences
 from agentmon_checks.dashboards import contract_violations, panels
 from agentmon_checks.findings import Finding
 from agentmon_checks.rules import promtool_check
 from agentmon_checks.tools import tool_check
 from agentmon_config import PlatformConfig
 from agentmon_config.contract import SCRAPE_LABELS, TENANT_LABEL
-from agentmon_rules import ALERTMANAGER_FILE, ALERTS_FILE, ALERTS_PROMETHEUS_RULE_PATH
+from agentmon_rules import ALERTMANAGER_CONFIG_PATH, ALERTMANAGER_FILE, ALERTS_FILE, ALERTS_PROMETHEUS_RULE_PATH
 
 RUNBOOKS = "docs/operations/runbooks.md"
-ALERTMANAGER_CONFIG_API = "monitoring.coreos.com/v1alpha1"
 REQUIRED_ANNOTATIONS = ("summary", "description", "panel_url", "runbook_url")
 # Scrape health: not part of the metrics contract, written by Prometheus itself for every target.
 SCRAPE_HEALTH = {"up": SCRAPE_LABELS}
@@ -115,22 +117,6 @@ def check_routing(file: str, doc: Any, config: PlatformConfig) -> Iterator[Findi
                                                 "not a receiver")
 
 
-def alertmanager_config_problems(obj: dict[str, Any]) -> Iterator[str]:
-    """The AlertmanagerConfig's shape as the Operator's CRD requires it (kubernetes-validate has no schema)."""
-    if obj.get("apiVersion") != ALERTMANAGER_CONFIG_API:
-        yield f"apiVersion: {obj.get('apiVersion')!r}, expected {ALERTMANAGER_CONFIG_API!r}"
-    spec = obj.get("spec") or {}
-    names = [r.get("name") for r in spec.get("receivers") or []]
-    route = spec.get("route") or {}
-    for i, target in enumerate([route, *(route.get("routes") or [])]):
-        if target.get("receiver") not in names:
-            where = "spec.route" if i == 0 else f"spec.route.routes[{i - 1}]"
-            yield f"{where}.receiver: {target.get('receiver')!r} is not a receiver"
-    for i, receiver in enumerate(spec.get("receivers") or []):
-        if not (receiver.get("emailConfigs") or receiver.get("webhookConfigs")):
-            yield f"spec.receivers[{i}]: needs emailConfigs or webhookConfigs"
-
-
 def amtool_check(file: str, content: bytes) -> Iterator[Finding]:
     """`amtool check-config` on the rendered file; skipped (no finding) when amtool is not on PATH."""
     yield from tool_check(file, content, "amtool", "check-config")
@@ -151,3 +137,7 @@ def check_alerts(root: Path, config: PlatformConfig, rules_root: str, rules: Map
     routing_path = f"{alertmanager_root}/{ALERTMANAGER_FILE}"
     yield from check_routing(routing_path, alertmanager.get(ALERTMANAGER_FILE), config)
     yield from amtool_check(routing_path, files.get(routing_path, b""))
+    operator_path = f"{alertmanager_root}/{ALERTMANAGER_CONFIG_PATH}"
+    for where, message in routing_differences(alertmanager.get(ALERTMANAGER_FILE),
+                                              alertmanager.get(ALERTMANAGER_CONFIG_PATH)):
+        yield Finding(operator_path, where, message)

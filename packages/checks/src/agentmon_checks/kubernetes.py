@@ -12,7 +12,7 @@ import kubernetes_validate
 import kubernetes_validate.utils
 from ruamel.yaml import YAML
 
-from agentmon_checks.alerts import alertmanager_config_problems
+from agentmon_checks.alertmanager_config import alertmanager_config_problems
 from agentmon_checks.findings import Finding
 from agentmon_checks.kustomize import RenderedOverlay
 from agentmon_checks.rules import prometheus_rule_problems

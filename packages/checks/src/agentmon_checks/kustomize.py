@@ -66,7 +66,8 @@ def component_names(repo: Path) -> list[str]:
 def render_overlays(repo: Path, generated: Mapping[str, bytes], with_components: tuple[str, ...] = ("prod",),
                     only: tuple[str, ...] | None = None) -> list[RenderedOverlay]:
     """Every overlay (or those in `only`), plus each optional component applied on top of the overlays in
-    with_components."""
+    with_components, except the components such an overlay already lists (kustomize refuses the same resource
+    twice, and the overlay's own render covers them)."""
     with tempfile.TemporaryDirectory(prefix="agentmon-kustomize-") as scratch:
         tree = Path(scratch)
         for name in KUSTOMIZE_INPUTS:
@@ -81,10 +82,18 @@ def render_overlays(repo: Path, generated: Mapping[str, bytes], with_components:
                                  f"(have: {', '.join(overlay_names(tree))})")
         rendered = [RenderedOverlay(name, build(tree / OVERLAYS_DIR / name)) for name in overlays]
         for overlay in with_components:
-            for component in component_names(tree):
+            for component in sorted(set(component_names(tree)) - listed_components(tree, overlay)):
                 rendered.append(RenderedOverlay(f"{overlay}+{component}",
                                                 build(_with_component(tree, overlay, component))))
         return rendered
+
+
+def listed_components(tree: Path, overlay: str) -> set[str]:
+    """Names of the components (folders of components/) the overlay's kustomization lists."""
+    folder = tree / OVERLAYS_DIR / overlay
+    kustomization = YAML(typ="safe", pure=True).load((folder / "kustomization.yaml").read_text()) or {}
+    paths = {(folder / entry).resolve() for entry in kustomization.get("components") or []}
+    return {name for name in component_names(tree) if (tree / COMPONENTS_DIR / name).resolve() in paths}
 
 
 def _with_component(tree: Path, overlay: str, component: str) -> Path:

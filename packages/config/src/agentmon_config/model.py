@@ -77,6 +77,7 @@ class Alerts:
     operations_contact: str
     smtp_smarthost: str
     smtp_from: str
+    alertmanager_config_labels: tuple[tuple[str, str], ...]  # sorted (name, value) pairs, like prometheus_rule_labels
     runbooks_url: str
     minimum_requests: int
     error_rate_window: str
@@ -92,8 +93,10 @@ class Alerts:
 
     @classmethod
     def from_section(cls, section: dict[str, Any]) -> Alerts:
-        return cls(**{k: AlertRule(for_=v["for"], severity=v["severity"]) if isinstance(v, dict) else v
-                      for k, v in section.items()})
+        labels = "alertmanager_config_labels"
+        fields = {k: AlertRule(for_=v["for"], severity=v["severity"]) if isinstance(v, dict) else v
+                  for k, v in section.items() if k != labels}
+        return cls(**fields, alertmanager_config_labels=tuple(sorted(section[labels].items())))
 
 
 @dataclass(frozen=True)

@@ -56,13 +56,15 @@ def alertmanager_operator_config(config: PlatformConfig) -> dict[str, Any]:
     Matchers leave matchType out: "=" is its default, and a bare = is a YAML 1.1 tag that breaks YAML readers.
 
     The Operator scopes it to its namespace and merges it under the cluster's own root route; e-mail needs the
-    cluster Alertmanager's global smtp settings (docs/operations/alerts.md).
+    cluster Alertmanager's global smtp settings (docs/operations/alerts.md). alerts.alertmanager_config_labels adds
+    the labels the Alertmanager resource's alertmanagerConfigSelector matches.
     """
+    labels = {"app.kubernetes.io/part-of": "agentmon", **dict(config.alerts.alertmanager_config_labels)}
     receivers = [_operator_receiver(OPERATIONS_RECEIVER, config.alerts.operations_contact),
                  *(_operator_receiver(tenant_receiver(t.tenant_id), t.owner_contact) for t in config.tenants)]
     return {
         "apiVersion": "monitoring.coreos.com/v1alpha1", "kind": "AlertmanagerConfig",
-        "metadata": {"name": ALERTMANAGER_CONFIG_NAME, "labels": {"app.kubernetes.io/part-of": "agentmon"}},
+        "metadata": {"name": ALERTMANAGER_CONFIG_NAME, "labels": labels},
         "spec": {
             "route": {"receiver": OPERATIONS_RECEIVER, "groupBy": ["alertname", TENANT_LABEL],
                       "groupWait": GROUP_WAIT, "groupInterval": GROUP_INTERVAL, "repeatInterval": REPEAT_INTERVAL,
