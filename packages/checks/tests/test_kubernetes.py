@@ -74,8 +74,11 @@ def test_prod_delivers_the_recording_rules_the_alerts_and_their_routing_to_the_o
     rules = objects("prod")
     assert rules["PrometheusRule/agentmon-recording-rules"]["spec"] == YAML(typ="safe").load(
         FILES["rules/agentmon.rules.yml"])
-    assert rules["PrometheusRule/agentmon-alerts"]["spec"] == YAML(typ="safe").load(
-        FILES["rules/agentmon.alerts.rules.yml"])
+    alerts = YAML(typ="safe").load(FILES["rules/agentmon.alerts.rules.yml"])
+    for rule in (r for g in alerts["groups"] for r in g["rules"]):
+        # The Operator matches the AlertmanagerConfig's routes on namespace="monitoring" only.
+        rule["labels"]["namespace"] = "monitoring"
+    assert rules["PrometheusRule/agentmon-alerts"]["spec"] == alerts
     routing = rules["AlertmanagerConfig/agentmon-routing"]
     assert routing["spec"] == YAML(typ="safe").load(FILES["alertmanager/operator/alertmanagerconfig.yaml"])["spec"]
     assert routing["metadata"]["labels"] == {"app.kubernetes.io/part-of": "agentmon"}

@@ -49,7 +49,7 @@ from rich.table import Table
 from agentmon_bundle.serialize import yaml_bytes
 from agentmon_config import PlatformConfig
 from agentmon_config.recorded import ALL_TENANTS, RECORDED, REQUEST_RATE, sli_error_rate, sli_request_rate
-from agentmon_config.slo import SLI_WINDOWS
+from agentmon_config.slo import SLI_COARSE_STEP, SLI_WINDOWS
 from agentmon_dashboards import main_dashboard, to_json_dict
 from agentmon_live.demo import local_prometheus_config
 from agentmon_live.grafana import QueryWindow, format_variable, interpolate
@@ -161,21 +161,27 @@ def write_recorded(path: Path, tenants: list[str], full: set[str], start: int, r
 
 
 def write_request_rates(path: Path, tenants: list[str], start: int, end: int) -> None:
-    """The recorded request rates (both outcomes) of every tenant and of the aggregate, 1-minute resolution; and
-    the SLI rates at `end` (what the group's ratio rules read, as the group's rate rules would have written)."""
+    """What the SLI group reads, at the rules' 1-minute resolution for every tenant and the aggregate: the recorded
+    request rates (both outcomes) and the SLI_COARSE_STEP rates (the 3-day rates sum them) from `start`; the other
+    SLI rates (the ratios read them, as the group's rate rules write them just before) at `end`."""
     rates = {tenant: 1.0 + index % 5 for index, tenant in enumerate(tenants)}
     rates[ALL_TENANTS] = sum(rates.values())
+
+    def family(name: str, series: dict[str, float], times: range) -> Iterator[str]:
+        yield f"# TYPE {name} gauge\n"
+        for labels, value in series.items():
+            yield from (f"{name}{{{labels}}} {value:g} {t}\n" for t in times)
+
+    every_minute, at_end = range(start, end + 1, 60), range(end, end + 1)
     with path.open("w") as out_file:
-        out_file.write(f"# TYPE {REQUEST_RATE.name} gauge\n")
-        for tenant, rate in rates.items():
-            for status, share in (("success", 0.98), ("failure", 0.02)):
-                line = f'{REQUEST_RATE.name}{{tenant_id="{tenant}",status="{status}"}} {rate * share:g}'
-                out_file.writelines(f"{line} {t}\n" for t in range(start, end + 1, 60))
+        out_file.writelines(family(REQUEST_RATE.name, {
+            f'tenant_id="{tenant}",status="{status}"': rate * share
+            for tenant, rate in rates.items() for status, share in (("success", 0.98), ("failure", 0.02))},
+            every_minute))
         for window in SLI_WINDOWS:
             for series, share in ((sli_error_rate(window), 0.02), (sli_request_rate(window), 1.0)):
-                out_file.write(f"# TYPE {series.name} gauge\n")
-                out_file.writelines(f'{series.name}{{tenant_id="{tenant}"}} {rate * share:g} {end}\n'
-                                    for tenant, rate in rates.items())
+                out_file.writelines(family(series.name, {f'tenant_id="{t}"': r * share for t, r in rates.items()},
+                                           every_minute if window == SLI_COARSE_STEP else at_end))
         out_file.write("# EOF\n")
 
 
@@ -248,12 +254,12 @@ def sli_history(cache: Path, tenants: int) -> History:
 
     def build(work: Path) -> int:
         end = int(time.time()) // 600 * 600
-        out.print(f"  generating recorded request rates for {tenants} tenants x 3 d + 1 h (cached in {work})")
+        out.print(f"  generating recorded request and SLI rates for {tenants} tenants x 3 d + 1 h (cached in {work})")
         write_request_rates(work / "rates.om", names, end - SLI_HISTORY_SECONDS, end)
         _import(find_binary("promtool"), work / "rates.om", work / "data")
         return end
 
-    return _cached(cache, f"sli-{tenants}-{SLI_HISTORY_SECONDS}", build, names)
+    return _cached(cache, f"sli-{tenants}-{SLI_HISTORY_SECONDS}-{SLI_COARSE_STEP}-rates", build, names)
 
 
 def history_server(work: Path, data: Path) -> PrometheusServer:
