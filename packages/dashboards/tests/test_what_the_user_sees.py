@@ -1,6 +1,7 @@
 """What a Grafana user sees on the generated dashboards, computed the way Grafana displays a panel (the shared
-display helpers agentmon_live.panelstyle and the preview's reducer and table): the colour a known value gets,
-the text a cell shows, the one number a gauge shows for a series, when the tenant picker is refreshed.
+display helpers agentmon_live.panelstyle and the preview's reducer and table):
+the colour a known value gets, the text a cell shows, the one number a gauge shows for a series, the colour of
+each outcome's line, when the tenant picker is refreshed.
 
 These guard display settings no query test can see: a threshold moved, a unit or reducer swapped.
 """
@@ -92,6 +93,18 @@ def test_single_value_panels_show_the_latest_value_not_an_average(board, title):
     94.5, the first 99 or the max; a trailing gap (NaN) is skipped."""
     series = Series({}, [99.0, 99.0, 90.0, float("nan")], [0.0, 60.0, 120.0, 180.0])
     assert reduce(series, panel_by_title(board, title)) == 90.0
+
+
+def test_tenant_request_rate_draws_success_green_and_failure_red():
+    """Grafana's palette colours series by their order (success yellow, failure green): each outcome gets a fixed
+    colour instead, matched by the series' display name, which the legend format makes the status label."""
+    panel = panel_by_title(ACME, "Request Rate by Status")
+    assert [t["legendFormat"] for t in panel["targets"]] == ["{{status}}"]
+    assert panel["fieldConfig"]["overrides"] == [
+        {"matcher": {"id": "byName", "options": status},
+         "properties": [{"id": "color", "value": {"mode": "fixed", "fixedColor": colour}}]}
+        for status, colour in (("success", "green"), ("failure", "red"))]
+    assert [field_style(panel, status).fixed_colour for status in ("success", "failure")] == ["green", "red"]
 
 
 # Grafana's variable refresh modes: when the tenant list is queried again.
