@@ -1,5 +1,5 @@
 """What a Grafana user sees on the generated dashboards, computed the way Grafana displays a panel (the shared
-display helpers agentmon_live.panelstyle and the preview's reducer and table):
+display helpers agentmon_live.panelstyle, the table rows of agentmon_live.panelrun and the preview's reducer):
 the colour a known value gets, the text a cell shows, the one number a gauge shows for a series, the colour of
 each outcome's line, when the tenant picker is refreshed.
 
@@ -14,10 +14,9 @@ import pytest
 
 from agentmon_config import load_platform
 from agentmon_dashboards import render_dashboards
-from agentmon_live.panelrun import Series, panel_by_title
+from agentmon_live.panelrun import Series, organize, panel_by_title, sort_rows
 from agentmon_live.panelstyle import field_style, format_value, threshold_colour
 from agentmon_live.preview.panels import reduce
-from agentmon_live.preview.table import organize, sort_rows
 
 REPO = Path(__file__).resolve().parents[3]
 BOARDS = render_dashboards(load_platform(REPO / "config" / "platform.yaml", REPO / "tenants"))
