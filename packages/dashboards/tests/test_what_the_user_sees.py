@@ -1,6 +1,7 @@
 """What a Grafana user sees on the generated dashboards, computed the way Grafana displays a panel (the shared
-display helpers agentmon_live.panelstyle and the preview's reducer and table): the colour a known value gets,
-the text a cell shows, the one number a gauge shows for a series, when the tenant picker is refreshed.
+display helpers agentmon_live.panelstyle, the table rows of agentmon_live.panelrun and the preview's reducer):
+the colour a known value gets, the text a cell shows, the one number a gauge shows for a series, the colour of
+each outcome's line, when the tenant picker is refreshed.
 
 These guard display settings no query test can see: a threshold moved, a unit or reducer swapped.
 """
@@ -13,10 +14,9 @@ import pytest
 
 from agentmon_config import load_platform
 from agentmon_dashboards import render_dashboards
-from agentmon_live.panelrun import Series, panel_by_title
+from agentmon_live.panelrun import Series, organize, panel_by_title, sort_rows
 from agentmon_live.panelstyle import field_style, format_value, threshold_colour
 from agentmon_live.preview.panels import reduce
-from agentmon_live.preview.table import organize, sort_rows
 
 REPO = Path(__file__).resolve().parents[3]
 BOARDS = render_dashboards(load_platform(REPO / "config" / "platform.yaml", REPO / "tenants"))
@@ -92,6 +92,18 @@ def test_single_value_panels_show_the_latest_value_not_an_average(board, title):
     94.5, the first 99 or the max; a trailing gap (NaN) is skipped."""
     series = Series({}, [99.0, 99.0, 90.0, float("nan")], [0.0, 60.0, 120.0, 180.0])
     assert reduce(series, panel_by_title(board, title)) == 90.0
+
+
+def test_tenant_request_rate_draws_success_green_and_failure_red():
+    """Grafana's palette colours series by their order (success yellow, failure green): each outcome gets a fixed
+    colour instead, matched by the series' display name, which the legend format makes the status label."""
+    panel = panel_by_title(ACME, "Request Rate by Status")
+    assert [t["legendFormat"] for t in panel["targets"]] == ["{{status}}"]
+    assert panel["fieldConfig"]["overrides"] == [
+        {"matcher": {"id": "byName", "options": status},
+         "properties": [{"id": "color", "value": {"mode": "fixed", "fixedColor": colour}}]}
+        for status, colour in (("success", "green"), ("failure", "red"))]
+    assert [field_style(panel, status).fixed_colour for status in ("success", "failure")] == ["green", "red"]
 
 
 # Grafana's variable refresh modes: when the tenant list is queried again.

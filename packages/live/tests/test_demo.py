@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import copy
+import io
+import json
 import os
 import select
 import signal
@@ -11,10 +14,16 @@ import time
 from pathlib import Path
 
 import pytest
+from rich.console import Console
 
-from .conftest import prerequisite
+from agentmon_live.demo import panel_values, render_table
+from agentmon_live.grafana import ALL
+from agentmon_live.panelrun import panel_by_title
+
+from .conftest import SCRAPE_SECONDS, prerequisite
 
 REPO = Path(__file__).resolve().parents[3]
+MAIN = json.loads((REPO / "dashboards/agentmon-system-health.json").read_text())
 
 
 def wait_for_line(process: subprocess.Popen[str], text: str, timeout: float) -> str:
@@ -74,3 +83,28 @@ def test_a_repository_without_the_generated_dashboard_is_a_missing_prerequisite(
     assert " ".join(result.stderr.split()) == (
         f"missing prerequisite: {tmp_path}/dashboards/agentmon-system-health.json not found: run `agentmon build` "
         "first; run from the repository root or pass --root")
+
+
+def shown_rows(history, dashboard) -> list[str]:
+    """The error table's lines as the demo prints them (all tenants selected)."""
+    values = panel_values(history.server, dashboard, [ALL], f"{SCRAPE_SECONDS}s", history.end)
+    console = Console(file=io.StringIO(), width=100, color_system=None)
+    console.print(render_table(values, [ALL], 0))
+    values_column = [line.split("│")[2].strip() for line in console.file.getvalue().splitlines()
+                     if line.startswith("│")]
+    return [cell for cell in values_column if ": " in cell]  # only the table's rows carry a label
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize(("sort", "rows"), [
+    (None, ["globex: 20.00 %", "acme: 2.00 %", "initech: 0.00 %"]),  # as generated: Error Rate % descending
+    ({"displayName": "Error Rate %", "desc": False}, ["initech: 0.00 %", "acme: 2.00 %", "globex: 20.00 %"]),
+    ({"displayName": "Tenant", "desc": True}, ["initech: 0.00 %", "globex: 20.00 %", "acme: 2.00 %"]),
+])
+def test_demo_table_rows_follow_the_panels_sort_by(history, sort, rows):
+    """The error rates of the end-to-end history (globex 20 %, acme 2 %, initech 0 %) in the order the panel's
+    sortBy gives in Grafana, whatever it says: the demo does not order them itself."""
+    dashboard = copy.deepcopy(MAIN)
+    if sort:
+        panel_by_title(dashboard, "Error Rate by Tenant")["options"]["sortBy"] = [sort]
+    assert shown_rows(history, dashboard) == rows

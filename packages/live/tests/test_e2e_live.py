@@ -18,10 +18,9 @@ import pytest
 
 from agentmon_config import load_platform
 from agentmon_live.demo import local_prometheus_config
-from agentmon_live.panelrun import run_panel
+from agentmon_live.panelrun import run_panel, table_rows
 from agentmon_live.panelstyle import field_style, threshold_colour
 from agentmon_live.preview.panels import reduce
-from agentmon_live.preview.table import frame, organize, sort_rows
 from agentmon_live.prometheus import PrometheusServer
 from agentmon_live.rules import local_rule_file
 from agentmon_simulator import Limits, Simulation, TenantProfile, default_profiles, parse_incident
@@ -73,16 +72,15 @@ Row = tuple[str, float | None, str]  # (row label, value, threshold colour)
 
 def shown(server, tenants) -> dict[str, list[Row]]:
     """What each panel shows now: a single value reduced as the panel says, or the table's rows in the order of
-    the panel's sortBy (the preview's implementation of Grafana's table frame, organize and sort)."""
+    the panel's sortBy (agentmon_live.panelrun's implementation of Grafana's table frame, organize and sort)."""
     end, panels = time.time(), {}
     for panel in DASHBOARD["panels"]:
         results = run_panel(server, DASHBOARD, panel, selection={"tenant_id": list(tenants)}, range_seconds=3600,
                             end=end, scrape_interval=SCRAPE)
         if panel["type"] == "table":
-            fields, rows = organize(panel, *frame(panel, results))
+            fields, rows = table_rows(panel, results)
             steps = field_style(panel, fields[-1]).steps  # the value column (Tenant, Error Rate %)
-            panels[panel["title"]] = [(row[0], row[-1], threshold_colour(row[-1], steps))
-                                      for row in sort_rows(panel, fields, rows)]
+            panels[panel["title"]] = [(row[0], row[-1], threshold_colour(row[-1], steps)) for row in rows]
         else:
             value = reduce(results[0], panel) if results else None
             panels[panel["title"]] = [("", value, threshold_colour(value, field_style(panel).steps))]

@@ -21,15 +21,16 @@ from pathlib import Path
 
 import pytest
 from matplotlib.colors import to_rgb
+from matplotlib.dates import date2num
 
 from agentmon_cli import main as cli
 from agentmon_config import load_platform
 from agentmon_live.demo import Traffic
 from agentmon_live.grafana import ALL
 from agentmon_live.panelrun import panel_by_title
-from agentmon_live.panelstyle import GRAFANA_COLOURS
+from agentmon_live.panelstyle import GRAFANA_COLOURS, rgb
 from agentmon_live.preview import data, draw
-from agentmon_live.preview.panels import GAUGE_START
+from agentmon_live.preview.panels import GAUGE_START, PALETTE
 from agentmon_live.prometheus import free_loopback_port
 from agentmon_simulator import Limits, default_profiles
 
@@ -211,6 +212,28 @@ def test_tenant_dashboard_without_variables_is_drawn_with_its_own_panels(history
     assert text.get_text() == "80.00%"  # globex's known truth, red under its 95 % SLO
     (ax,) = axes(figure, f"content:{panel_by_title(dashboard, 'Processing Latency p50 / p95 / p99')['id']}")
     assert [t.get_text() for t in ax.get_legend().get_texts()] == ["p50", "p95", "p99"]
+
+
+@pytest.mark.e2e
+def test_outcome_lines_take_their_fixed_colours_not_the_palette_order(history):
+    """Prometheus returns failure before success; by palette order failure would be drawn green and success
+    yellow. The panel's byName colour overrides make failure Grafana's red and success its green, in the line,
+    the legend and the pixels on the line (globex's failures: 4 req/s at 20 % = 0.8 req/s over the last 30 m)."""
+    dashboard = json.loads((REPO / "dashboards/globex/tenant-globex.json").read_text())
+    figure = render(history, dashboard=dashboard)
+    (ax,) = axes(figure, f"content:{panel_by_title(dashboard, 'Request Rate by Status')['id']}")
+    lines = [line for line in ax.lines if line.get_gid() == "series"]
+    assert rgb("red") == "#F2495C" and rgb("green") == "#73BF69"
+    assert [(line.get_label(), line.get_color()) for line in lines] == [("failure", "#F2495C"), ("success", "#73BF69")]
+    legend = ax.get_legend()
+    assert [(t.get_text(), h.get_color()) for t, h in zip(legend.get_texts(), legend.legend_handles, strict=True)] == \
+        [("failure", "#F2495C"), ("success", "#73BF69")]
+    failure = lines[0]
+    assert failure.get_ydata()[-1] == pytest.approx(0.8, rel=1e-9)
+    assert close_to(rgb_at(figure, ax, (date2num(failure.get_xdata()[-20]), 0.8)), "#F2495C")
+    # The latency panel has no overrides: its series keep the palette's colours, in order.
+    (latency,) = axes(figure, f"content:{panel_by_title(dashboard, 'Processing Latency p50 / p95 / p99')['id']}")
+    assert [line.get_color() for line in latency.lines if line.get_gid() == "series"] == list(PALETTE[:3])
 
 
 # The command: files, errors, --against.

@@ -168,6 +168,10 @@ MUTANTS = (
            "return f\"sum by (status) ({_over('sum_over_time', REQUEST_RATE.name, scope)})\"",
            # 7 days: over 1 hour the 60 s window holds one recorded value, and the sum equals the average
            (TENANT_E2E, "-k", "acme and 7d"), "request rates multiplied by the points in the window"),
+    Mutant("outcome-colours-swapped", f"{DASHBOARDS}/panels.py",
+           'OUTCOME_COLOURS = {"success": "green", "failure": "red"}',
+           'OUTCOME_COLOURS = {"success": "red", "failure": "green"}', (SEES, "-k", "success_green_and_failure_red"),
+           "a tenant's failures are drawn green and its successes red"),
 )
 
 

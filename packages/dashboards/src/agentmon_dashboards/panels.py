@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from grafana_foundation_sdk.builders import common as common_b
 from grafana_foundation_sdk.builders import dashboard as dashboard_b
@@ -16,6 +16,9 @@ Step = tuple[float | None, str]
 
 LAST_VALUE = ["lastNotNull"]
 LINE_HEADROOM = 1.2  # the y axis reaches at least 20 % above a reference line
+# The colour each request outcome (the contract's status values) is drawn in wherever a panel shows one series
+# per outcome: Grafana's palette would pick them by series order (success yellow, failure green).
+OUTCOME_COLOURS = {"success": "green", "failure": "red"}
 
 
 def datasource_ref(uid: str) -> dashboard_m.DataSourceRef:
@@ -58,15 +61,25 @@ def number_stat(title: str, description: str, query: prometheus.Dataquery, steps
     )
 
 
+def fixed_colour(colour: str) -> dashboard_m.DynamicConfigValue:
+    """An override property drawing the matched field in `colour` (a Grafana colour name or hex code)."""
+    return dashboard_m.DynamicConfigValue(id_val="color", value=dashboard_b.FieldColor().mode(
+        dashboard_m.FieldColorModeId.FIXED).fixed_color(colour).build())
+
+
 def series_with_line(title: str, description: str, queries: Sequence[prometheus.Dataquery], *, unit: str,
-                     decimals: int, line_at: float | None, fill_opacity: int = 0) -> timeseries.Panel:
-    """A time series; with line_at, a visible reference line (a threshold drawn dashed) at that value."""
+                     decimals: int, line_at: float | None, fill_opacity: int = 0,
+                     colours: Mapping[str, str] | None = None) -> timeseries.Panel:
+    """A time series; with line_at, a visible reference line (a threshold drawn dashed) at that value; with
+    colours, the series of each display name (legend) drawn in that fixed colour instead of the palette's."""
     panel = (
         timeseries.Panel().title(title).description(description).targets(list(queries))
         .unit(unit).decimals(decimals).min(0).fill_opacity(fill_opacity).line_width(2)
         .legend(common_b.VizLegendOptions().display_mode(common_m.LegendDisplayMode.LIST)
                 .placement(common_m.LegendPlacement.BOTTOM).show_legend(True))
     )
+    for name, colour in (colours or {}).items():
+        panel = panel.override_by_name(name, [fixed_colour(colour)])
     if line_at is None:
         return panel
     # Grafana's auto-range ignores thresholds: without a soft maximum above the line, the line stays

@@ -11,6 +11,7 @@ from agentmon_dashboards import queries as q
 from agentmon_dashboards.identity import GENERATED_TAG, tenant_dashboard_uid
 from agentmon_dashboards.main import place_panels, time_picker
 from agentmon_dashboards.panels import (
+    OUTCOME_COLOURS,
     datasource_ref,
     firing_alerts,
     number_stat,
@@ -62,7 +63,7 @@ def tenant_dashboard(config: PlatformConfig, tenant: Tenant) -> dashboard_b.Dash
         (series_with_line(
             "Request Rate by Status", "Requests per second, by outcome.",
             [prom_query(ds, q.request_rate_by_status(scope), "{{status}}")],
-            unit="reqps", decimals=2, line_at=None,
+            unit="reqps", decimals=2, line_at=None, colours=OUTCOME_COLOURS,
         ), (0, 8, 12, 9)),
         (series_with_line(
             "Processing Latency p50 / p95 / p99", f"End-to-end latency quantiles. Dashed line: the {sla:g} s SLA.",

@@ -7,6 +7,7 @@ the compose stack's own prometheus.yml (target rewritten), and evaluates the mai
 from __future__ import annotations
 
 import json
+import math
 import signal
 import tempfile
 import threading
@@ -25,7 +26,7 @@ from ruamel.yaml import YAML
 
 from agentmon_config import load_platform, load_simulator_profile
 from agentmon_live.grafana import ALL
-from agentmon_live.panelrun import Series, run_panel
+from agentmon_live.panelrun import Cell, Series, run_panel, table_rows
 from agentmon_live.panelstyle import threshold_colour as _colour
 from agentmon_live.panelstyle import thresholds_and_unit as _thresholds_and_unit
 from agentmon_live.prometheus import PrerequisiteMissing, PrometheusServer, find_binary
@@ -104,13 +105,19 @@ def panel_values(server: PrometheusServer, dashboard: dict[str, Any], tenants: S
         results = run_panel(server, dashboard, panel, selection={"tenant_id": list(tenants)},
                             range_seconds=3600, end=end, scrape_interval=scrape_interval)
         steps, unit = _thresholds_and_unit(panel)
-        if panel["type"] == "table":
-            rows = sorted(((r.labels.get("tenant_id", "?"), _last(r)) for r in results),
-                          key=lambda row: -(row[1] if row[1] is not None else -1))
+        if panel["type"] == "table":  # the rows in the order the panel's sortBy gives them in Grafana
+            rows = [_key_and_value(row) for row in table_rows(panel, results)[1]]
         else:
             rows = [("", _last(results[0]) if results else None)]
         values.append(PanelValue(panel["title"], [(label, v, _colour(v, steps)) for label, v in rows], unit))
     return values
+
+
+def _key_and_value(row: list[Cell]) -> tuple[str, float | None]:
+    """A table row as one demo line: its first column (the key, a tenant) and its last (the value), in the
+    order the panel's organize transformation gives its columns; NaN (no traffic) as no value."""
+    key, value = row[0], row[-1]
+    return str(key), value if isinstance(value, float) and not math.isnan(value) else None
 
 
 def _last(series: Series) -> float | None:

@@ -2,7 +2,8 @@
 
 Grafana interpolates template variables and $__interval/$__rate_interval, sends instant targets as
 /api/v1/query at the range end and range targets as /api/v1/query_range with step = $__interval, aligned
-to the step. Used by the terminal demo and the end-to-end tests.
+to the step. A table panel's rows are then built as Grafana shows them (its table frame, organize
+transformations and sortBy). Used by the terminal demo, the previews and the end-to-end tests.
 """
 
 from __future__ import annotations
@@ -60,3 +61,57 @@ def run_panel(server: PrometheusClient, dashboard: dict[str, Any], panel: dict[s
             results += [Series(r["metric"], [float(v) for _, v in r["values"]], [float(t) for t, _ in r["values"]], ref)
                         for r in matrix]
     return results
+
+
+Cell = str | float | None  # a table cell: a label's value, a number, or nothing
+
+
+def table_rows(panel: dict[str, Any], series: list[Series]) -> tuple[list[str], list[list[Cell]]]:
+    """A table panel's columns and rows as Grafana shows them: the table frame of its query's results
+    through its organize transformations, in the order of its sortBy."""
+    fields, rows = organize(panel, *frame(panel, series))
+    return fields, sort_rows(panel, fields, rows)
+
+
+def frame(panel: dict[str, Any], series: list[Series]) -> tuple[list[str], list[list[Cell]]]:
+    """The fields and rows Grafana builds from an instant query with format table: Time, one field per
+    label, Value. With several targets Grafana shows one frame at a time: options.frameIndex picks it."""
+    refs = [t.get("refId", "") for t in panel.get("targets", [])]
+    shown = refs[panel.get("options", {}).get("frameIndex", 0)] if refs else ""
+    rows = [s for s in series if s.ref_id == shown] if len(refs) > 1 else series
+    labels = sorted({name for s in rows for name in s.labels})
+    fields = ["Time", *labels, "Value"]
+    return fields, [[s.times[-1] if s.times else None, *(s.labels.get(n, "") for n in labels),
+                     s.values[-1] if s.values else None] for s in rows]
+
+
+def organize(panel: dict[str, Any], fields: list[str], rows: list[list[Cell]]) -> tuple[list[str], list[list[Cell]]]:
+    """Apply the panel's organize transformations: drop excludeByName, order by indexByName (fields without
+    an index keep their order, after the indexed ones), rename by renameByName."""
+    for transformation in panel.get("transformations") or []:
+        if transformation.get("id") != "organize":
+            continue
+        options = transformation.get("options", {})
+        excluded, index = options.get("excludeByName", {}), options.get("indexByName", {})
+        kept = [i for i, name in enumerate(fields) if not excluded.get(name)]
+        kept.sort(key=lambda i: index.get(fields[i], len(fields) + i))
+        renames = options.get("renameByName", {})
+        fields = [renames.get(fields[i]) or fields[i] for i in kept]
+        rows = [[row[i] for i in kept] for row in rows]
+    return fields, rows
+
+
+def sort_rows(panel: dict[str, Any], fields: list[str], rows: list[list[Cell]]) -> list[list[Cell]]:
+    """Order rows as options.sortBy says (the first entry; Grafana sorts by one column), missing values last."""
+    for sort in (panel.get("options", {}).get("sortBy") or [])[:1]:
+        if sort.get("displayName") not in fields:
+            continue
+        column, desc = fields.index(sort["displayName"]), bool(sort.get("desc"))
+        present = [r for r in rows if not _missing(r[column])]
+        missing = [r for r in rows if _missing(r[column])]
+        rows = sorted(present, key=lambda r: (isinstance(r[column], str), r[column]), reverse=desc) + missing
+    return rows
+
+
+def _missing(value: Cell) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value))

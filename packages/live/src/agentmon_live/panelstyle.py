@@ -1,4 +1,5 @@
-"""How a panel's field config styles a value: its unit, decimals, thresholds and threshold colour.
+"""How a panel's field config styles a value: its unit, decimals, thresholds and threshold colour, and a
+series' fixed colour.
 
 Shared by the terminal demo and the dashboard previews, so both colour a number the way the dashboard says.
 """
@@ -30,6 +31,7 @@ class FieldStyle:
     unit: str = "none"
     decimals: int | None = None
     cell_type: str = "auto"  # table cells: auto, color-background, color-text
+    fixed_colour: str | None = None  # color mode fixed: the field is drawn in this colour, not the palette's
 
 
 def field_style(panel: dict[str, Any], field_name: str | None = None) -> FieldStyle:
@@ -37,14 +39,16 @@ def field_style(panel: dict[str, Any], field_name: str | None = None) -> FieldSt
     None (every override applies: the panel shows one value)."""
     defaults = panel.get("fieldConfig", {}).get("defaults", {})
     props = {"thresholds": defaults.get("thresholds", {}), "unit": defaults.get("unit", "none"),
-             "decimals": defaults.get("decimals"), "custom.cellOptions": defaults.get("custom", {}).get("cellOptions")}
+             "decimals": defaults.get("decimals"), "custom.cellOptions": defaults.get("custom", {}).get("cellOptions"),
+             "color": defaults.get("color")}
     for override in panel.get("fieldConfig", {}).get("overrides", []):
         matcher = override.get("matcher", {})
         if field_name is None or (matcher.get("id") == "byName" and matcher.get("options") == field_name):
             props.update({p["id"]: p["value"] for p in override.get("properties", [])})
-    cell = props["custom.cellOptions"] or {}
+    cell, colour = props["custom.cellOptions"] or {}, props["color"] or {}
     return FieldStyle(steps=props["thresholds"].get("steps", []), unit=props["unit"], decimals=props["decimals"],
-                      cell_type=cell.get("type", "auto"))
+                      cell_type=cell.get("type", "auto"),
+                      fixed_colour=colour.get("fixedColor") if colour.get("mode") == "fixed" else None)
 
 
 def thresholds_and_unit(panel: dict[str, Any]) -> tuple[list[dict[str, Any]], str]:

@@ -25,7 +25,8 @@ from agentmon_live.panelstyle import NO_VALUE, field_style, format_value, rgb, t
 
 Canvas = Figure | SubFigure
 PANEL_BG, TEXT, MUTED = "#FFFFFF", "#24292E", "#6E7781"
-# Grafana's classic palette: the colours of a panel's series, in order.
+# Grafana's classic palette: the colours of a panel's series, in order (a series with a fixed colour override
+# keeps its place in the order: the series after it get the same colours as without the override).
 PALETTE = ("#73BF69", "#F2CC0C", "#8AB8FF", "#FF780A", "#F2495C", "#5794F2", "#B877D9", "#705DA0", "#37872D")
 GAUGE_START, GAUGE_SWEEP = 210.0, 240.0  # degrees: the arc runs clockwise from lower left to lower right
 
@@ -217,10 +218,10 @@ def timeseries(canvas: Canvas, box: Box, panel: dict[str, Any], series: list[Ser
     plot = box.inset(0.62, 0.1, 0.02, 0.5 if show_legend else 0.28)
     ax = canvas.add_axes(plot.rect, label=f"content:{panel.get('id')}")
     for i, one in enumerate(series):
-        colour = PALETTE[i % len(PALETTE)]
+        name = series_name(one, panel)
+        colour = series_colour(panel, name, i)
         times = [_datetime(t) for t in one.times]
-        ax.plot(times, one.values, color=colour, linewidth=custom.get("lineWidth", 1), label=series_name(one, panel),
-                gid="series")
+        ax.plot(times, one.values, color=colour, linewidth=custom.get("lineWidth", 1), label=name, gid="series")
         if custom.get("fillOpacity"):
             ax.fill_between(times, one.values, 0, color=colour, alpha=custom["fillOpacity"] / 100, linewidth=0)
     _thresholds(ax, style.steps, custom.get("thresholdsStyle", {}).get("mode", "off"))
@@ -230,6 +231,13 @@ def timeseries(canvas: Canvas, box: Box, panel: dict[str, Any], series: list[Ser
     if show_legend:
         ax.legend(loc="upper left", bbox_to_anchor=(0, -0.24 / plot.height_in), ncol=min(len(series), 6),
                   frameon=False, fontsize=8.5, handlelength=1.5, borderaxespad=0)
+
+
+def series_colour(panel: dict[str, Any], name: str, index: int) -> str:
+    """The colour of the series named `name` (its display name, which byName overrides match), the
+    `index`-th of the panel: its fixed colour override, else the palette's colour for its place."""
+    fixed = field_style(panel, name).fixed_colour
+    return rgb(fixed) if fixed else PALETTE[index % len(PALETTE)]
 
 
 def _thresholds(ax: Axes, steps: list[dict[str, Any]], mode: str) -> None:
