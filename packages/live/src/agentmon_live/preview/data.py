@@ -21,7 +21,7 @@ from agentmon_live.grafana import ALL, QueryWindow, seconds
 from agentmon_live.panelrun import run_panel
 from agentmon_live.preview.panels import PanelResult
 from agentmon_live.prometheus import PrometheusClient, PrometheusServer, QueryError, find_binary
-from agentmon_live.rules import backfill, local_rule_file, longest_window
+from agentmon_live.rules import backfill, local_rule_file, longest_window, rule_levels
 from agentmon_simulator import Simulation, parse_incident
 from agentmon_simulator.server import TICK_SECONDS
 
@@ -88,7 +88,9 @@ def backfilled(traffic: Traffic, config: PlatformConfig, range_seconds: float, e
     An incident's @Ns counts from the start of the range."""
     promtool, step = find_binary("promtool"), int(seconds(scrape_interval))
     find_binary("prometheus")
-    rule_doc = local_rule_file(config, scrape_interval)
+    # The rules the panels read: those of the first backfill pass. The SLI rules read recorded series over days
+    # for the alerts, which a picture does not show.
+    rule_doc = rule_levels(local_rule_file(config, scrape_interval))[0]
     rule_window = longest_window(rule_doc)
     last = int(end) // step * step
     first = (last - int(range_seconds) - backfill_warmup(range_seconds, scrape_interval, rule_window)) // step * step
