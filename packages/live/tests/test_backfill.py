@@ -3,6 +3,7 @@ writes hold the recorded series with the values the raw history implies."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -13,7 +14,7 @@ import pytest
 from ruamel.yaml import YAML
 
 from agentmon_live.prometheus import PrometheusServer, free_loopback_port
-from agentmon_live.rules import BackfillError, rule_levels
+from agentmon_live.rules import BackfillError, backfill, rule_levels
 
 from .conftest import prerequisite
 
@@ -124,3 +125,18 @@ def test_rules_that_read_each_other_are_refused_with_the_cycle():
     with pytest.raises(BackfillError) as info:
         rule_levels(doc)
     assert str(info.value) == "rules that read each other cannot be backfilled: a -> b -> a"
+
+
+@pytest.mark.e2e
+def test_a_failing_later_pass_leaves_no_blocks_behind(raw_only, incident_history, tmp_path):
+    """Pass 1 succeeds, pass 2 fails (Prometheus refuses the regular expression): pass 1's blocks alone would
+    look like a finished backfill, so none stay."""
+    rules = tmp_path / "rules.yml"
+    rules.write_text(json.dumps({"groups": [_group("g", ("a", "sum by (tenant_id) (queue_depth)"),
+                                                   ("b", 'label_replace(a, "x", "$1", "tenant_id", "(")'))]}))
+    end = incident_history.end
+    with pytest.raises(BackfillError) as info:
+        backfill(rules, raw_only.url, str(end - 3600), str(end), tmp_path / "blocks")
+    assert str(info.value).startswith("promtool tsdb create-blocks-from rules failed: ")
+    assert "(" in str(info.value)
+    assert list((tmp_path / "blocks").iterdir()) == []

@@ -56,7 +56,7 @@ from agentmon_live.grafana import QueryWindow, format_variable, interpolate
 from agentmon_live.prometheus import PrometheusServer, find_binary
 from agentmon_live.rules import backfill
 from agentmon_rules import RULE_FILE, render_rules
-from agentmon_simulator import LATENCY_BUCKETS, Simulation, default_profiles
+from agentmon_simulator import LATENCY_BUCKETS, Limits, Simulation, default_profiles
 from agentmon_simulator.server import serve
 
 SCRAPE = 15
@@ -397,7 +397,8 @@ def _refresh_ms(server: PrometheusServer, config: PlatformConfig, variable: str,
 
 def rule_timings(root: Path, config: PlatformConfig, args: argparse.Namespace) -> list[dict[str, Any]]:
     """The simulator serving 1,000 tenants, scraped by a Prometheus that loads the generated rules."""
-    simulation = Simulation(default_profiles(tuple(tenant_names(1000)), seed=1), noise=0.1, seed=1)
+    limits = Limits(config.thresholds, config.tenants)
+    simulation = Simulation(default_profiles(tuple(tenant_names(1000)), limits, seed=1), noise=0.1, seed=1)
     stop, ready, port = threading.Event(), threading.Event(), []
     thread = threading.Thread(target=serve, daemon=True, kwargs=dict(
         simulation=simulation, host="127.0.0.1", port=0, stop=stop, on_ready=lambda p: (port.append(p), ready.set())))

@@ -99,21 +99,29 @@ def backfill(rules_path: Path, url: str, start: str, end: str, output_dir: Path,
     pass 1 records the rules that read raw series from `url`, and every later pass evaluates the next level
     against a Prometheus on loopback that serves the blocks of the passes before it (rule_levels)."""
     passes = rule_levels(_load(rules_path))
+    find_binary("promtool"), len(passes) > 1 and find_binary("prometheus")  # missing: before any pass, not midway
     output_dir.mkdir(parents=True, exist_ok=True)
     blocks: list[Path] = []
-    with tempfile.TemporaryDirectory(prefix="agentmon-backfill-") as work:
-        for n, level in enumerate(passes, start=1):
-            on_pass(n, len(passes))
-            # The same file name as the original: promtool offsets each group's evaluations by a hash of the
-            # rule file's path as given, so the timestamps (and the numbers) are the same wherever it runs.
-            level_file = Path(work) / f"pass-{n}" / rules_path.name
-            level_file.parent.mkdir()
-            level_file.write_text(json.dumps(level))
-            if n == 1:
-                blocks += _promtool_backfill(level_file, url, start, end, output_dir)
-                continue
-            with _serving(blocks, Path(work) / f"serve-{n}") as server:
-                blocks += _promtool_backfill(level_file, server.url, start, end, output_dir)
+    n = 0
+    try:
+        with tempfile.TemporaryDirectory(prefix="agentmon-backfill-") as work:
+            for n, level in enumerate(passes, start=1):
+                on_pass(n, len(passes))
+                # The same file name as the original: promtool offsets each group's evaluations by a hash of the
+                # rule file's path as given, so the timestamps (and the numbers) are the same wherever it runs.
+                level_file = Path(work) / f"pass-{n}" / rules_path.name
+                level_file.parent.mkdir()
+                level_file.write_text(json.dumps(level))
+                if n == 1:
+                    blocks += _promtool_backfill(level_file, url, start, end, output_dir)
+                    continue
+                with _serving(blocks, Path(work) / f"serve-{n}") as server:
+                    blocks += _promtool_backfill(level_file, server.url, start, end, output_dir)
+    except (BackfillError, RuntimeError, TimeoutError) as exc:
+        # Blocks of the earlier passes alone would look complete and record only part of the rules.
+        for block in blocks:
+            shutil.rmtree(block, ignore_errors=True)
+        raise exc if isinstance(exc, BackfillError) else BackfillError(f"pass {n} of {len(passes)}: {exc}") from None
     return sorted(blocks)
 
 

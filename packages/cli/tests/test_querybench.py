@@ -1,0 +1,43 @@
+"""`agentmon querybench`: its parts run (a broken part went unnoticed until a bench run), and the SLI history
+holds what the SLI group reads."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from agentmon_cli import main as cli
+from agentmon_cli import querybench
+from agentmon_testkit import prerequisite
+
+REPO = Path(__file__).resolve().parents[3]
+
+
+@pytest.mark.e2e
+def test_the_rules_part_times_every_generated_group_with_1000_live_tenants(tmp_path, capsys):
+    prerequisite("prometheus")
+    prerequisite("promtool")
+    figures = tmp_path / "cost.md"
+    status = cli.main(["--root", str(REPO), "querybench", "--only", "rules", "--rules-seconds", "20",
+                       "--output", str(figures)])
+    rows = [line.split(" | ")[0].lstrip("| ") for line in figures.read_text().splitlines()
+            if line.startswith("| agentmon-")]
+    assert sorted(rows) == ["agentmon-capacity", "agentmon-latency", "agentmon-requests", "agentmon-sli"]
+    assert status == 0, capsys.readouterr().out
+
+
+def test_the_sli_history_holds_the_request_rates_and_the_hourly_sli_rates_every_minute(tmp_path):
+    querybench.write_request_rates(tmp_path / "rates.om", ["a", "b"], 0, 120)
+    lines = (tmp_path / "rates.om").read_text().splitlines()
+    rates = [line for line in lines if line.startswith("tenant_id_status:enhancement_requests:sum_rate{")]
+    # a (1 req/s) and b (2 req/s) and the aggregate (3 req/s), both outcomes, at 0, 60 and 120 s
+    assert len(rates) == 3 * 2 * 3
+    assert 'tenant_id_status:enhancement_requests:sum_rate{tenant_id="__all__",status="failure"} 0.06 120' in rates
+    hourly = [line for line in lines if line.startswith("tenant_id:enhancement_requests:rate1h{")]
+    assert hourly == [f'tenant_id:enhancement_requests:rate1h{{tenant_id="{t}"}} {v} {s}'
+                      for t, v in (("a", 1), ("b", 2), ("__all__", 3)) for s in (0, 60, 120)]
+    assert [line for line in lines if line.startswith("tenant_id:enhancement_requests:rate3d{")] == [
+        f'tenant_id:enhancement_requests:rate3d{{tenant_id="{t}"}} {v} 120' for t, v in (("a", 1), ("b", 2),
+                                                                                   ("__all__", 3))]
+    assert lines[-1] == "# EOF"
