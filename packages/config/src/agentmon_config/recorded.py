@@ -71,7 +71,7 @@ SLI_SERIES: tuple[Recorded, ...] = tuple(
 
 # The SLI, written once: the failed share of requests, from REQUEST_RATE (one value per evaluation interval and
 # tenant, by status). The tenant dashboard's error-budget panel computes it over 30 days; the SLI rules record it
-# over SLI_WINDOWS for the alerts. Both read the same recorded series through these two functions.
+# over SLI_WINDOWS for the alerts. Both read the same recorded series through these functions.
 
 def requests_over(window: str, matchers: tuple[str, ...], by: str = "", status: str | None = None) -> str:
     """Requests in `window` (of `status` if given), as the sum of the recorded per-interval rates: a count in
