@@ -91,6 +91,34 @@ def test_a_panel_link_to_a_missing_panel_or_dashboard_fails():
         f"{where}: annotations.panel_url: no dashboard has uid 'nope'"]
 
 
+def test_a_tenant_alerts_link_is_checked_for_every_tenant_it_selects():
+    slo = next(g for g in RENDERED.rules[ALERTS]["groups"] if g["name"] == "agentmon-alerts-slo")
+    burn = slo["rules"][0]
+    assert burn["annotations"]["panel_url"].endswith("/d/tenant-{{ $labels.tenant_id }}?viewPanel=2")
+
+    def edit(groups):
+        rule = next(g for g in groups if g["name"] == "agentmon-alerts-slo")["rules"][0]
+        rule["expr"] = rule["expr"].replace('tenant_id=~"acme"', 'tenant_id=~"acme|zeta"')
+        next(g for g in groups if g["name"] == "agentmon-alerts-slo")["rules"][1]["expr"] = "up == 0"
+    where = f"rules/{ALERTS}: group 'agentmon-alerts-slo' alert 'AgentmonErrorBudgetBurn'"
+    assert findings(edit_rules=edit) == [
+        f"{where}: annotations.panel_url: no dashboard has uid 'tenant-zeta'",
+        f"{where}: annotations.panel_url: 'tenant-{{{{ $labels.tenant_id }}}}' names the alert's tenant, but the "
+        "expression selects no tenant by name"]
+
+
+def test_tenants_sharing_a_threshold_share_one_rule_so_the_rules_grow_by_names_not_rules():
+    acme = next(t for t in CONFIG.tenants if t.tenant_id == "acme")
+    many = tuple(dataclasses.replace(acme, tenant_id=f"tenant-{i:04d}") for i in range(500))
+    rules = render(dataclasses.replace(CONFIG, tenants=many)).rules[ALERTS]
+    tenant_rules = [r for g in rules["groups"] for r in g["rules"] if "tenant-0000" in r["expr"]]
+    assert sorted(r["alert"] for r in tenant_rules) == [
+        "AgentmonErrorBudgetBurn", "AgentmonErrorBudgetBurn", "AgentmonErrorBudgetBurn",
+        "AgentmonTenantLatencyHigh", "AgentmonTenantQueueDepthHigh"]
+    assert all(f'tenant_id=~"{"|".join(t.tenant_id for t in many)}"' in r["expr"] for r in tenant_rules)
+    assert len(yaml_bytes(rules)) < 100_000
+
+
 def test_a_runbook_anchor_missing_from_the_runbooks_fails(tmp_path):
     runbooks = tmp_path / alerts.RUNBOOKS
     runbooks.parent.mkdir(parents=True)

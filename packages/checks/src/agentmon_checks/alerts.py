@@ -11,6 +11,7 @@ Alertmanager routing (alertmanager/):
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -32,6 +33,7 @@ REQUIRED_ANNOTATIONS = ("summary", "description", "panel_url", "runbook_url")
 # Scrape health: not part of the metrics contract, written by Prometheus itself for every target.
 SCRAPE_HEALTH = {"up": SCRAPE_LABELS}
 _PANEL_LINK = re.compile(r"/d/([^/?#]+)\?viewPanel=(\d+)(?:&|$)")
+TENANT_TEMPLATE = f"{{{{ $labels.{TENANT_LABEL} }}}}"  # a tenant alert's link names the alert's own tenant
 
 
 def _alert_rules(doc: Any) -> Iterator[tuple[str, dict[str, Any]]]:
@@ -72,11 +74,33 @@ def check_panel_links(file: str, doc: Any, dashboards: Mapping[str, dict[str, An
         match = _PANEL_LINK.search(url)
         if not match:
             yield Finding(file, where, f"annotations.panel_url: {url!r} is not a <grafana>/d/<uid>?viewPanel=<id> link")
-        elif match.group(1) not in known:
-            yield Finding(file, where, f"annotations.panel_url: no dashboard has uid {match.group(1)!r}")
-        elif int(match.group(2)) not in known[match.group(1)]:
-            yield Finding(file, where, f"annotations.panel_url: dashboard {match.group(1)!r} has no panel "
-                                       f"{match.group(2)}")
+            continue
+        uid, panel = match.group(1), int(match.group(2))
+        uids = [uid.replace(TENANT_TEMPLATE, t) for t in sorted(_selected_tenants(rule))] if TENANT_TEMPLATE in uid \
+            else [uid]
+        if not uids:
+            yield Finding(file, where, f"annotations.panel_url: {uid!r} names the alert's tenant, but the expression "
+                                       "selects no tenant by name")
+        for one in uids:
+            if one not in known:
+                yield Finding(file, where, f"annotations.panel_url: no dashboard has uid {one!r}")
+            elif panel not in known[one]:
+                yield Finding(file, where, f"annotations.panel_url: dashboard {one!r} has no panel {panel}")
+
+
+def _selected_tenants(rule: dict[str, Any]) -> set[str]:
+    """The tenant ids the expression's tenant_id matchers name (= or a =~ list of names)."""
+    names: set[str] = set()
+
+    def visit(node: Any) -> None:
+        if isinstance(node, promql_parser.VectorSelector):
+            for m in node.matchers.matchers:
+                if m.name == TENANT_LABEL and m.op in (promql_parser.MatchOp.Equal, promql_parser.MatchOp.Re):
+                    names.update(m.value.split("|"))
+
+    with contextlib.suppress(ValueError):  # check_alert_file names the parse error
+        promql_parser.walk(promql_parser.parse(str(rule.get("expr", ""))), visit)
+    return names
 
 
 def runbook_anchors(markdown: str) -> set[str]:

@@ -10,7 +10,9 @@ summary, description (with the value), panel_url (the panel that shows it) and r
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 from agentmon_config import AlertRule, PlatformConfig, Tenant
 from agentmon_config.contract import TENANT_LABEL
@@ -27,6 +29,7 @@ from agentmon_config.recorded import (
 from agentmon_config.slo import BURN_TIERS, BurnTier, error_budget
 
 ALERTS_FILE = "agentmon.alerts.rules.yml"
+T = TypeVar("T")
 PLATFORM = f'{TENANT_LABEL}="{ALL_TENANTS}"'
 TENANTS = f'{TENANT_LABEL}!="{ALL_TENANTS}"'
 LATENCY_WINDOW = "5m"
@@ -34,6 +37,7 @@ LATENCY_WINDOW = "5m"
 WATCHED_METRICS = ("enhancement_requests_total", "enhancement_duration_seconds_bucket", "queue_depth",
                    "worker_active_count")
 VALUE = '{{ $value | printf "%.2f" }}'
+TENANT = f"{{{{ $labels.{TENANT_LABEL} }}}}"
 
 
 @dataclass(frozen=True)
@@ -73,8 +77,9 @@ class Links:
         url = f"{self.grafana}/d/{self.main_uid}?viewPanel={MAIN_PANELS[panel]}"
         return f"{url}&var-{TENANT_LABEL}={{{{ $labels.{TENANT_LABEL} }}}}" if per_tenant else url
 
-    def tenant(self, tenant: Tenant, panel: str) -> str:
-        return f"{self.grafana}/d/{tenant_dashboard_uid(tenant.tenant_id)}?viewPanel={TENANT_PANELS[panel]}"
+    def tenant(self, panel: str) -> str:
+        """The panel on the dashboard of the alert's tenant: the uid is filled in from the alert's tenant_id."""
+        return f"{self.grafana}/d/{tenant_dashboard_uid(TENANT)}?viewPanel={TENANT_PANELS[panel]}"
 
     def runbook(self, anchor: str) -> str:
         return f"{self.runbooks}#{anchor}"
@@ -152,23 +157,40 @@ def capacity_alerts(config: PlatformConfig, links: Links) -> tuple[AlertingRule,
                f"{VALUE} active workers (minimum {t.workers_minimum}) while jobs are queued: nothing is processed.",
                links.main("workerless_tenants", per_tenant=True), "no-active-worker", links),
     )
-    return platform + tuple(rule for tenant in config.tenants for rule in _tenant_capacity(config, tenant, links))
+    return platform + _tenant_capacity(config, links)
 
 
-def _tenant_capacity(config: PlatformConfig, tenant: Tenant, links: Links) -> tuple[AlertingRule, ...]:
-    a, scope = config.alerts, f'{TENANT_LABEL}="{tenant.tenant_id}"'
-    return (
-        _alert("AgentmonTenantQueueDepthHigh", f"{QUEUE_DEPTH.name}{{{scope}}} > {tenant.queue_alert_threshold}",
-               a.queue_depth, f"More than {tenant.queue_alert_threshold} jobs queued for {tenant.tenant_id}",
-               f"{VALUE} jobs are waiting (threshold {tenant.queue_alert_threshold}).",
-               links.tenant(tenant, "queue_depth"), "queue-depth-high", links, tenant_id=tenant.tenant_id),
+def sharing(tenants: tuple[Tenant, ...], value: Callable[[Tenant], T]) -> list[tuple[T, tuple[Tenant, ...]]]:
+    """Tenants grouped by a threshold of theirs, in the configuration's order. Tenant alerts are one rule per
+    distinct threshold, matching the tenants that share it: a tenant adds its name to a matcher, not rules
+    (rules per tenant made the rule files 1.9 MB at 500 tenants, over a ConfigMap's budget)."""
+    groups: dict[T, list[Tenant]] = {}
+    for tenant in tenants:
+        groups.setdefault(value(tenant), []).append(tenant)
+    return [(threshold, tuple(members)) for threshold, members in groups.items()]
+
+
+def one_of(tenants: tuple[Tenant, ...]) -> str:
+    """Matcher for exactly these tenants (Prometheus anchors the regex; tenant ids hold no regex characters)."""
+    return f'{TENANT_LABEL}=~"{"|".join(t.tenant_id for t in tenants)}"'
+
+
+def _tenant_capacity(config: PlatformConfig, links: Links) -> tuple[AlertingRule, ...]:
+    a = config.alerts
+    queue = tuple(
+        _alert("AgentmonTenantQueueDepthHigh", f"{QUEUE_DEPTH.name}{{{one_of(tenants)}}} > {threshold}",
+               a.queue_depth, f"More than {threshold} jobs queued for {TENANT}",
+               f"{VALUE} jobs are waiting (threshold {threshold}).",
+               links.tenant("queue_depth"), "queue-depth-high", links)
+        for threshold, tenants in sharing(config.tenants, lambda t: t.queue_alert_threshold))
+    latency = tuple(
         _alert("AgentmonTenantLatencyHigh",
-               f"{_p95(scope, f'{TENANT_LABEL}, le')} > {tenant.p95_latency_sla_seconds:g}", a.p95_latency,
-               f"p95 latency of {tenant.tenant_id} above its {tenant.p95_latency_sla_seconds:g} s SLA",
-               f"p95 processing latency is {VALUE} s over {LATENCY_WINDOW} "
-               f"(SLA {tenant.p95_latency_sla_seconds:g} s).",
-               links.tenant(tenant, "latency"), "latency-high", links, tenant_id=tenant.tenant_id),
-    )
+               f"{_p95(one_of(tenants), f'{TENANT_LABEL}, le')} > {sla:g}", a.p95_latency,
+               f"p95 latency of {TENANT} above its {sla:g} s SLA",
+               f"p95 processing latency is {VALUE} s over {LATENCY_WINDOW} (SLA {sla:g} s).",
+               links.tenant("latency"), "latency-high", links)
+        for sla, tenants in sharing(config.tenants, lambda t: t.p95_latency_sla_seconds))
+    return queue + latency
 
 
 def availability_alerts(config: PlatformConfig, links: Links) -> tuple[AlertingRule, ...]:
@@ -189,27 +211,32 @@ def availability_alerts(config: PlatformConfig, links: Links) -> tuple[AlertingR
 
 
 def burn_rate_alerts(config: PlatformConfig, links: Links) -> tuple[AlertingRule, ...]:
-    return tuple(_burn(config, tenant, tier, links) for tenant in config.tenants for tier in BURN_TIERS)
+    return tuple(_burn(config, slo, tenants, tier, links)
+                 for tier in BURN_TIERS for slo, tenants in sharing(config.tenants, lambda t: t.success_rate_slo))
 
 
 def burn_threshold(tenant: Tenant, tier: BurnTier) -> str:
     """factor x error budget as an exact decimal (99.5 % and 14.4x -> 0.072)."""
-    return f"{(tier.factor * error_budget(tenant.success_rate_slo)).normalize():f}"
+    return _burn_threshold(tenant.success_rate_slo, tier)
 
 
-def _burn(config: PlatformConfig, tenant: Tenant, tier: BurnTier, links: Links) -> AlertingRule:
-    scope, threshold = f'{TENANT_LABEL}="{tenant.tenant_id}"', burn_threshold(tenant, tier)
+def _burn_threshold(slo: float, tier: BurnTier) -> str:
+    return f"{(tier.factor * error_budget(slo)).normalize():f}"
+
+
+def _burn(config: PlatformConfig, slo: float, tenants: tuple[Tenant, ...], tier: BurnTier,
+          links: Links) -> AlertingRule:
+    scope, threshold = one_of(tenants), _burn_threshold(slo, tier)
     long_ratio, short_ratio = (f"{sli_error_ratio(w).name}{{{scope}}}" for w in (tier.long_window, tier.short_window))
     expr = (f"{long_ratio} > {threshold} and {short_ratio} > {threshold} "
             f"and {_enough_requests(config, tier.long_window, scope)}")
     rule = AlertRule(for_="0s", severity=tier.severity)
     return _alert(
         "AgentmonErrorBudgetBurn", expr, rule,
-        f"{tenant.tenant_id} burns its error budget {tier.factor}x too fast ({tier.name}, {tier.long_window})",
-        f"{VALUE} of {tenant.tenant_id}'s requests failed over {tier.long_window} (burn threshold {threshold}, "
-        f"{tier.factor}x the {100 - tenant.success_rate_slo:g} % budget of its {tenant.success_rate_slo:g} % SLO).",
-        links.tenant(tenant, "error_budget"), "error-budget-burn", links,
-        tenant_id=tenant.tenant_id, slo_tier=tier.name, long_window=tier.long_window)
+        f"{TENANT} burns its error budget {tier.factor}x too fast ({tier.name}, {tier.long_window})",
+        f"{VALUE} of {TENANT}'s requests failed over {tier.long_window} (burn threshold {threshold}, "
+        f"{tier.factor}x the {100 - slo:g} % budget of its {slo:g} % SLO).",
+        links.tenant("error_budget"), "error-budget-burn", links, slo_tier=tier.name, long_window=tier.long_window)
 
 
 def alert_groups(config: PlatformConfig) -> tuple[AlertGroup, ...]:
