@@ -32,6 +32,8 @@ RUNBOOKS = "docs/operations/runbooks.md"
 REQUIRED_ANNOTATIONS = ("summary", "description", "panel_url", "runbook_url")
 # Scrape health: not part of the metrics contract, written by Prometheus itself for every target.
 SCRAPE_HEALTH = {"up": SCRAPE_LABELS}
+# Prometheus' own series of the alerts it holds: an alert may read its own to stay up (target down, tenant absent).
+ALERT_STATE = {"ALERTS": SCRAPE_LABELS | {"alertname", "alertstate", TENANT_LABEL}}
 _PANEL_LINK = re.compile(r"/d/([^/?#]+)\?viewPanel=(\d+)(?:&|$)")
 TENANT_TEMPLATE = f"{{{{ $labels.{TENANT_LABEL} }}}}"  # a tenant alert's link names the alert's own tenant
 
@@ -53,7 +55,7 @@ def check_alert_file(file: str, doc: Any, recorded: Mapping[str, frozenset[str]]
         except ValueError as exc:
             yield Finding(file, where, f"PromQL does not parse: {exc}: {rule.get('expr')}")
             continue
-        for problem in contract_violations(ast, {**recorded, **SCRAPE_HEALTH}):
+        for problem in contract_violations(ast, {**recorded, **SCRAPE_HEALTH, **ALERT_STATE}):
             yield Finding(file, where, problem)
         if not (rule.get("labels") or {}).get("severity"):
             yield Finding(file, where, "labels.severity: missing")
@@ -67,7 +69,10 @@ def dashboard_panels(dashboards: Mapping[str, dict[str, Any]]) -> dict[str, set[
     return {d.get("uid"): {p.get("id") for p in panels(d)} for d in dashboards.values()}
 
 
-def check_panel_links(file: str, doc: Any, dashboards: Mapping[str, dict[str, Any]]) -> Iterator[Finding]:
+def check_panel_links(file: str, doc: Any, dashboards: Mapping[str, dict[str, Any]],
+                      tenants: tuple[str, ...] = ()) -> Iterator[Finding]:
+    """A tenant alert's link names its tenant's dashboard: checked for every tenant its expression names, or for
+    every configured tenant when it selects them through a join (tenant_id!="__all__")."""
     known = dashboard_panels(dashboards)
     for where, rule in _alert_rules(doc):
         url = str((rule.get("annotations") or {}).get("panel_url", ""))
@@ -76,8 +81,8 @@ def check_panel_links(file: str, doc: Any, dashboards: Mapping[str, dict[str, An
             yield Finding(file, where, f"annotations.panel_url: {url!r} is not a <grafana>/d/<uid>?viewPanel=<id> link")
             continue
         uid, panel = match.group(1), int(match.group(2))
-        uids = [uid.replace(TENANT_TEMPLATE, t) for t in sorted(_selected_tenants(rule))] if TENANT_TEMPLATE in uid \
-            else [uid]
+        selected = _selected_tenants(rule) or (set(tenants) if _every_tenant(rule) else set())
+        uids = [uid.replace(TENANT_TEMPLATE, t) for t in sorted(selected)] if TENANT_TEMPLATE in uid else [uid]
         if not uids:
             yield Finding(file, where, f"annotations.panel_url: {uid!r} names the alert's tenant, but the expression "
                                        "selects no tenant by name")
@@ -101,6 +106,10 @@ def _selected_tenants(rule: dict[str, Any]) -> set[str]:
     with contextlib.suppress(ValueError):  # check_alert_file names the parse error
         promql_parser.walk(promql_parser.parse(str(rule.get("expr", ""))), visit)
     return names
+
+
+def _every_tenant(rule: dict[str, Any]) -> bool:
+    return f'{TENANT_LABEL}!="' in str(rule.get("expr", ""))
 
 
 def runbook_anchors(markdown: str) -> set[str]:
@@ -151,7 +160,7 @@ def check_alerts(root: Path, config: PlatformConfig, rules_root: str, rules: Map
                  files: Mapping[str, bytes], recorded: Mapping[str, frozenset[str]]) -> Iterator[Finding]:
     alerts_path, alerts = f"{rules_root}/{ALERTS_FILE}", rules.get(ALERTS_FILE)
     yield from check_alert_file(alerts_path, alerts, recorded)
-    yield from check_panel_links(alerts_path, alerts, dashboards)
+    yield from check_panel_links(alerts_path, alerts, dashboards, tuple(t.tenant_id for t in config.tenants))
     yield from check_runbook_links(alerts_path, alerts, root)
     yield from promtool_check(alerts_path, files.get(alerts_path, b""))
     operator = rules.get(ALERTS_PROMETHEUS_RULE_PATH) or {}

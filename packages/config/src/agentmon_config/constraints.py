@@ -17,6 +17,7 @@ from pathlib import PurePosixPath
 from typing import Any
 from urllib.parse import SplitResult, urlsplit
 
+from agentmon_config.contract import LATENCY_BUCKETS_SECONDS
 from agentmon_config.durations import duration_seconds
 
 Problem = tuple[list[Any], str]
@@ -49,6 +50,8 @@ def number_problems(node: Any, path: list[Any] | None = None) -> Iterator[Proble
 def platform_problems(doc: dict[str, Any]) -> Iterator[Problem]:
     """Every rule on a schema-valid, default-filled platform document."""
     yield from _threshold_order(doc["thresholds"])
+    if problem := latency_sla_problem(doc["thresholds"]["p95_latency_sla_seconds"]):
+        yield ["thresholds", "p95_latency_sla_seconds"], problem
     yield from _resources(doc["kubernetes"])
     yield from _datasource_url(doc["datasource"]["url"])
     yield from _timezone(doc["main_dashboard"]["timezone"])
@@ -70,6 +73,15 @@ def _threshold_order(t: dict[str, Any]) -> Iterator[Problem]:
         yield ["thresholds", "success_rate_critical"], "must be below thresholds.success_rate_warning"
     if not t["error_rate_warning"] < t["error_rate_critical"]:
         yield ["thresholds", "error_rate_warning"], "must be below thresholds.error_rate_critical"
+
+
+def latency_sla_problem(seconds: float) -> str | None:
+    """A latency SLA is read off one histogram bucket exactly (agentmon_config.contract): it must be a bound."""
+    if seconds in LATENCY_BUCKETS_SECONDS:
+        return None
+    bounds = ", ".join(f"{b:g}" for b in LATENCY_BUCKETS_SECONDS)
+    return (f"{seconds:g} s is not a latency bucket bound of the metrics contract, so the p95 alert could not tell "
+            f"exactly whether 5 % of requests were slower: use one of {bounds}")
 
 
 def quantity(text: str) -> Fraction:

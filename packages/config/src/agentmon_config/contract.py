@@ -28,6 +28,19 @@ CONTRACT: tuple[Metric, ...] = (
 
 STATUS_VALUES = ("success", "failure")
 
+# The upper bounds (le, seconds) of enhancement_duration_seconds' buckets, as the platform exposes them. A latency
+# SLA must be one of them: "more than 5 % of requests slower than the SLA" is then read off one bucket exactly,
+# where a bound between two buckets would be an interpolation (a 90 s SLA between buckets at 60 and 120 s reads
+# requests of 61 s as a p95 of 117 s). The simulator exposes exactly these.
+LATENCY_BUCKETS_SECONDS: tuple[float, ...] = (0.5, 1, 2.5, 5, 10, 20, 30, 60, 90, 120, 180, 300)
+
+
+def le_spellings(bound: float) -> tuple[str, ...]:
+    """How an `le` label may spell a bound: Go clients write 120, Python's and Prometheus 3's normalisation 120.0."""
+    as_float = repr(float(bound))
+    short = as_float[:-2] if as_float.endswith(".0") else as_float
+    return tuple(dict.fromkeys((short, as_float)))
+
 # Labels every Prometheus series carries after scraping, besides the contract's own.
 SCRAPE_LABELS = frozenset({"job", "instance"})
 

@@ -63,6 +63,8 @@ def load_tenants(tenants_dir: Path) -> tuple[Tenant, ...]:
                 f"{tier.factor}x burn-rate alert ({tier.long_window}/{tier.short_window}) would need more than 100 % "
                 f"of requests to fail and could never fire; use an SLO of at least "
                 f"{minimum_slo(max(t.factor for t in unreachable)):g} %"), _line_of(tree, ["success_rate_slo"]))
+        if problem := constraints.latency_sla_problem(doc["p95_latency_sla_seconds"]):
+            raise ConfigError(path, "p95_latency_sla_seconds", problem, _line_of(tree, ["p95_latency_sla_seconds"]))
         tenants.append(Tenant(source=path, **doc))
     return tuple(tenants)
 

@@ -79,17 +79,18 @@ class Alerts:
     smtp_from: str
     alertmanager_config_labels: tuple[tuple[str, str], ...]  # sorted (name, value) pairs, like prometheus_rule_labels
     runbooks_url: str
-    minimum_requests: int
+    minimum_failures: int
     error_rate_window: str
+    queue_backlog_tenants_percent: float
+    burn_keep_firing_for: str
     success_rate_warning: AlertRule
     success_rate_critical: AlertRule
-    error_rate_warning: AlertRule
-    error_rate_critical: AlertRule
     queue_depth: AlertRule
     p95_latency: AlertRule
     no_active_worker: AlertRule
     metrics_absent: AlertRule
     target_down: AlertRule
+    tenant_absent: AlertRule
 
     @classmethod
     def from_section(cls, section: dict[str, Any]) -> Alerts:

@@ -43,7 +43,36 @@ WORKERLESS_TENANTS = Recorded(
     "tenant_id:tenants_without_active_worker:count", frozenset({TENANT_LABEL}),
     "1 for a tenant with less than one active worker, else 0; the aggregate counts such tenants.")
 
-RECORDED: tuple[Recorded, ...] = (REQUEST_RATE, BUCKET_RATE, QUEUE_DEPTH, ACTIVE_WORKERS, WORKERLESS_TENANTS)
+WITHIN_SLA_RATE = Recorded(
+    "tenant_id:enhancement_duration_within_sla:sum_rate", frozenset({TENANT_LABEL}),
+    "Requests per second (over one evaluation interval) that finished within the latency SLA: the tenant's own, "
+    "the platform's for the aggregate; read off the bucket whose bound is the SLA.")
+
+RECORDED: tuple[Recorded, ...] = (REQUEST_RATE, BUCKET_RATE, QUEUE_DEPTH, ACTIVE_WORKERS, WORKERLESS_TENANTS,
+                                  WITHIN_SLA_RATE)
+
+# Per-tenant limits as data (the `agentmon-limits` group): the alert rules join them on tenant_id, so one rule per
+# condition serves every tenant, each against its own configured value, written exactly (no rounding).
+TENANT_INFO = Recorded(
+    "tenant_id:agentmon_tenant:info", frozenset({TENANT_LABEL}),
+    "1 for every tenant of the configuration, whether or not it reports: the set of tenants alerts expect.")
+SLO_OBJECTIVE = Recorded(
+    "tenant_id:agentmon_slo_objective:ratio", frozenset({TENANT_LABEL}),
+    "The tenant's success-rate objective as a ratio (99.5 % -> 0.995).")
+ERROR_BUDGET = Recorded(
+    "tenant_id:agentmon_error_budget:ratio", frozenset({TENANT_LABEL}),
+    "The share of requests that may fail: 1 - objective (0.005).")
+BURN_THRESHOLD = Recorded(
+    "tenant_id_window:agentmon_error_budget_burn_threshold:ratio", frozenset({TENANT_LABEL, "window"}),
+    "Error ratio above which a burn-rate tier fires: the tier's factor x the error budget, per long window.")
+LATENCY_SLA = Recorded(
+    "tenant_id:agentmon_latency_sla:seconds", frozenset({TENANT_LABEL}),
+    "The tenant's p95 latency SLA (the platform's under the aggregate): more than 5 % of requests slower alerts.")
+QUEUE_THRESHOLD = Recorded(
+    "tenant_id:agentmon_queue_threshold:jobs", frozenset({TENANT_LABEL}),
+    "Queued jobs above which the tenant's queue alert fires.")
+LIMITS: tuple[Recorded, ...] = (TENANT_INFO, SLO_OBJECTIVE, ERROR_BUDGET, BURN_THRESHOLD, LATENCY_SLA,
+                                QUEUE_THRESHOLD)
 
 
 def sli_error_ratio(window: str) -> Recorded:

@@ -1,20 +1,23 @@
-"""Alert rules derived from the configuration: the thresholds that colour the panels (config.thresholds and each
-tenant's SLOs, read here, never copied) page someone, and each tenant's success-rate SLO gets multiwindow,
-multi-burn-rate alerts (agentmon_config.slo).
+"""Alert rules derived from the configuration: one rule per condition, whatever the number of tenants.
 
-Every alert carries `severity`, `tenant_id` when it concerns one tenant (platform-wide alerts drop the
-aggregate's reserved tenant_id, so Alertmanager routes them to the operations receiver), and the annotations
-summary, description (with the value), panel_url (the panel that shows it) and runbook_url
-(docs/operations/runbooks.md#<anchor>).
+Per-tenant limits (SLO, latency SLA, queue threshold) are series recorded by the `agentmon-limits` group
+(agentmon_config.recorded.LIMITS): a tenant rule compares each tenant's series with that tenant's own limit through
+a join on tenant_id, so every threshold is the configured value exactly and a new tenant adds no alert rule.
+Platform thresholds (config.thresholds) are written into the rules exactly (agentmon_rules.limits.exact).
+
+Every alert carries `severity`, `managed_by="agentmon"` (routing matches it, so nothing else reaches agentmon's
+receivers), `tenant_id` when it concerns one tenant, and the annotations summary, description (values humanized),
+panel_url (the panel that shows it) and runbook_url (docs/operations/runbooks.md#<anchor>). Each tenant alert name
+has one severity: the Prometheus Operator stack's default inhibit rules (critical inhibits warning of the same
+alertname and namespace) can then never let one tenant's page silence another tenant's ticket.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TypeVar
+from decimal import Decimal
 
-from agentmon_config import AlertRule, PlatformConfig, Tenant
+from agentmon_config import AlertRule, PlatformConfig
 from agentmon_config.contract import TENANT_LABEL
 from agentmon_config.durations import duration_seconds
 from agentmon_config.identity import MAIN_PANELS, TENANT_PANELS, dashboard_uid, tenant_dashboard_uid
@@ -22,22 +25,41 @@ from agentmon_config.recorded import (
     ACTIVE_WORKERS,
     ALL_TENANTS,
     BUCKET_RATE,
+    BURN_THRESHOLD,
     QUEUE_DEPTH,
+    QUEUE_THRESHOLD,
+    REQUEST_RATE,
+    TENANT_INFO,
+    WITHIN_SLA_RATE,
+    sli_error_rate,
     sli_error_ratio,
-    sli_request_rate,
 )
-from agentmon_config.slo import BURN_TIERS, BurnTier, error_budget
+from agentmon_config.slo import BURN_TIERS, QUIET_WINDOW, BurnTier
+from agentmon_rules.limits import exact
 
 ALERTS_FILE = "agentmon.alerts.rules.yml"
-T = TypeVar("T")
 PLATFORM = f'{TENANT_LABEL}="{ALL_TENANTS}"'
 TENANTS = f'{TENANT_LABEL}!="{ALL_TENANTS}"'
+MANAGED_BY = ("managed_by", "agentmon")
 LATENCY_WINDOW = "5m"
+# "p95 above the SLA" is "more than 5 % of requests slower than the SLA", read off the SLA's bucket exactly.
+SLOW_SHARE = "0.05"
+# A tenant that reported within this window and stopped is absent (not a tenant that never reported).
+ABSENT_MEMORY = "1d"
 # Contract metrics whose absence empties the dashboards; their absence must never read as "all is well".
 WATCHED_METRICS = ("enhancement_requests_total", "enhancement_duration_seconds_bucket", "queue_depth",
                    "worker_active_count")
-VALUE = '{{ $value | printf "%.2f" }}'
 TENANT = f"{{{{ $labels.{TENANT_LABEL} }}}}"
+PERCENT = "{{ $value | humanizePercentage }}"
+NUMBER = "{{ $value | humanize }}"
+
+# Alert names: tenant alerts carry tenant_id and one severity each; platform alerts carry no tenant_id.
+BURN_FAST, BURN_SLOW = "AgentmonErrorBudgetBurnFast", "AgentmonErrorBudgetBurnSlow"
+TENANT_LATENCY, TENANT_QUEUE = "AgentmonTenantLatencyHigh", "AgentmonTenantQueueDepthHigh"
+NO_WORKER, TENANT_ABSENT = "AgentmonTenantNoActiveWorker", "AgentmonTenantAbsent"
+SUCCESS_RATE, LATENCY, QUEUE = "AgentmonSuccessRateLow", "AgentmonLatencyHigh", "AgentmonQueueDepthHigh"
+METRICS_ABSENT, TARGET_DOWN, HEARTBEAT = "AgentmonMetricsAbsent", "AgentmonTargetDown", "AgentmonHeartbeat"
+HEARTBEAT_SEVERITY = "none"
 
 
 @dataclass(frozen=True)
@@ -47,11 +69,14 @@ class AlertingRule:
     for_: str
     labels: tuple[tuple[str, str], ...]
     annotations: tuple[tuple[str, str], ...]
+    keep_firing_for: str = "0s"
 
     def to_dict(self) -> dict[str, object]:
         rule: dict[str, object] = {"alert": self.alert, "expr": self.expr}
         if duration_seconds(self.for_) > 0:
             rule["for"] = self.for_
+        if duration_seconds(self.keep_firing_for) > 0:
+            rule["keep_firing_for"] = self.keep_firing_for
         return rule | {"labels": dict(self.labels), "annotations": dict(self.annotations)}
 
 
@@ -75,7 +100,7 @@ class Links:
 
     def main(self, panel: str, per_tenant: bool = False) -> str:
         url = f"{self.grafana}/d/{self.main_uid}?viewPanel={MAIN_PANELS[panel]}"
-        return f"{url}&var-{TENANT_LABEL}={{{{ $labels.{TENANT_LABEL} }}}}" if per_tenant else url
+        return f"{url}&var-{TENANT_LABEL}={TENANT}" if per_tenant else url
 
     def tenant(self, panel: str) -> str:
         """The panel on the dashboard of the alert's tenant: the uid is filled in from the alert's tenant_id."""
@@ -85,12 +110,13 @@ class Links:
         return f"{self.runbooks}#{anchor}"
 
 
-def _alert(name: str, expr: str, rule: AlertRule, summary: str, description: str, panel_url: str,
-           runbook: str, links: Links, **labels: str) -> AlertingRule:
+def _alert(name: str, expr: str, rule: AlertRule, text: tuple[str, str], panel_url: str, runbook: str,
+           links: Links, keep_firing_for: str = "0s", **labels: str) -> AlertingRule:
+    summary, description = text
     annotations = (("description", description), ("panel_url", panel_url), ("runbook_url", links.runbook(runbook)),
                    ("summary", summary))
-    return AlertingRule(name, expr, rule.for_, tuple(sorted({"severity": rule.severity, **labels}.items())),
-                        annotations)
+    all_labels = {"severity": rule.severity, **dict([MANAGED_BY]), **labels}
+    return AlertingRule(name, expr, rule.for_, tuple(sorted(all_labels.items())), annotations, keep_firing_for)
 
 
 def _platform(expr: str) -> str:
@@ -102,149 +128,163 @@ def _seconds(window: str) -> int:
     return int(duration_seconds(window))
 
 
-def _enough_requests(config: PlatformConfig, window: str, scope: str) -> str:
-    return f"{sli_request_rate(window).name}{{{scope}}} * {_seconds(window)} >= {config.alerts.minimum_requests}"
+def failures_at_least(config: PlatformConfig, window: str, scope: str) -> str:
+    """The low-traffic guard: at least alerts.minimum_failures failed requests in `window` (per second x seconds;
+    half a request of slack absorbs the floating-point error of that product, failures being whole)."""
+    count = config.alerts.minimum_failures
+    return f"{sli_error_rate(window).name}{{{scope}}} * {_seconds(window)} > {exact(count - 0.5)}"
 
 
 def success_rate_alerts(config: PlatformConfig, links: Links) -> tuple[AlertingRule, ...]:
+    """The platform's success rate below a threshold: its error ratio above 1 - threshold, compared exactly."""
     t, a, window = config.thresholds, config.alerts, config.alerts.error_rate_window
-    success = f"100 * (1 - {sli_error_ratio(window).name}{{{PLATFORM}}})"
-    enough = _platform(_enough_requests(config, window, PLATFORM))
-    return tuple(
-        _alert("AgentmonSuccessRateLow", f"{_platform(success)} < {threshold:g} and on () {enough}",
-               rule, f"Platform success rate below {threshold:g} %",
-               f"{VALUE} % of the platform's requests succeeded over {window} (threshold {threshold:g} %).",
-               links.main("success_rate"), "success-rate-low", links)
-        for threshold, rule in ((t.success_rate_warning, a.success_rate_warning),
-                                (t.success_rate_critical, a.success_rate_critical)))
+    rules = []
+    for threshold, rule in ((t.success_rate_warning, a.success_rate_warning),
+                            (t.success_rate_critical, a.success_rate_critical)):
+        limit = exact((100 - Decimal(repr(threshold))) / 100)
+        expr = _platform(f"{sli_error_ratio(window).name}{{{PLATFORM}}} > {limit} "
+                         f"and {failures_at_least(config, window, PLATFORM)}")
+        rules.append(_alert(SUCCESS_RATE, expr, rule, (
+            f"Platform success rate below {exact(threshold)} %",
+            f"{PERCENT} of the platform's requests failed over {window}: the success rate is below "
+            f"{exact(threshold)} % (at least {a.minimum_failures} failed requests)."),
+            links.main("success_rate"), "success-rate-low", links))
+    return tuple(rules)
 
 
-def error_rate_alerts(config: PlatformConfig, links: Links) -> tuple[AlertingRule, ...]:
-    t, a, window = config.thresholds, config.alerts, config.alerts.error_rate_window
-    return tuple(
-        _alert("AgentmonTenantErrorRateHigh",
-               f"100 * {sli_error_ratio(window).name}{{{TENANTS}}} > {threshold:g} "
-               f"and on ({TENANT_LABEL}) {_enough_requests(config, window, TENANTS)}",
-               rule, f"Tenant {{{{ $labels.{TENANT_LABEL} }}}} error rate above {threshold:g} %",
-               f"{VALUE} % of tenant {{{{ $labels.{TENANT_LABEL} }}}}'s requests failed over {window} "
-               f"(threshold {threshold:g} %, at least {a.minimum_requests} requests).",
-               links.main("error_rate", per_tenant=True), "tenant-error-rate-high", links)
-        for threshold, rule in ((t.error_rate_warning, a.error_rate_warning),
-                                (t.error_rate_critical, a.error_rate_critical)))
+def _slow_share(scope: str) -> str:
+    """Share of the requests in the latency window that took longer than the SLA (their tenant's, or the
+    platform's for the aggregate): all requests minus those within the SLA's bucket, over all requests. A missing
+    SLA bucket counts every request as slow: loud, never silent."""
+    total = f"sum by ({TENANT_LABEL}) (sum_over_time({BUCKET_RATE.name}{{{scope},le=\"+Inf\"}}[{LATENCY_WINDOW}]))"
+    within = f"sum by ({TENANT_LABEL}) (sum_over_time({WITHIN_SLA_RATE.name}{{{scope}}}[{LATENCY_WINDOW}]))"
+    return f"({total} - on ({TENANT_LABEL}) ({within} or on ({TENANT_LABEL}) 0 * {total})) / {total} > {SLOW_SHARE}"
 
 
-def _p95(scope: str, by: str) -> str:
-    return (f"histogram_quantile(0.95, sum by ({by}) "
-            f"(sum_over_time({BUCKET_RATE.name}{{{scope}}}[{LATENCY_WINDOW}])))")
+def latency_alerts(config: PlatformConfig, links: Links) -> tuple[AlertingRule, ...]:
+    rule, sla = config.alerts.p95_latency, exact(config.thresholds.p95_latency_sla_seconds)
+    return (
+        _alert(LATENCY, _platform(_slow_share(PLATFORM)), rule, (
+            f"Platform p95 latency above the {sla} s SLA",
+            f"{PERCENT} of the platform's requests took longer than {sla} s over {LATENCY_WINDOW} "
+            f"(more than 5 %: the p95 is above the SLA)."),
+            links.main("p95_latency"), "latency-high", links),
+        _alert(TENANT_LATENCY, _slow_share(TENANTS), rule, (
+            f"p95 latency of {TENANT} above its SLA",
+            f"{PERCENT} of {TENANT}'s requests took longer than its p95 latency SLA over {LATENCY_WINDOW} "
+            f"(more than 5 %: its p95 is above the SLA)."),
+            links.tenant("latency"), "latency-high", links),
+    )
 
 
 def capacity_alerts(config: PlatformConfig, links: Links) -> tuple[AlertingRule, ...]:
     t, a = config.thresholds, config.alerts
-    queue = _platform(f"{QUEUE_DEPTH.name}{{{PLATFORM}}}")
-    platform = (
-        _alert("AgentmonQueueDepthHigh", f"{queue} > {t.queue_depth_reference}",
-               a.queue_depth, f"More than {t.queue_depth_reference} jobs queued on the platform",
-               f"{VALUE} jobs are waiting (reference {t.queue_depth_reference}) for {a.queue_depth.for_}.",
-               links.main("queue_depth"), "queue-depth-high", links),
-        _alert("AgentmonLatencyHigh", f"{_p95(PLATFORM, 'le')} > {t.p95_latency_sla_seconds:g}", a.p95_latency,
-               f"Platform p95 latency above the {t.p95_latency_sla_seconds:g} s SLA",
-               f"p95 processing latency is {VALUE} s over {LATENCY_WINDOW} (SLA {t.p95_latency_sla_seconds:g} s).",
-               links.main("p95_latency"), "latency-high", links),
-        _alert("AgentmonTenantNoActiveWorker",
+    over = f"{QUEUE_DEPTH.name}{{{TENANTS}}} > on ({TENANT_LABEL}) {QUEUE_THRESHOLD.name}"
+    share = exact(a.queue_backlog_tenants_percent)
+    return (
+        _alert(QUEUE, f"100 * count({over}) / count({QUEUE_DEPTH.name}{{{TENANTS}}}) >= {share}", a.queue_depth, (
+            f"{share} % or more of the tenants have a queue above their threshold",
+            f"{NUMBER} % of the tenants reporting a queue hold more jobs than their queue_alert_threshold "
+            f"(alert from {share} %): a platform-wide backlog, not one tenant's."),
+            links.main("queue_depth"), "queue-depth-high", links),
+        _alert(TENANT_QUEUE, over, a.queue_depth, (
+            f"Queue of {TENANT} above its threshold",
+            f"{NUMBER} jobs are waiting for {TENANT}, more than its queue_alert_threshold."),
+            links.tenant("queue_depth"), "queue-depth-high", links),
+        _alert(NO_WORKER,
                f"{ACTIVE_WORKERS.name}{{{TENANTS}}} < {t.workers_minimum} "
-               f"and on ({TENANT_LABEL}) {QUEUE_DEPTH.name}{{{TENANTS}}} > 0",
-               a.no_active_worker, f"Tenant {{{{ $labels.{TENANT_LABEL} }}}} has jobs queued and no active worker",
-               f"{VALUE} active workers (minimum {t.workers_minimum}) while jobs are queued: nothing is processed.",
+               f"and on ({TENANT_LABEL}) {QUEUE_DEPTH.name}{{{TENANTS}}} > 0", a.no_active_worker, (
+                   f"Tenant {TENANT} has jobs queued and no active worker",
+                   f"{NUMBER} active workers (minimum {t.workers_minimum}) while jobs are queued: nothing is "
+                   "processed."),
                links.main("workerless_tenants", per_tenant=True), "no-active-worker", links),
     )
-    return platform + _tenant_capacity(config, links)
-
-
-def sharing(tenants: tuple[Tenant, ...], value: Callable[[Tenant], T]) -> list[tuple[T, tuple[Tenant, ...]]]:
-    """Tenants grouped by a threshold of theirs, in the configuration's order. Tenant alerts are one rule per
-    distinct threshold, matching the tenants that share it: a tenant adds its name to a matcher, not rules
-    (rules per tenant made the rule files 1.9 MB at 500 tenants, over a ConfigMap's budget)."""
-    groups: dict[T, list[Tenant]] = {}
-    for tenant in tenants:
-        groups.setdefault(value(tenant), []).append(tenant)
-    return [(threshold, tuple(members)) for threshold, members in groups.items()]
-
-
-def one_of(tenants: tuple[Tenant, ...]) -> str:
-    """Matcher for exactly these tenants (Prometheus anchors the regex; tenant ids hold no regex characters)."""
-    return f'{TENANT_LABEL}=~"{"|".join(t.tenant_id for t in tenants)}"'
-
-
-def _tenant_capacity(config: PlatformConfig, links: Links) -> tuple[AlertingRule, ...]:
-    a = config.alerts
-    queue = tuple(
-        _alert("AgentmonTenantQueueDepthHigh", f"{QUEUE_DEPTH.name}{{{one_of(tenants)}}} > {threshold}",
-               a.queue_depth, f"More than {threshold} jobs queued for {TENANT}",
-               f"{VALUE} jobs are waiting (threshold {threshold}).",
-               links.tenant("queue_depth"), "queue-depth-high", links)
-        for threshold, tenants in sharing(config.tenants, lambda t: t.queue_alert_threshold))
-    latency = tuple(
-        _alert("AgentmonTenantLatencyHigh",
-               f"{_p95(one_of(tenants), f'{TENANT_LABEL}, le')} > {sla:g}", a.p95_latency,
-               f"p95 latency of {TENANT} above its {sla:g} s SLA",
-               f"p95 processing latency is {VALUE} s over {LATENCY_WINDOW} (SLA {sla:g} s).",
-               links.tenant("latency"), "latency-high", links)
-        for sla, tenants in sharing(config.tenants, lambda t: t.p95_latency_sla_seconds))
-    return queue + latency
 
 
 def availability_alerts(config: PlatformConfig, links: Links) -> tuple[AlertingRule, ...]:
     a = config.alerts
     absent = tuple(
-        _alert("AgentmonMetricsAbsent", f"absent({metric})", a.metrics_absent, f"No {metric} in Prometheus",
-               f"Prometheus holds no {metric} series: the dashboards show No data, not a healthy platform.",
-               links.main("success_rate"), "metrics-absent", links, metric=metric)
+        _alert(METRICS_ABSENT, f"absent({metric})", a.metrics_absent, (
+            f"No {metric} in Prometheus",
+            f"Prometheus holds no {metric} series: the dashboards show No data, not a healthy platform."),
+            links.main("success_rate"), "metrics-absent", links, metric=metric)
         for metric in WATCHED_METRICS)
-    # Only targets that exposed the platform's metrics within the hour: up of unrelated jobs is not ours.
-    down = _alert("AgentmonTargetDown",
-                  "up == 0 and on (job, instance) group by (job, instance) "
-                  "(present_over_time(enhancement_requests_total[1h]))",
-                  a.target_down, "Scrape target {{ $labels.instance }} of job {{ $labels.job }} is down",
-                  "Prometheus cannot scrape {{ $labels.instance }} (up = {{ $value }}): its tenants' panels go "
-                  "stale.", links.main("success_rate"), "target-down", links)
-    return (*absent, down)
+    return (*absent, _target_down(config, links), _tenant_absent(config, links), _heartbeat(links))
+
+
+def _target_down(config: PlatformConfig, links: Links) -> AlertingRule:
+    """A target that exposed the platform's metrics within the hour, or whose alert is already up: once down it
+    stays firing for as long as it is down (the alert's own ALERTS series remembers it), while `up` of unrelated
+    jobs never alerts."""
+    ours = (f"group by (job, instance) (present_over_time(enhancement_requests_total[1h])) "
+            f'or on (job, instance) ALERTS{{alertname="{TARGET_DOWN}"}}')
+    return _alert(TARGET_DOWN, f"up == 0 and on (job, instance) ({ours})", config.alerts.target_down, (
+        "Scrape target {{ $labels.instance }} of job {{ $labels.job }} is down",
+        "Prometheus cannot scrape {{ $labels.instance }} (up = {{ $value }}): its tenants' panels go stale."),
+        links.main("success_rate"), "target-down", links)
+
+
+def _tenant_absent(config: PlatformConfig, links: Links) -> AlertingRule:
+    """A configured tenant without request series now that had some within ABSENT_MEMORY (sampled every 5
+    minutes: cheap at thousands of tenants), or whose alert is already up: it stays firing while the tenant is
+    absent, instead of its other alerts resolving as if it had recovered."""
+    reporting = f"{REQUEST_RATE.name}{{{TENANTS}}}"
+    seen = (f"group by ({TENANT_LABEL}) (present_over_time({reporting}[{ABSENT_MEMORY}:5m])) "
+            f'or on ({TENANT_LABEL}) ALERTS{{alertname="{TENANT_ABSENT}"}}')
+    expr = f"{TENANT_INFO.name} unless on ({TENANT_LABEL}) {reporting} and on ({TENANT_LABEL}) ({seen})"
+    return _alert(TENANT_ABSENT, expr, config.alerts.tenant_absent, (
+        f"Tenant {TENANT} stopped reporting metrics",
+        f"{TENANT} reported requests within the last day and reports none now: its other alerts cannot fire "
+        "while it is absent."),
+        links.tenant("request_rate"), "tenant-absent", links)
+
+
+def _heartbeat(links: Links) -> AlertingRule:
+    """Always firing: a receiver that stops getting it knows the rules are not loaded or alerts do not flow."""
+    return _alert(HEARTBEAT, "vector(1)", AlertRule(for_="0s", severity=HEARTBEAT_SEVERITY), (
+        "agentmon's alert rules are loaded and evaluated",
+        "Always firing. If the heartbeat receiver stops getting it, agentmon's alerts are not evaluated or not "
+        "delivered."), links.main("success_rate"), "heartbeat", links)
+
+
+def _burn_tier(config: PlatformConfig, tier: BurnTier) -> str:
+    """Fires for a tenant whose error ratio is above the tier's threshold (factor x its own budget) over the
+    long window, over the short window too unless that held no request (emptiness does not disprove a burn), with
+    enough failures: minimum_failures in the long window, or (a quiet tenant) in QUIET_WINDOW while that window
+    burns above the threshold as well."""
+    def ratio(window: str) -> str:
+        return f"{sli_error_ratio(window).name}{{{TENANTS}}}"
+
+    threshold = f'on ({TENANT_LABEL}) {BURN_THRESHOLD.name}{{window="{tier.long_window}"}}'
+    long, short = ratio(tier.long_window), ratio(tier.short_window)
+    still = f"({short} > {threshold} or on ({TENANT_LABEL}) ({long} unless on ({TENANT_LABEL}) {short}))"
+    quiet = (f"{failures_at_least(config, QUIET_WINDOW, TENANTS)} "
+             f"and on ({TENANT_LABEL}) {ratio(QUIET_WINDOW)} > {threshold}")
+    enough = f"({failures_at_least(config, tier.long_window, TENANTS)} or on ({TENANT_LABEL}) {quiet})"
+    return f"({long} > {threshold} and on ({TENANT_LABEL}) {still} and on ({TENANT_LABEL}) {enough})"
 
 
 def burn_rate_alerts(config: PlatformConfig, links: Links) -> tuple[AlertingRule, ...]:
-    return tuple(_burn(config, slo, tenants, tier, links)
-                 for tier in BURN_TIERS for slo, tenants in sharing(config.tenants, lambda t: t.success_rate_slo))
-
-
-def burn_threshold(tenant: Tenant, tier: BurnTier) -> str:
-    """factor x error budget as an exact decimal (99.5 % and 14.4x -> 0.072)."""
-    return _burn_threshold(tenant.success_rate_slo, tier)
-
-
-def _burn_threshold(slo: float, tier: BurnTier) -> str:
-    return f"{(tier.factor * error_budget(slo)).normalize():f}"
-
-
-def _burn(config: PlatformConfig, slo: float, tenants: tuple[Tenant, ...], tier: BurnTier,
-          links: Links) -> AlertingRule:
-    scope, threshold = one_of(tenants), _burn_threshold(slo, tier)
-    long_ratio, short_ratio = (f"{sli_error_ratio(w).name}{{{scope}}}" for w in (tier.long_window, tier.short_window))
-    expr = (f"{long_ratio} > {threshold} and {short_ratio} > {threshold} "
-            f"and {_enough_requests(config, tier.long_window, scope)}")
-    rule = AlertRule(for_="0s", severity=tier.severity)
-    return _alert(
-        "AgentmonErrorBudgetBurn", expr, rule,
-        f"{TENANT} burns its error budget {tier.factor}x too fast ({tier.name}, {tier.long_window})",
-        f"{VALUE} of {TENANT}'s requests failed over {tier.long_window} (burn threshold {threshold}, "
-        f"{tier.factor}x the {100 - slo:g} % budget of its {slo:g} % SLO).",
-        links.tenant("error_budget"), "error-budget-burn", links, slo_tier=tier.name, long_window=tier.long_window)
+    """The workbook's page tiers as one alert, its ticket tiers as another (agentmon_config.slo)."""
+    rules = []
+    for name, tier_name, speed in ((BURN_FAST, "page", "fast"), (BURN_SLOW, "ticket", "slowly")):
+        tiers = [t for t in BURN_TIERS if t.name == tier_name]
+        windows = " or ".join(f"{t.factor}x its budget over {t.long_window}" for t in tiers)
+        expr = f" or on ({TENANT_LABEL}) ".join(_burn_tier(config, t) for t in tiers)
+        rule = AlertRule(for_="0s", severity=tiers[0].severity)
+        rules.append(_alert(name, expr, rule, (
+            f"{TENANT} burns its error budget {speed} ({tier_name})",
+            f"{PERCENT} of {TENANT}'s requests failed over the burn window: more than {windows} (and at least "
+            f"{config.alerts.minimum_failures} failed requests)."),
+            links.tenant("error_budget"), "error-budget-burn", links, config.alerts.burn_keep_firing_for))
+    return tuple(rules)
 
 
 def alert_groups(config: PlatformConfig) -> tuple[AlertGroup, ...]:
     links, interval = Links(config), config.rules.evaluation_interval
     return (
-        AlertGroup("agentmon-alerts-health", interval,
-                   success_rate_alerts(config, links) + error_rate_alerts(config, links)),
-        AlertGroup("agentmon-alerts-capacity", interval, capacity_alerts(config, links)),
+        AlertGroup("agentmon-alerts-health", interval, success_rate_alerts(config, links)),
+        AlertGroup("agentmon-alerts-capacity", interval, latency_alerts(config, links) + capacity_alerts(config, links)),
         AlertGroup("agentmon-alerts-availability", interval, availability_alerts(config, links)),
         AlertGroup("agentmon-alerts-slo", interval, burn_rate_alerts(config, links)),
     )

@@ -18,14 +18,22 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from agentmon_config import PlatformConfig
-from agentmon_config.contract import TENANT_LABEL
+from agentmon_config import Tenant
+from agentmon_config.contract import TENANT_LABEL, le_spellings
 from agentmon_config.durations import duration_seconds, promql_duration
 from agentmon_config.recorded import (
     ACTIVE_WORKERS,
     ALL_TENANTS,
     BUCKET_RATE,
+    BURN_THRESHOLD,
+    ERROR_BUDGET,
+    LATENCY_SLA,
     QUEUE_DEPTH,
+    QUEUE_THRESHOLD,
     REQUEST_RATE,
+    SLO_OBJECTIVE,
+    TENANT_INFO,
+    WITHIN_SLA_RATE,
     WORKERLESS_TENANTS,
     Recorded,
     requests_over,
@@ -34,7 +42,8 @@ from agentmon_config.recorded import (
     sli_error_ratio,
     sli_request_rate,
 )
-from agentmon_config.slo import SLI_COARSE_FROM_SECONDS, SLI_COARSE_STEP, SLI_WINDOWS
+from agentmon_config.slo import BURN_TIERS, SLI_COARSE_FROM_SECONDS, SLI_COARSE_STEP, SLI_WINDOWS, error_budget
+from agentmon_rules.limits import exact, one_of, sharing
 
 REQUESTS = "enhancement_requests_total"
 DURATION_BUCKETS = "enhancement_duration_seconds_bucket"
@@ -105,8 +114,9 @@ def recording_groups(config: PlatformConfig) -> tuple[RuleGroup, ...]:
     return (
         RuleGroup("agentmon-requests", interval, _per_tenant_and_all(
             REQUEST_RATE, lambda by: f"sum{_by(by)}(rate({REQUESTS}[{w.rate}]))")),
-        RuleGroup("agentmon-latency", interval, _per_tenant_and_all(
-            BUCKET_RATE, lambda by: f"sum{_by(by)}(rate({DURATION_BUCKETS}[{w.rate}]))")),
+        RuleGroup("agentmon-latency", interval, (
+            *_per_tenant_and_all(BUCKET_RATE, lambda by: f"sum{_by(by)}(rate({DURATION_BUCKETS}[{w.rate}]))"),
+            *within_sla_rules(config))),
         RuleGroup("agentmon-capacity", interval, (
             *_per_tenant_and_all(QUEUE_DEPTH, lambda by: f"sum{_by(by)}(avg_over_time({QUEUE}[{w.gauge}]))"),
             *_per_tenant_and_all(ACTIVE_WORKERS, workers),
@@ -115,7 +125,52 @@ def recording_groups(config: PlatformConfig) -> tuple[RuleGroup, ...]:
                           labels=((TENANT_LABEL, ALL_TENANTS),)),
         )),
         RuleGroup("agentmon-sli", interval, sli_rules(config)),
+        RuleGroup("agentmon-limits", interval, limit_rules(config)),
     )
+
+
+def _bucket(sla: float) -> str:
+    """The matcher of the bucket whose bound is `sla`, however the exporter spells it (120 or 120.0)."""
+    return f'le=~"{"|".join(s.replace(".", chr(92) * 2 + ".") for s in le_spellings(sla))}"'
+
+
+def within_sla_rules(config: PlatformConfig) -> tuple[RecordingRule, ...]:
+    """Requests within the latency SLA, per tenant against its own SLA and for the aggregate against the
+    platform's: the count of the bucket whose bound is the SLA (the SLA must be a bound: agentmon_config.contract).
+    One rule: per distinct SLA a term matching the tenants that have it, joined by `or` (the tenant sets are
+    disjoint), so no two rules record the same series."""
+    def within(scope: str) -> str:
+        return f"sum by ({TENANT_LABEL}) ({BUCKET_RATE.name}{{{scope}}})"
+
+    tenants = [within(f"{one_of(members)},{_bucket(sla)}")
+               for sla, members in sharing(config.tenants, lambda t: t.p95_latency_sla_seconds)]
+    platform = f'{TENANT_LABEL}="{ALL_TENANTS}",{_bucket(config.thresholds.p95_latency_sla_seconds)}'
+    return (RecordingRule(WITHIN_SLA_RATE.name, " or ".join([*tenants, within(platform)])),)
+
+
+def limit_rules(config: PlatformConfig) -> tuple[RecordingRule, ...]:
+    """Every tenant's limits as series (agentmon_config.recorded.LIMITS): one `info` series per configured tenant,
+    then each limit as one rule: value + 0 x info for the tenants that share the value (x + 0 is x in floating
+    point, so the value stays exactly the configured one), one such term per distinct value, joined by `or`."""
+    info = tuple(RecordingRule(TENANT_INFO.name, "vector(1)", ((TENANT_LABEL, t.tenant_id),)) for t in config.tenants)
+
+    def per_value(recorded: Recorded, value: Callable[[Tenant], str],
+                  labels: tuple[tuple[str, str], ...] = ()) -> tuple[RecordingRule, ...]:
+        terms = [f"{number} + 0 * {TENANT_INFO.name}{{{one_of(members)}}}"
+                 for number, members in sharing(config.tenants, value)]
+        return (RecordingRule(recorded.name, " or ".join(terms), labels),) if terms else ()
+
+    budget = {t.tenant_id: error_budget(t.success_rate_slo) for t in config.tenants}
+    rules = [*per_value(SLO_OBJECTIVE, lambda t: exact(1 - budget[t.tenant_id])),
+             *per_value(ERROR_BUDGET, lambda t: exact(budget[t.tenant_id]))]
+    for tier in BURN_TIERS:
+        rules += per_value(BURN_THRESHOLD, lambda t, f=tier.factor: exact(f * budget[t.tenant_id]),
+                           (("window", tier.long_window),))
+    rules += [*per_value(LATENCY_SLA, lambda t: exact(t.p95_latency_sla_seconds)),
+              RecordingRule(LATENCY_SLA.name, f"vector({exact(config.thresholds.p95_latency_sla_seconds)})",
+                            ((TENANT_LABEL, ALL_TENANTS),)),
+              *per_value(QUEUE_THRESHOLD, lambda t: exact(t.queue_alert_threshold))]
+    return (*info, *rules)
 
 
 def sli_rules(config: PlatformConfig) -> tuple[RecordingRule, ...]:
@@ -137,10 +192,15 @@ def _per_second(config: PlatformConfig, window: str, coarse: Callable[[str], Rec
                 status: str | None = None) -> str:
     """Requests (of `status`) per second over `window`: a sum of per-interval rates, times the interval, is the
     requests in the window; divided by the window, per second. A window with no value for part of it (before
-    the rules ran) counts that part as 0 requests, so the low-traffic guard errs on the quiet side."""
+    the rules ran) counts that part as 0 requests, so the low-traffic guard errs on the quiet side.
+
+    The range is the window less one second: recorded values sit on evaluation instants, and Prometheus 2.x
+    includes both ends of a range (one value too many, 6 for 5 minutes) where 3.x includes only the right one;
+    a second less holds exactly window / interval values on both, so a count of failures is whole."""
     seconds = int(duration_seconds(window))
+    left_open = promql_duration(seconds - 1)
     if seconds >= SLI_COARSE_FROM_SECONDS:
         step = SLI_COARSE_STEP
-        return f"sum_over_time({coarse(step).name}[{window}:{step}]) * {int(duration_seconds(step))} / {seconds}"
+        return f"sum_over_time({coarse(step).name}[{left_open}:{step}]) * {int(duration_seconds(step))} / {seconds}"
     evaluation = int(duration_seconds(config.rules.evaluation_interval))
-    return f"{requests_over(window, (), TENANT_LABEL, status)} * {evaluation} / {seconds}"
+    return f"{requests_over(left_open, (), TENANT_LABEL, status)} * {evaluation} / {seconds}"

@@ -21,12 +21,14 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, disa
 from prometheus_client.metrics_core import Metric
 from prometheus_client.registry import Collector
 
+from agentmon_config.contract import LATENCY_BUCKETS_SECONDS
 from agentmon_simulator.model import Incident, TenantProfile
 
 # The contract has no *_created series; the platform's exporter does not serve them either.
 disable_created_metrics()
 
-LATENCY_BUCKETS = (0.5, 1, 2.5, 5, 10, 20, 30, 60, 120, 180, 300, math.inf)
+# The contract's bucket bounds, then +Inf: the simulator exposes exactly what the platform declares.
+LATENCY_BUCKETS = (*LATENCY_BUCKETS_SECONDS, math.inf)
 _GOLDEN = (math.sqrt(5) - 1) / 2
 _NORMAL = NormalDist()
 
