@@ -278,3 +278,30 @@ def test_platform_success_rate_alerts_below_each_threshold(promtool, tmp_path, c
 def test_heartbeat_always_fires(promtool, tmp_path, config):
     promtool_test(promtool, tmp_path, config, steady("north", 1, 0, 2),
                   exprs=[firing(1, "AgentmonHeartbeat", labels("none"))])
+
+
+def test_page_annotations_read_as_a_person_reads_them(promtool, tmp_path, config):
+    """north at 0.7 % pages through the 6h tier: its value is the 6h error ratio, 0.007, humanized as 0.7%."""
+    series = [*steady("north", 1000, 7, 40), *steady("south", 1000, 0, 40), *healthy("north", 40),
+              *healthy("south", 40)]
+    promtool_test(promtool, tmp_path, config, series, alerts=[{
+        "eval_time": "35m", "alertname": FAST, "exp_alerts": [{
+            "exp_labels": page("north"),
+            "exp_annotations": {
+                "summary": "north burns its error budget fast (page)",
+                "description": "0.7% of north's requests failed over the burn window: more than 14.4x its budget "
+                               "over 1h or 6x its budget over 6h (and at least 5 failed requests).",
+                "panel_url": "http://localhost:3000/d/tenant-north?viewPanel=2",
+                "runbook_url": "docs/operations/runbooks.md#error-budget-burn"}}]}])
+
+
+def test_platform_thresholds_are_written_exactly(tmp_path):
+    """95.1234567 % is an error ratio above 0.048765433 (100 - 95.1234567 = 4.8765433 %), not a rounded 95.1235."""
+    from agentmon_rules import alert_groups
+
+    cfg = make_config(tmp_path / "project", platform_edit=lambda text: text.replace(
+        "success_rate_warning: 95 ", "success_rate_warning: 95.1234567 "))
+    rule = next(r for g in alert_groups(cfg) for r in g.rules
+                if r.alert == "AgentmonSuccessRateLow" and dict(r.labels)["severity"] == "warning")
+    assert "tenant_id:enhancement_requests_errors:ratio_rate5m{tenant_id=\"__all__\"} > 0.048765433 " in rule.expr
+    assert dict(rule.annotations)["summary"] == "Platform success rate below 95.1234567 %"

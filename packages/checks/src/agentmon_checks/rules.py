@@ -141,8 +141,9 @@ def _unique_names(file: str, doc: Any) -> Iterator[Finding]:
 
 
 def promtool_check(file: str, content: bytes) -> Iterator[Finding]:
-    """`promtool check rules` on the rendered file; skipped (no finding) when promtool is not on PATH."""
-    yield from tool_check(file, content, "promtool", "check", "rules")
+    """`promtool check rules` with every lint fatal (duplicate rules: same name and labels) on the rendered file;
+    skipped (no finding) when promtool is not on PATH."""
+    yield from tool_check(file, content, "promtool", "check", "rules", "--lint=all", "--lint-fatal")
 
 
 def prometheus_rule_problems(obj: dict[str, Any]) -> Iterator[str]:
