@@ -109,8 +109,8 @@ def test_promtool_rejects_what_the_parser_accepts():
         capacity(doc)[0]["for"] = "5m"  # recording rules have no `for`
 
     findings = with_rules(add_for)
-    assert [f.split(": ")[:2] for f in findings] == [[RULE_FILE, "promtool check rules"],
-                                                     [OPERATOR, "promtool check rules"]]
+    assert [f.split(": ")[:2] for f in findings] == [[RULE_FILE, "promtool check rules --lint=all --lint-fatal"],
+                                                     [OPERATOR, "promtool check rules --lint=all --lint-fatal"]]
     assert all("invalid field 'for' in recording rule" in f for f in findings), findings
 
 

@@ -253,7 +253,7 @@ def test_every_answer_reaches_the_tenants_dashboard(repo):
     the answered SLO, the budget is measured against its allowed failures, the SLA and queue lines sit at the
     answered values, and the owner is named on the dashboard."""
     assert cli.main(["--root", str(repo), "tenant", "tenant_id=zeta", "display_name=Zeta", "success_rate_slo=97.5",
-                     "p95_latency_sla_seconds=45", "queue_alert_threshold=250",
+                     "p95_latency_sla_seconds=60", "queue_alert_threshold=250",
                      "owner_contact=#zeta-oncall"]) == 0
     assert cli.main(["--root", str(repo), "build"]) == 0
     board = json.loads((repo / "dashboards/zeta/tenant-zeta.json").read_text())
@@ -261,7 +261,7 @@ def test_every_answer_reaches_the_tenants_dashboard(repo):
     assert [threshold_colour(v, field_style(gauge).steps) for v in (97.49, 97.5, 99.0)] == ["red", "green", "green"]
     assert budget["targets"][0]["expr"].endswith(" / 0.025)")  # 2.5 % of requests may fail
     assert budget["description"].startswith("Share of the 30-day error budget (2.5 % of requests may fail)")
-    for title, line in (("Processing Latency p50 / p95 / p99", 45), ("Pending Jobs in Queue", 250)):
+    for title, line in (("Processing Latency p50 / p95 / p99", 60), ("Pending Jobs in Queue", 250)):
         panel = panel_by_title(board, title)
         assert panel["fieldConfig"]["defaults"]["custom"]["thresholdsStyle"] == {"mode": "dashed"}
         assert [s["value"] for s in field_style(panel).steps] == [None, line], title

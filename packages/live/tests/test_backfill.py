@@ -113,10 +113,11 @@ def test_the_generated_rules_take_four_passes():
     doc = YAML(typ="safe").load((REPO / "rules/agentmon.rules.yml").read_text())
     passes = [sorted({r["record"].split(":")[-1] for g in p["groups"] for r in g["rules"]}) for p in rule_levels(doc)]
     assert passes == [
-        ["count", "sum_avg", "sum_rate"],
-        ["rate1h", "rate30m", "rate5m", "rate6h"],
-        ["rate3d", "ratio_rate1h", "ratio_rate30m", "ratio_rate5m", "ratio_rate6h"],
-        ["ratio_rate3d"],
+        ["count", "info", "sum_avg", "sum_rate"],
+        # the limits read the info series; requests within the SLA read the bucket rates (both end in sum_rate)
+        ["jobs", "rate1h", "rate2h", "rate30m", "rate5m", "rate6h", "ratio", "seconds", "sum_rate"],
+        ["rate1d", "rate3d", "ratio_rate1h", "ratio_rate2h", "ratio_rate30m", "ratio_rate5m", "ratio_rate6h"],
+        ["ratio_rate1d", "ratio_rate3d"],
     ]
 
 

@@ -26,12 +26,23 @@ def configured(scrape: str, evaluation: str):
 
 def test_one_group_per_concern_at_the_configured_interval():
     assert [(g.name, g.interval, len(g.rules)) for g in GROUPS] == [
-        ("agentmon-requests", "1m", 2), ("agentmon-latency", "1m", 2), ("agentmon-capacity", "1m", 6),
-        ("agentmon-sli", "1m", 15)]
+        ("agentmon-requests", "1m", 2), ("agentmon-latency", "1m", 3), ("agentmon-capacity", "1m", 6),
+        ("agentmon-sli", "1m", 21), ("agentmon-limits", "1m", 1)]  # without tenants: the platform's SLA
+
+
+def test_requests_within_the_sla_read_each_tenants_own_sla_bucket_in_either_spelling():
+    """acme's SLA is 120 s, globex's 90 s, the platform's 120 s: one rule, one term per distinct SLA."""
+    bucket = "tenant_id_le:enhancement_duration_seconds_bucket:sum_rate"
+    with_tenants = load_platform(REPO / "config" / "platform.yaml", REPO / "tenants")
+    rules = {(r.record, r.labels): r.expr for g in recording_groups(with_tenants) for r in g.rules}
+    assert rules[("tenant_id:enhancement_duration_within_sla:sum_rate", ())] == (
+        f'sum by (tenant_id) ({bucket}{{tenant_id=~"acme",le=~"120|120\\\\.0"}}) or '
+        f'sum by (tenant_id) ({bucket}{{tenant_id=~"globex",le=~"90|90\\\\.0"}}) or '
+        f'sum by (tenant_id) ({bucket}{{tenant_id="__all__",le=~"120|120\\\\.0"}})')
 
 
 def test_every_recorded_series_exists_per_tenant_and_as_the_platform_aggregate():
-    for series in RECORDED:
+    for series in RECORDED[:-1]:  # the last, requests within the SLA, is one rule: its own test above
         assert (series.name, ()) in RULES
         assert (series.name, (("tenant_id", "__all__"),)) in RULES
 
@@ -67,8 +78,8 @@ def test_windows_follow_the_evaluation_and_scrape_intervals(scrape, evaluation, 
 
 def test_the_sli_reads_the_recorded_request_rates_the_error_budget_panel_reads():
     failed = ('sum by (tenant_id) (sum_over_time(tenant_id_status:enhancement_requests:sum_rate{status="failure"}'
-              '[6h])) * 60 / 21600')
-    total = "sum by (tenant_id) (sum_over_time(tenant_id_status:enhancement_requests:sum_rate[6h])) * 60 / 21600"
+              '[21599s])) * 60 / 21600')
+    total = "sum by (tenant_id) (sum_over_time(tenant_id_status:enhancement_requests:sum_rate[21599s])) * 60 / 21600"
     assert RULES[("tenant_id:enhancement_requests_errors:rate6h", ())] == failed
     assert RULES[("tenant_id:enhancement_requests:rate6h", ())] == total
     assert RULES[("tenant_id:enhancement_requests_errors:ratio_rate6h", ())] == (
@@ -82,21 +93,21 @@ def test_the_sli_reads_the_recorded_request_rates_the_error_budget_panel_reads()
 
 def test_the_3_day_rates_sum_the_hourly_rates_at_hourly_steps():
     assert RULES[("tenant_id:enhancement_requests:rate3d", ())] == (
-        "sum_over_time(tenant_id:enhancement_requests:rate1h[3d:1h]) * 3600 / 259200")
+        "sum_over_time(tenant_id:enhancement_requests:rate1h[259199s:1h]) * 3600 / 259200")
     assert RULES[("tenant_id:enhancement_requests_errors:rate3d", ())] == (
-        "sum_over_time(tenant_id:enhancement_requests_errors:rate1h[3d:1h]) * 3600 / 259200")
+        "sum_over_time(tenant_id:enhancement_requests_errors:rate1h[259199s:1h]) * 3600 / 259200")
 
 
 def test_rates_per_second_scale_by_the_evaluation_interval():
     rules = {r.record: r.expr for g in recording_groups(configured("5s", "5s")) for r in g.rules}
     assert rules["tenant_id:enhancement_requests:rate5m"] == (
-        "sum by (tenant_id) (sum_over_time(tenant_id_status:enhancement_requests:sum_rate[5m])) * 5 / 300")
+        "sum by (tenant_id) (sum_over_time(tenant_id_status:enhancement_requests:sum_rate[299s])) * 5 / 300")
 
 
 def test_the_ratios_follow_their_rates_in_the_group_so_they_read_this_evaluations_values():
     sli = next(g for g in GROUPS if g.name == "agentmon-sli")
     order = [r.record for r in sli.rules]
-    for window in ("5m", "30m", "1h", "6h", "3d"):
+    for window in ("5m", "30m", "1h", "2h", "6h", "1d", "3d"):
         ratio = order.index(f"tenant_id:enhancement_requests_errors:ratio_rate{window}")
         assert ratio > order.index(f"tenant_id:enhancement_requests_errors:rate{window}")
         assert ratio > order.index(f"tenant_id:enhancement_requests:rate{window}")
