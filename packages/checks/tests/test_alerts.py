@@ -201,3 +201,18 @@ def test_compose_and_the_dev_overlay_run_alertmanager_with_the_generated_routing
     assert dev[f"ConfigMap/{config['configMap']['name']}"]["data"] == {
         "alertmanager.yml": RENDERED.files[ROUTING].decode()}
     assert dev["Service/alertmanager"]["spec"]["ports"][0]["port"] == 9093
+
+
+def test_links_that_only_work_on_this_machine_are_warned_about():
+    assert [f"{w.where}: {w.message}" for w in alerts.link_warnings(CONFIG)] == [
+        "alerts.grafana_url: 'http://localhost:3000' is this machine: the panel links of alerts the prod overlay "
+        "delivers open nothing for whoever receives them; set your Grafana's address",
+        "alerts.runbooks_url: 'docs/operations/runbooks.md' is a relative path: the runbook links of alerts the prod "
+        "overlay delivers lead nowhere; set the web address of docs/operations/runbooks.md in your repository"]
+    for grafana in ("http://127.0.0.1:3000", "https://[::1]/grafana"):
+        local = dataclasses.replace(CONFIG, alerts=dataclasses.replace(CONFIG.alerts, grafana_url=grafana))
+        assert [w.where for w in alerts.link_warnings(local)] == ["alerts.grafana_url", "alerts.runbooks_url"]
+    public = dataclasses.replace(CONFIG, alerts=dataclasses.replace(
+        CONFIG.alerts, grafana_url="https://grafana.example.com",
+        runbooks_url="https://git.example.com/ops/agentmon/blob/main/docs/operations/runbooks.md"))
+    assert list(alerts.link_warnings(public)) == []

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +28,7 @@ class Checked:
     rendered: Rendered
     findings: list[Finding]
     overlays: list[str]  # overlay (and overlay+component) names that kustomize rendered
+    warnings: list[Finding] = dataclasses.field(default_factory=list)  # printed, never fatal
 
 
 def check_bundle(root: Path, config: PlatformConfig, *, against_disk: bool) -> Checked:
@@ -39,7 +42,7 @@ def check_bundle(root: Path, config: PlatformConfig, *, against_disk: bool) -> C
     kube_findings, overlays = kubernetes_checks(root, config, rendered)
     findings += kube_findings
     findings += compose.check_compose(root, config, rendered.files)
-    return Checked(rendered, findings, overlays)
+    return Checked(rendered, findings, overlays, list(alert_checks.link_warnings(config)))
 
 
 def semantic_checks(config: PlatformConfig, rendered: Rendered) -> Iterable[Finding]:

@@ -16,6 +16,7 @@ import re
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import promql_parser
 
@@ -148,6 +149,25 @@ def check_routing(file: str, doc: Any, config: PlatformConfig) -> Iterator[Findi
         elif receiver not in receivers:
             yield Finding(file, "route.routes", f"tenant {tenant.tenant_id!r} routes to {receiver!r}, which is "
                                                 "not a receiver")
+
+
+LOCAL_HOSTS = ("localhost", "127.0.0.1", "[::1]", "0.0.0.0")
+
+
+def link_warnings(config: PlatformConfig) -> Iterator[Finding]:
+    """Links that work on the machine that built them but not from a notification: the prod overlay ships the
+    alerts, so their receivers would open localhost, or a path relative to nothing. Warnings, not failures: the
+    defaults suit the local compose stack."""
+    where = str(config.source)
+    grafana, runbooks = config.alerts.grafana_url, config.alerts.runbooks_url
+    if urlsplit(grafana).hostname in {h.strip("[]") for h in LOCAL_HOSTS}:
+        yield Finding(where, "alerts.grafana_url", f"{grafana!r} is this machine: the panel links of alerts the prod "
+                                                   "overlay delivers open nothing for whoever receives them; set your "
+                                                   "Grafana's address")
+    if not urlsplit(runbooks).scheme:
+        yield Finding(where, "alerts.runbooks_url", f"{runbooks!r} is a relative path: the runbook links of alerts "
+                                                    "the prod overlay delivers lead nowhere; set the web address of "
+                                                    "docs/operations/runbooks.md in your repository")
 
 
 def amtool_check(file: str, content: bytes) -> Iterator[Finding]:

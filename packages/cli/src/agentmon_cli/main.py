@@ -210,6 +210,7 @@ def build(root: Path, config: PlatformConfig, _args: argparse.Namespace | None =
         return report_failure(checked.findings, "build refused: nothing was written")
     changes = writer.write_roots(root, GENERATED_ROOTS, checked.rendered.files)
     buildreport.changes(changes, GENERATED_ROOTS)
+    report_warnings(checked.warnings)
     return 0
 
 
@@ -223,7 +224,13 @@ def validate(root: Path, config: PlatformConfig, _args: argparse.Namespace | Non
               f"{len(rendered.dashboards)} dashboards, {query_count(rendered)} queries checked; "
               f"kustomize renders {', '.join(checked.overlays)} valid for Kubernetes "
               f"{' and '.join(kubernetes.KUBERNETES_VERSIONS)}; {compose.COMPOSE_FILE} valid"))
+    report_warnings(checked.warnings)
     return 0
+
+
+def report_warnings(warnings: list[Finding]) -> None:
+    for warning in warnings:
+        err.print(Text.assemble(("warning", "yellow"), f": {warning}"), soft_wrap=True)
 
 
 def report_failure(findings: list[Finding], headline: str) -> int:
