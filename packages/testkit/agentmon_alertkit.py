@@ -93,7 +93,8 @@ def promtool_test(promtool: str, tmp: Path, config: PlatformConfig, series: list
     for name, doc in render_rules(config).items():
         if name in (RULE_FILE, ALERTS_FILE):
             (tmp / name).write_bytes(yaml_bytes(doc))
-    test = {"rule_files": [RULE_FILE, ALERTS_FILE], "evaluation_interval": "1m", "group_eval_order": group_order(config),
+    test = {"rule_files": [RULE_FILE, ALERTS_FILE], "evaluation_interval": "1m",
+            "group_eval_order": group_order(config),
             "tests": [{"interval": "1m", "input_series": series, "alert_rule_test": list(alerts),
                        "promql_expr_test": list(exprs)}]}
     (tmp / "test.yml").write_bytes(yaml_bytes(test))

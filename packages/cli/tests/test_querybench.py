@@ -23,7 +23,8 @@ def test_the_rules_part_times_every_generated_group_with_1000_live_tenants(tmp_p
                        "--output", str(figures)])
     rows = [line.split(" | ")[0].lstrip("| ") for line in figures.read_text().splitlines()
             if line.startswith("| agentmon-")]
-    assert sorted(rows) == ["agentmon-capacity", "agentmon-latency", "agentmon-limits", "agentmon-requests", "agentmon-sli"]
+    assert sorted(rows) == ["agentmon-capacity", "agentmon-latency", "agentmon-limits", "agentmon-requests",
+                            "agentmon-sli"]
     assert status == 0, capsys.readouterr().out
 
 

@@ -284,7 +284,8 @@ def alert_groups(config: PlatformConfig) -> tuple[AlertGroup, ...]:
     links, interval = Links(config), config.rules.evaluation_interval
     return (
         AlertGroup("agentmon-alerts-health", interval, success_rate_alerts(config, links)),
-        AlertGroup("agentmon-alerts-capacity", interval, latency_alerts(config, links) + capacity_alerts(config, links)),
+        AlertGroup("agentmon-alerts-capacity", interval,
+                   latency_alerts(config, links) + capacity_alerts(config, links)),
         AlertGroup("agentmon-alerts-availability", interval, availability_alerts(config, links)),
         AlertGroup("agentmon-alerts-slo", interval, burn_rate_alerts(config, links)),
     )

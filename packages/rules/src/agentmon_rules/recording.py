@@ -17,8 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from agentmon_config import PlatformConfig
-from agentmon_config import Tenant
+from agentmon_config import PlatformConfig, Tenant
 from agentmon_config.contract import TENANT_LABEL, le_spellings
 from agentmon_config.durations import duration_seconds, promql_duration
 from agentmon_config.recorded import (
