@@ -8,6 +8,7 @@ These guard display settings no query test can see: a threshold moved, a unit or
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
@@ -37,6 +38,15 @@ def shown(panel: dict, value: float, field: str | None = None) -> tuple[str, str
 def test_tenant_error_budget_is_green_from_25_percent_yellow_from_0_red_below(budget_left, text, colour):
     panel = panel_by_title(ACME, "Error Budget Remaining (30 d)")
     assert shown(panel, budget_left) == (text, colour)
+
+
+@pytest.mark.parametrize(("budget_left", "colour"), [(-0.1, "red"), (0.0, "yellow"), (39.9, "yellow"),
+                                                     (40.0, "green")])
+def test_tenant_error_budget_turns_green_at_the_configured_warning(budget_left, colour):
+    config = load_platform(REPO / "config" / "platform.yaml", REPO / "tenants")
+    config = dataclasses.replace(config, thresholds=dataclasses.replace(config.thresholds, error_budget_warning=40))
+    panel = panel_by_title(render_dashboards(config)["acme/tenant-acme.json"], "Error Budget Remaining (30 d)")
+    assert shown(panel, budget_left)[1] == colour
 
 
 @pytest.mark.parametrize(("workers", "colour"), [(0, "red"), (1, "green"), (7, "green")])

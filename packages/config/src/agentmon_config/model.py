@@ -37,6 +37,7 @@ class Thresholds:
     error_rate_warning: float
     error_rate_critical: float
     workers_minimum: int
+    error_budget_warning: float
 
 
 @dataclass(frozen=True)

@@ -49,7 +49,8 @@ def tenant_dashboard(config: PlatformConfig, tenant: Tenant) -> dashboard_b.Dash
             "recorded request rates, over 5 m to 3 d.",
             prom_query(ds, q.error_budget_remaining_percent(scope, slo, ERROR_BUDGET_WINDOW), "Budget left",
                        instant=True),
-            [(None, "red"), (0, "yellow"), (25, "green")], unit="percent", decimals=1,
+            [(None, "red"), (0, "yellow"), (config.thresholds.error_budget_warning, "green")], unit="percent",
+            decimals=1,
         ), (6, 0, 6, 8)),
         (number_stat(
             "Active Celery Workers", "Workers processing this tenant's jobs.",
