@@ -208,4 +208,4 @@ def querybench(session: nox.Session) -> None:
 @nox.session(python=False)
 def mutants(session: nox.Session) -> None:
     """Plant the documented bugs one at a time in a scratch copy and check each is caught (docs/testing.md)."""
-    run(session, "python", "-m", "agentmon_cli.mutants", *session.posargs)
+    run(session, "python", "tools/mutants.py", *session.posargs)  # test tooling, not an agentmon command

@@ -1,4 +1,4 @@
-"""`python -m agentmon_cli.mutants` (`nox -s mutants`): plant known, realistic one-line bugs, one at a time, in a
+"""`python tools/mutants.py` (`nox -s mutants`; test tooling, not part of the `agentmon` command): plant known, realistic one-line bugs, one at a time, in a
 scratch copy of the tree, and check that the build's checks or the tests catch each one.
 
 Each mutant is a bug someone could really write (a threshold moved, a unit or reducer swapped, a `sum` or a `by`
