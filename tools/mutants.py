@@ -1,5 +1,6 @@
 """`python tools/mutants.py` (`nox -s mutants`; test tooling, not part of the `agentmon` command): plant known,
-realistic one-line bugs, one at a time, in a scratch copy of the tree, and check that the build's checks or the tests catch each one.
+realistic one-line bugs, one at a time, in a scratch copy of the tree, and check that the build's checks or the
+tests catch each one.
 
 Each mutant is a bug someone could really write (a threshold moved, a unit or reducer swapped, a `sum` or a `by`
 dropped, a window changed, a hardening flag flipped, a guard removed), visible to a Grafana user or an operator.
