@@ -75,6 +75,7 @@ class AlertRule:
 class Alerts:
     grafana_url: str
     operations_contact: str
+    heartbeat_contact: str  # empty: the heartbeat route notifies nobody
     smtp_smarthost: str
     smtp_from: str
     alertmanager_config_labels: tuple[tuple[str, str], ...]  # sorted (name, value) pairs, like prometheus_rule_labels
