@@ -252,7 +252,8 @@ def firing_burns(minute: int, tenant: str, *tiers: tuple[str, str], only: str = 
     return {"expr": f"ALERTS{{{selector}{', ' + only if only else ''}}}",
             "eval_time": f"{minute}m",
             "exp_samples": [{"labels": f'ALERTS{{alertname="AgentmonErrorBudgetBurn", alertstate="firing", '
-                                       f'long_window="{window}", severity="{severity[(tier, window)]}", '
+                                       f'long_window="{window}", managed_by="agentmon", '
+                                       f'severity="{severity[(tier, window)]}", '
                                        f'slo_tier="{tier}", tenant_id="{tenant}"}}', "value": 1}
                             for tier, window in sorted(tiers, key=lambda p: p[1])]}
 

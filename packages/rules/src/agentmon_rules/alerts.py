@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 from agentmon_config import AlertRule, PlatformConfig, Tenant
+from agentmon_config.alertnames import MANAGED_BY_LABEL, MANAGED_BY_VALUE
 from agentmon_config.contract import TENANT_LABEL
 from agentmon_config.durations import duration_seconds
 from agentmon_config.identity import MAIN_PANELS, TENANT_PANELS, dashboard_uid, tenant_dashboard_uid
@@ -89,7 +90,9 @@ def _alert(name: str, expr: str, rule: AlertRule, summary: str, description: str
            runbook: str, links: Links, **labels: str) -> AlertingRule:
     annotations = (("description", description), ("panel_url", panel_url), ("runbook_url", links.runbook(runbook)),
                    ("summary", summary))
-    return AlertingRule(name, expr, rule.for_, tuple(sorted({"severity": rule.severity, **labels}.items())),
+    # managed_by: the routing's top route matches it (agentmon_config.alertnames)
+    labels = {"severity": rule.severity, MANAGED_BY_LABEL: MANAGED_BY_VALUE, **labels}
+    return AlertingRule(name, expr, rule.for_, tuple(sorted(labels.items())),
                         annotations)
 
 
