@@ -13,8 +13,10 @@ import kubernetes_validate.utils
 from ruamel.yaml import YAML
 
 from agentmon_checks.alertmanager_config import alertmanager_config_problems
+from agentmon_checks.crds import crd_problems
 from agentmon_checks.findings import Finding
 from agentmon_checks.kustomize import RenderedOverlay
+from agentmon_checks.operator_conformance import overlay_problems
 from agentmon_checks.rules import prometheus_rule_problems
 from agentmon_config import PlatformConfig
 from agentmon_dashboards import dashboard_uid
@@ -28,7 +30,8 @@ from agentmon_deploy import (
 
 ALLOWED_KINDS = frozenset({"ConfigMap", "Secret", "Service", "ServiceAccount", "Deployment", "NetworkPolicy",
                            "Ingress", "PrometheusRule", "AlertmanagerConfig"})
-# Custom resources kubernetes-validate has no schema for, each with its own structural check.
+# Custom resources kubernetes-validate has no schema for: the Operator's CRD schema (agentmon_checks.crds), then
+# each kind's own check of the Operator's rules.
 CUSTOM_RESOURCES = {"PrometheusRule": prometheus_rule_problems, "AlertmanagerConfig": alertmanager_config_problems}
 KUBERNETES_VERSIONS = ("1.34", "1.37")  # oldest and newest supported
 # Client-side `kubectl apply` keeps the whole object in a 262,144-byte annotation; keep a margin.
@@ -61,6 +64,7 @@ def check_overlay(overlay: RenderedOverlay, config: PlatformConfig) -> Iterator[
     yield from (Finding(file, w, m) for w, m in _references(overlay.objects, config))
     yield from (Finding(file, w, m) for w, m in _datasource_agreement(overlay.objects, config))
     yield from (Finding(file, w, m) for w, m in _dashboard_layout(overlay.objects, config))
+    yield from (Finding(file, w, m) for w, m in overlay_problems(overlay.objects, config))
     if overlay.name.split("+")[0] in HARDENED_OVERLAYS:
         yield from (Finding(file, w, m) for w, m in hardening(overlay.objects, config))
 
@@ -82,6 +86,7 @@ def _object_problems(obj: dict[str, Any]) -> Iterator[str]:
             yield (f"{size:,} bytes, over the {MAX_OBJECT_BYTES:,}-byte budget (client-side `kubectl apply` "
                    "stores the object in a 262,144-byte annotation): split it or trim the dashboards")
     if obj.get("kind") in CUSTOM_RESOURCES:
+        yield from crd_problems(obj)
         yield from CUSTOM_RESOURCES[obj["kind"]](obj)
         return
     for version in KUBERNETES_VERSIONS:
