@@ -51,7 +51,7 @@ def test_every_rendered_overlay_passes_every_check():
 
 def test_prod_bundle_contents():
     assert sorted(objects("prod")) == [
-        "AlertmanagerConfig/agentmon-routing",
+        "AlertmanagerConfig/agentmon-routing", "AlertmanagerConfig/agentmon-routing-05",
         "ConfigMap/grafana-dashboard-providers", "ConfigMap/grafana-dashboards", "ConfigMap/grafana-dashboards-acme",
         "ConfigMap/grafana-dashboards-globex", "ConfigMap/grafana-datasources",
         "Deployment/grafana", "NetworkPolicy/grafana", "PrometheusRule/agentmon-alerts",
@@ -69,6 +69,7 @@ def test_prod_delivers_the_recording_rules_the_alerts_and_their_routing_to_the_o
     operator = sorted((o["kind"], o["metadata"]["name"], o["metadata"]["namespace"]) for o in OVERLAYS["prod"].objects
                       if o["kind"] in ("PrometheusRule", "AlertmanagerConfig"))
     assert operator == [("AlertmanagerConfig", "agentmon-routing", "monitoring"),
+                        ("AlertmanagerConfig", "agentmon-routing-05", "monitoring"),
                         ("PrometheusRule", "agentmon-alerts", "monitoring"),
                         ("PrometheusRule", "agentmon-recording-rules", "monitoring")]
     rules = objects("prod")
@@ -84,12 +85,45 @@ def test_prod_delivers_the_recording_rules_the_alerts_and_their_routing_to_the_o
     assert routing["metadata"]["labels"] == {"app.kubernetes.io/part-of": "agentmon"}
 
 
+def _prod_objects(edit) -> RenderedOverlay:
+    bad = json.loads(json.dumps(OVERLAYS["prod"].objects))
+    edit({stable_name(o): o for o in bad})
+    return RenderedOverlay("prod", bad)
+
+
 def test_an_alertmanager_config_the_operator_would_refuse_is_named_in_the_overlay():
-    bad = json.loads(json.dumps(objects("prod")["AlertmanagerConfig/agentmon-routing"]))
-    bad["spec"]["route"]["groupWait"] = "30 seconds"
-    assert [p for p in findings(RenderedOverlay("prod", [bad])) if "AlertmanagerConfig" in p] == [
+    def edit(objs):
+        objs["AlertmanagerConfig/agentmon-routing"]["spec"]["route"]["groupWait"] = "30 seconds"
+    assert findings(_prod_objects(edit)) == [
+        "overlays/prod: AlertmanagerConfig/agentmon-routing: spec.route.groupWait: '30 seconds' does not match "
+        "'^(0|(([0-9]+)y)?(([0-9]+)w)?(([0-9]+)d)?(([0-9]+)h)?(([0-9]+)m)?(([0-9]+)s)?(([0-9]+)ms)?)$'",
         "overlays/prod: AlertmanagerConfig/agentmon-routing: spec.route.groupWait: '30 seconds' is not a duration "
-        "(like 30s, 5m, 4h, 1h30m)"]
+        "(like 30s, 5m, 4h, 1h30m)",
+        "overlays/prod: kube-prometheus-stack 88.5.3 + AlertmanagerConfigs: amtool check-config: Checking "
+        "'alertmanager.yaml' FAILED: not a valid duration string: \"30 seconds\" amtool: error: failed to validate 1 "
+        "file(s)"]
+
+
+def test_an_email_receiver_without_smarthost_breaks_the_operator_build_in_the_overlay():
+    """Issue 19, finding 1: the Operator would refuse the whole configuration, every team's."""
+    def edit(objs):
+        del objs["AlertmanagerConfig/agentmon-routing-05"]["spec"]["receivers"][0]["emailConfigs"][0]["smarthost"]
+    assert findings(_prod_objects(edit)) == [
+        "overlays/prod: kube-prometheus-stack 88.5.3 + AlertmanagerConfigs: the Prometheus Operator refuses to build "
+        "the Alertmanager configuration: AlertmanagerConfig monitoring/agentmon-routing-05: SMTP smarthost is a "
+        "mandatory field, it is neither specified at global config nor at receiver level"]
+
+
+def test_alert_rules_without_the_overlays_namespace_label_are_named():
+    """Without the prod overlay's replacement, the Operator's namespace matcher would match no agentmon alert."""
+    def edit(objs):
+        for group in objs["PrometheusRule/agentmon-alerts"]["spec"]["groups"]:
+            for rule in group["rules"]:
+                del rule["labels"]["namespace"]
+    problems = findings(_prod_objects(edit))
+    assert problems and all(p.startswith("overlays/prod: PrometheusRule/agentmon-alerts: group ") for p in problems)
+    assert problems[0].endswith("lack {'managed_by': 'agentmon', 'namespace': 'monitoring'}: the "
+                                "AlertmanagerConfigs' routes would never match it")
 
 
 def test_a_component_the_overlay_already_lists_is_not_rendered_twice(tmp_path):

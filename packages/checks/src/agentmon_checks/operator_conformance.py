@@ -112,7 +112,7 @@ def overlay_problems(objects: list[dict[str, Any]], config: PlatformConfig) -> I
     for problem in (*routing_problems(merged, config, namespace), *inhibition_problems(merged, namespace)):
         yield where, problem
     for finding in tool_check("alertmanager.yaml", config_bytes(merged), "amtool", "check-config"):
-        yield where, finding.message
+        yield where, f"{finding.where}: {finding.message}"
     yield from _rule_labels(objects, namespace)
 
 
