@@ -50,6 +50,8 @@ ROUTES = [  # labels -> the receivers amtool must name
     ({"alertname": "AgentmonTargetDown", "severity": "critical", "job": "platform", "instance": "a:8000", **AGENTMON},
      [OPS]),
     ({"alertname": "AgentmonHeartbeat", "severity": "none", **AGENTMON}, ["monitoring/agentmon-routing/heartbeat"]),
+    # a tenant that is not configured: operations rather than nobody
+    ({"alertname": "AgentmonTenantAbsent", "severity": "critical", "tenant_id": "umbrella", **AGENTMON}, [OPS]),
     # finding 3: kube-prometheus-stack's own alerts about our namespace, and its Watchdog
     ({"alertname": "KubePodCrashLooping", "severity": "warning", "namespace": "monitoring", "pod": "grafana-0"},
      ["null"]),
@@ -63,7 +65,7 @@ ROUTES = [  # labels -> the receivers amtool must name
 def test_the_operator_puts_our_top_routes_first_with_namespace_matcher_and_continue():
     routes = MERGED["route"]["routes"]
     assert [(r["receiver"], r["matchers"], r.get("continue")) for r in routes] == [
-        (OPS, ['managed_by="agentmon"', 'tenant_id=~"|globex"', 'namespace="monitoring"'], True),
+        (OPS, ['managed_by="agentmon"', 'tenant_id!~"acme|hooli|initech"', 'namespace="monitoring"'], True),
         (ACME_OWNER, ['managed_by="agentmon"', 'tenant_id=~"acme|hooli"', 'namespace="monitoring"'], True),
         (INITECH_OWNER, ['managed_by="agentmon"', 'tenant_id=~"initech"', 'namespace="monitoring"'], True),
         ("null", ['alertname = "Watchdog"'], None)]

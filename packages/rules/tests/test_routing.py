@@ -32,7 +32,7 @@ def test_one_route_and_receiver_per_contact_platform_alerts_to_operations():
         "receiver": "null", "group_by": ["alertname"], "group_wait": "30s", "group_interval": "15m",
         "repeat_interval": "4h",
         "routes": [
-            {"receiver": "operations", "matchers": ['managed_by="agentmon"', 'tenant_id=~"|globex"'],
+            {"receiver": "operations", "matchers": ['managed_by="agentmon"', 'tenant_id!~"acme|hooli|initech"'],
              "group_by": ["alertname"], "group_wait": "30s", "group_interval": "15m", "repeat_interval": "4h",
              "continue": True,
              "routes": [{"receiver": "heartbeat", "matchers": ['alertname="AgentmonHeartbeat"'],
@@ -75,8 +75,9 @@ def test_the_alertmanager_configs_are_the_same_trees_with_smtp_on_every_email_re
     main, acme, initech = (rendered[f"operator/alertmanagerconfig{s}.yaml"] for s in ("", "-05", "-07"))
     assert [d["metadata"]["name"] for d in (main, acme, initech)] == [
         "agentmon-routing", "agentmon-routing-05", "agentmon-routing-07"]
-    assert main["spec"]["route"]["matchers"] == [{"name": "managed_by", "value": "agentmon"},
-                                                 {"name": "tenant_id", "matchType": "=~", "value": "|globex"}]
+    assert main["spec"]["route"]["matchers"] == [
+        {"name": "managed_by", "value": "agentmon"},
+        {"name": "tenant_id", "matchType": "!~", "value": "acme|hooli|initech"}]
     assert main["spec"]["receivers"] == [
         {"name": "operations", "emailConfigs": [{"to": "platform-ops@example.com", "sendResolved": True, **SMTP}]},
         {"name": "heartbeat"}]
@@ -126,16 +127,17 @@ def test_2000_tenants_with_their_own_contacts_stay_within_kubernetes_limits():
 
 def test_an_added_tenant_changes_one_shard_only():
     """Stable names: tenant-0200's contact lands in shard 11, empty before: one new object, listed in the
-    kustomization; every other object is unchanged."""
+    kustomization, and the main object's list of the tenants the shards own; every other object is unchanged."""
     before = render_alertmanager(dataclasses.replace(CONFIG, tenants=tenants(200)))
     after = render_alertmanager(dataclasses.replace(CONFIG, tenants=tenants(201)))
     changed = sorted(p for p in after if p.startswith("operator/") and after[p] != before.get(p))
-    assert changed == ["operator/alertmanagerconfig-11.yaml", "operator/kustomization.yaml"]
+    assert changed == ["operator/alertmanagerconfig-11.yaml", "operator/alertmanagerconfig.yaml",
+                       "operator/kustomization.yaml"]
     assert "operator/alertmanagerconfig-11.yaml" not in before
     before = render_alertmanager(dataclasses.replace(CONFIG, tenants=tenants(400)))  # every shard in use
     after = render_alertmanager(dataclasses.replace(CONFIG, tenants=tenants(401)))
     assert sorted(p for p in after if after[p] != before.get(p)) == [
-        "alertmanager.yml", "operator/alertmanagerconfig-09.yaml"]
+        "alertmanager.yml", "operator/alertmanagerconfig-09.yaml", "operator/alertmanagerconfig.yaml"]
 
 
 def test_the_alertmanager_config_carries_the_configured_selector_labels():

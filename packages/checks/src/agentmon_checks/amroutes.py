@@ -62,19 +62,42 @@ def route_matchers(route: Mapping[str, Any]) -> list[str]:
     return found
 
 
+class Router:
+    """A configuration's routing tree with its matchers parsed once (validate asks it thousands of questions)."""
+
+    def __init__(self, config: Mapping[str, Any]) -> None:
+        self.root = _compile(config.get("route") or {})
+
+    def receivers(self, labels: Labels) -> list[str]:
+        """The receivers an alert with these labels is notified through, in routing order."""
+        return list(_walk(self.root, labels, None))
+
+
+_Compiled = tuple[str | None, tuple[tuple[str, Any], ...], bool, tuple[Any, ...]]  # receiver, tests, continue, children
+
+
+def _compile(route: Mapping[str, Any]) -> _Compiled:
+    tests = []
+    for text in route_matchers(route):
+        name, op, value = parse_matcher(text)
+        tests.append((name, _value_test(op, value)))
+    return (route.get("receiver"), tuple(tests), bool(route.get("continue")),
+            tuple(_compile(child) for child in route.get("routes") or []))
+
+
 def receivers_for(config: Mapping[str, Any], labels: Labels) -> list[str]:
-    """The receivers an alert with these labels is notified through, in routing order."""
-    return list(_walk(config.get("route") or {}, labels, None))
+    return Router(config).receivers(labels)
 
 
-def _walk(route: Mapping[str, Any], labels: Labels, inherited: str | None) -> Iterator[str]:
-    receiver = route.get("receiver") or inherited
+def _walk(route: _Compiled, labels: Labels, inherited: str | None) -> Iterator[str]:
+    own, _, _, children = route
+    receiver = own or inherited
     found = False
-    for child in route.get("routes") or []:
-        if matches(route_matchers(child), labels):
+    for child in children:
+        if all(test(labels.get(name, "")) for name, test in child[1]):
             found = True
             yield from _walk(child, labels, receiver)
-            if not child.get("continue"):
+            if not child[2]:
                 break
     if not found and receiver is not None:
         yield receiver

@@ -1,7 +1,8 @@
 """Where agentmon's alerts go, asked of a whole Alertmanager configuration: alertmanager/alertmanager.yml, and the
 configuration the Prometheus Operator builds from kube-prometheus-stack's defaults plus an overlay's
 AlertmanagerConfigs (agentmon_checks.operator_merge). For every configured tenant and every tenant alert name, the
-alert reaches exactly its owner_contact; platform alerts reach exactly alerts.operations_contact; the heartbeat
+alert reaches exactly its owner_contact; platform alerts, and alerts of a tenant without a configuration, reach
+exactly alerts.operations_contact; the heartbeat
 only its own receiver; kube-prometheus-stack's own alerts (KubePodCrashLooping in the same namespace, Watchdog)
 none of agentmon's contacts; and no inhibit rule (kube-prometheus-stack's or ours) lets an alert of one tenant mute
 an alert of another. In an overlay, every alert rule also carries the labels those routes match: managed_by and
@@ -13,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from agentmon_checks.amroutes import inhibits, receiver_contacts, receivers_for
+from agentmon_checks.amroutes import Router, inhibits, receiver_contacts
 from agentmon_checks.findings import Finding
 from agentmon_checks.operator_merge import (
     KUBE_PROMETHEUS_STACK_VERSION,
@@ -24,7 +25,14 @@ from agentmon_checks.operator_merge import (
 )
 from agentmon_checks.tools import tool_check
 from agentmon_config import PlatformConfig
-from agentmon_config.alertnames import HEARTBEAT, MANAGED_BY_LABEL, MANAGED_BY_VALUE, PLATFORM_ALERTS, TENANT_ALERTS
+from agentmon_config.alertnames import (
+    ERROR_BUDGET_BURN_FAST,
+    HEARTBEAT,
+    MANAGED_BY_LABEL,
+    MANAGED_BY_VALUE,
+    PLATFORM_ALERTS,
+    TENANT_ALERTS,
+)
 from agentmon_config.contract import TENANT_LABEL
 
 # kube-prometheus-stack's own alerts, as they reach the Alertmanager: about a pod in agentmon's namespace, and the
@@ -54,6 +62,11 @@ def expectations(config: PlatformConfig, namespace: str | None) -> Iterator[tupl
             yield (f"tenant {tenant.tenant_id!r} alert {name}",
                    _agentmon(name, severity, namespace, **{TENANT_LABEL: tenant.tenant_id}),
                    _contact(tenant.owner_contact))
+    configured = {t.tenant_id for t in config.tenants}
+    stranger = next(f"unconfigured-{i}" for i in range(len(configured) + 1) if f"unconfigured-{i}" not in configured)
+    yield (f"alert {ERROR_BUDGET_BURN_FAST} of tenant {stranger!r}, not configured",
+           _agentmon(ERROR_BUDGET_BURN_FAST, TENANT_ALERTS[ERROR_BUDGET_BURN_FAST], namespace,
+                     **{TENANT_LABEL: stranger}), _contact(a.operations_contact))
     for name, severities in PLATFORM_ALERTS.items():
         for severity in severities:
             contact = a.heartbeat_contact if name == HEARTBEAT else a.operations_contact
@@ -64,9 +77,9 @@ def expectations(config: PlatformConfig, namespace: str | None) -> Iterator[tupl
 
 
 def routing_problems(doc: Mapping[str, Any], config: PlatformConfig, namespace: str | None) -> Iterator[str]:
-    contacts = receiver_contacts(doc)
+    contacts, router = receiver_contacts(doc), Router(doc)
     for what, labels, expected in expectations(config, namespace):
-        reached = tuple(sorted({c for r in receivers_for(doc, labels) for c in contacts.get(r, ())}))
+        reached = tuple(sorted({c for r in router.receivers(labels) for c in contacts.get(r, ())}))
         if reached != tuple(sorted(expected)):
             yield (f"route: {what} reaches {', '.join(reached) or 'nobody'}, expected "
                    f"{', '.join(expected) or 'none of agentmon contacts'}")

@@ -4,8 +4,9 @@ owner_contact, platform-wide alerts to the operations receiver, the heartbeat to
 The routing is a few subtrees, each matching managed_by="agentmon" (every agentmon alert carries it, so the other
 alerts of a shared Alertmanager never reach these receivers) and a disjoint set of tenant_id values:
 
-- the main subtree (`agentmon-routing`): platform alerts (no tenant_id) and the tenants whose owner_contact is
-  alerts.operations_contact; first the heartbeat route, then the operations tenants' route; the rest falls through
+- the main subtree (`agentmon-routing`): every agentmon alert but those of the tenants the shards own
+  (`tenant_id!~"a|b"`): platform alerts, the tenants whose owner_contact is alerts.operations_contact, and tenants
+  that are not configured; first the heartbeat route, then the operations tenants' route; the rest falls through
   to `operations`;
 - one subtree per contact shard (`agentmon-routing-NN`): every other contact lands in shard crc32(contact) mod
   CONTACT_SHARDS, with one route matching all its tenants (`tenant_id=~"a|b"`, anchored by Alertmanager). A
@@ -142,13 +143,15 @@ def _owner_route(receiver: str, tenants: tuple[Tenant, ...], group_by: tuple[str
     return Route(receiver, ((TENANT_LABEL, "=~", tenants_regex(tenants)),), group_by)
 
 
-def _main_subtree(config: PlatformConfig, own: tuple[Tenant, ...], timing: Timing) -> Subtree:
+def _main_subtree(config: PlatformConfig, own: tuple[Tenant, ...], others: tuple[Tenant, ...],
+                  timing: Timing) -> Subtree:
+    """Everything of agentmon's except the tenants the contact shards own: platform alerts, the operations
+    contact's tenants, and tenants that are not configured (their alerts reach operations rather than nobody)."""
     heartbeat = Route(HEARTBEAT_RECEIVER, (("alertname", "=", HEARTBEAT),), (),
                       (("group_interval", timing.heartbeat_interval), ("repeat_interval", timing.heartbeat_repeat)))
     routes = (heartbeat, _owner_route(OPERATIONS_RECEIVER, own, OWNER_GROUP_BY)) if own else (heartbeat,)
-    # "" matches alerts without tenant_id (platform alerts); the operations tenants come after the "|".
-    top = Route(OPERATIONS_RECEIVER, (_MANAGED, (TENANT_LABEL, "=~", "|" + tenants_regex(own) if own else "")),
-                PLATFORM_GROUP_BY, _timing(timing), routes)
+    not_sharded = ((TENANT_LABEL, "!~", tenants_regex(others)),) if others else ()
+    top = Route(OPERATIONS_RECEIVER, (_MANAGED, *not_sharded), PLATFORM_GROUP_BY, _timing(timing), routes)
     receivers = ((OPERATIONS_RECEIVER, config.alerts.operations_contact),
                  (HEARTBEAT_RECEIVER, config.alerts.heartbeat_contact))
     return Subtree(ALERTMANAGER_CONFIG_NAME, ALERTMANAGER_CONFIG_PATH, top, receivers, inhibit=True)
@@ -171,7 +174,8 @@ def subtrees(config: PlatformConfig, timing: Timing = PRODUCTION) -> tuple[Subtr
     shards: dict[int, dict[str, tuple[Tenant, ...]]] = {}
     for contact, tenants in contacts.items():
         shards.setdefault(contact_shard(contact), {})[contact] = tenants
-    return (_main_subtree(config, own, timing),
+    others = tuple(t for t in config.tenants if t.owner_contact != config.alerts.operations_contact)
+    return (_main_subtree(config, own, others, timing),
             *(_shard_subtree(k, shards[k], timing) for k in sorted(shards)))
 
 
