@@ -55,7 +55,8 @@ def test_prod_bundle_contents():
         "ConfigMap/grafana-dashboard-providers", "ConfigMap/grafana-dashboards", "ConfigMap/grafana-dashboards-acme",
         "ConfigMap/grafana-dashboards-globex", "ConfigMap/grafana-datasources",
         "Deployment/grafana", "NetworkPolicy/grafana", "PrometheusRule/agentmon-alerts",
-        "PrometheusRule/agentmon-recording-rules", "Service/grafana", "ServiceAccount/grafana"]
+        "PrometheusRule/agentmon-recording-rules", "Service/grafana", "ServiceAccount/grafana",
+        "ServiceMonitor/agentmon-platform"]
     assert {o["metadata"]["namespace"] for o in OVERLAYS["prod"].objects} == {"monitoring"}
     service = objects("prod")["Service/grafana"]["spec"]
     assert (service["type"], service["ports"][0]["port"], service["ports"][0]["name"]) == ("ClusterIP", 3000, "http")
@@ -128,7 +129,8 @@ def test_alert_rules_without_the_overlays_namespace_label_are_named():
 
 def test_a_component_the_overlay_already_lists_is_not_rendered_twice(tmp_path):
     """Rendering prod plus a component prod lists would be refused by kustomize (the same resource twice)."""
-    assert kustomize.listed_components(REPO, "prod") == {"alertmanager-config", "prometheus-rules"}
+    assert kustomize.listed_components(REPO, "prod") == {"alertmanager-config", "prometheus-rules",
+                                                          "service-monitor"}
     assert kustomize.listed_components(REPO, "dev") == {"demo-stack"}
     with pytest.raises(kustomize.KustomizeError, match="already registered id: AlertmanagerConfig"):
         kustomize.build(kustomize._with_component(_scratch_tree(tmp_path), "prod", "alertmanager-config"))
@@ -495,3 +497,15 @@ def test_strict_schema_rejects_an_unknown_field_for_both_versions():
     assert [p for p in problems if "invalid for Kubernetes" in p] == [
         f"overlays/prod: Service/grafana: spec: invalid for Kubernetes {v}: Additional properties are not "
         "allowed ('portz' was unexpected)" for v in ("1.34", "1.37")]
+
+
+def test_a_service_monitor_scraping_at_another_interval_or_off_its_crd_is_named():
+    def edit(objs):
+        endpoint = objs["ServiceMonitor/agentmon-platform"]["spec"]["endpoints"][0]
+        endpoint["interval"] = "30s"
+        endpoint["scheme"] = "ftp"
+    assert findings(_prod_objects(edit)) == [
+        "overlays/prod: ServiceMonitor/agentmon-platform: spec.endpoints[0].scheme: 'ftp' is not one of "
+        "['http', 'https', 'HTTP', 'HTTPS']",
+        "overlays/prod: ServiceMonitor/agentmon-platform: spec.endpoints[0].interval: '30s', expected "
+        "datasource.scrape_interval '15s'"]

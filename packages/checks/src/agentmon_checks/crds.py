@@ -1,5 +1,6 @@
 """Generated Prometheus Operator objects against the Operator's own CRD schemas (vendored from its 0.93.0 release:
-data/NOTICE.md): AlertmanagerConfig (monitoring.coreos.com/v1alpha1) and PrometheusRule (monitoring.coreos.com/v1).
+data/NOTICE.md): AlertmanagerConfig (monitoring.coreos.com/v1alpha1), PrometheusRule and ServiceMonitor
+(monitoring.coreos.com/v1).
 
 The API server validates a custom resource against the CRD's openAPIV3Schema (types, enums, patterns, required
 fields, minLength...), and kubectl's default strict field validation refuses unknown fields: the schema is made
@@ -19,7 +20,8 @@ from typing import Any
 import jsonschema
 
 SCHEMAS = {("monitoring.coreos.com/v1alpha1", "AlertmanagerConfig"): "alertmanagerconfigs.v1alpha1",
-           ("monitoring.coreos.com/v1", "PrometheusRule"): "prometheusrules.v1"}
+           ("monitoring.coreos.com/v1", "PrometheusRule"): "prometheusrules.v1",
+           ("monitoring.coreos.com/v1", "ServiceMonitor"): "servicemonitors.v1"}
 
 
 @cache

@@ -29,10 +29,24 @@ from agentmon_deploy import (
 )
 
 ALLOWED_KINDS = frozenset({"ConfigMap", "Secret", "Service", "ServiceAccount", "Deployment", "NetworkPolicy",
-                           "Ingress", "PrometheusRule", "AlertmanagerConfig"})
+                           "Ingress", "PrometheusRule", "AlertmanagerConfig", "ServiceMonitor"})
 # Custom resources kubernetes-validate has no schema for: the Operator's CRD schema (agentmon_checks.crds), then
 # each kind's own check of the Operator's rules.
-CUSTOM_RESOURCES = {"PrometheusRule": prometheus_rule_problems, "AlertmanagerConfig": alertmanager_config_problems}
+def _scraped_as_configured(objects: list[dict[str, Any]], config: PlatformConfig) -> Iterator[tuple[str, str]]:
+    """Every ServiceMonitor endpoint scrapes at datasource.scrape_interval: the rules' windows assume it."""
+    for obj in (o for o in objects if o.get("kind") == "ServiceMonitor"):
+        for i, endpoint in enumerate((obj.get("spec") or {}).get("endpoints") or []):
+            if endpoint.get("interval") != config.datasource.scrape_interval:
+                yield (ident(obj), f"spec.endpoints[{i}].interval: {endpoint.get('interval')!r}, expected "
+                                   f"datasource.scrape_interval {config.datasource.scrape_interval!r}")
+
+
+def _crd_only(obj: dict[str, Any]) -> Iterator[str]:
+    return iter(())  # the ServiceMonitor: its CRD schema says all the Operator checks
+
+
+CUSTOM_RESOURCES = {"PrometheusRule": prometheus_rule_problems, "AlertmanagerConfig": alertmanager_config_problems,
+                    "ServiceMonitor": _crd_only}
 KUBERNETES_VERSIONS = ("1.34", "1.37")  # oldest and newest supported
 # Client-side `kubectl apply` keeps the whole object in a 262,144-byte annotation; keep a margin.
 MAX_OBJECT_BYTES = 250_000
@@ -65,6 +79,7 @@ def check_overlay(overlay: RenderedOverlay, config: PlatformConfig) -> Iterator[
     yield from (Finding(file, w, m) for w, m in _datasource_agreement(overlay.objects, config))
     yield from (Finding(file, w, m) for w, m in _dashboard_layout(overlay.objects, config))
     yield from (Finding(file, w, m) for w, m in overlay_problems(overlay.objects, config))
+    yield from (Finding(file, w, m) for w, m in _scraped_as_configured(overlay.objects, config))
     if overlay.name.split("+")[0] in HARDENED_OVERLAYS:
         yield from (Finding(file, w, m) for w, m in hardening(overlay.objects, config))
 
