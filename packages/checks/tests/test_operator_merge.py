@@ -167,3 +167,18 @@ def test_alert_rules_without_the_namespace_label_are_named_in_an_overlay():
         ("PrometheusRule/agentmon-alerts", "group 'g' alert 'AgentmonHeartbeat': labels {'managed_by': 'agentmon', "
                                            "'severity': 'none'} lack {'managed_by': 'agentmon', 'namespace': "
                                            "'monitoring'}: the AlertmanagerConfigs' routes would never match it")]
+
+
+def test_a_webhook_url_from_a_secret_is_read_from_the_overlays_secret():
+    """The Operator reads a urlSecret from the AlertmanagerConfig's namespace; without the Secret it refuses."""
+    objects = [{**copy.deepcopy(o), "metadata": {**o["metadata"], "namespace": "monitoring"}} for o in OBJECTS]
+    (initech,) = [o for o in objects if o["metadata"]["name"] == "agentmon-routing-07"]
+    initech["spec"]["receivers"][0]["webhookConfigs"][0] = {"urlSecret": {"name": "hooks", "key": "initech"},
+                                                            "sendResolved": True}
+    secret = {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "hooks", "namespace": "monitoring"},
+              "stringData": {"initech": "https://hooks.example.com/initech"}}
+    assert list(overlay_problems([*objects, secret], FOUR)) == []
+    assert list(overlay_problems(objects, FOUR)) == [
+        ("kube-prometheus-stack 88.5.3 + AlertmanagerConfigs", "the Prometheus Operator refuses to build the "
+         "Alertmanager configuration: AlertmanagerConfig monitoring/agentmon-routing-07: failed to get URL: secret "
+         "'hooks' key 'initech' not found")]

@@ -11,6 +11,7 @@ the AlertmanagerConfigs' namespace (the Operator's namespace matcher).
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -118,7 +119,7 @@ def overlay_problems(objects: list[dict[str, Any]], config: PlatformConfig) -> I
     (namespace,) = namespaces
     where = f"kube-prometheus-stack {KUBE_PROMETHEUS_STACK_VERSION} + AlertmanagerConfigs"
     try:
-        merged = merged_config(kube_prometheus_stack_config(), amcfgs, namespace)
+        merged = merged_config(kube_prometheus_stack_config(), amcfgs, namespace, _secrets(objects, namespace))
     except OperatorRefusal as refusal:
         yield where, f"the Prometheus Operator refuses to build the Alertmanager configuration: {refusal}"
         return
@@ -127,6 +128,17 @@ def overlay_problems(objects: list[dict[str, Any]], config: PlatformConfig) -> I
     for finding in tool_check("alertmanager.yaml", config_bytes(merged), "amtool", "check-config"):
         yield where, f"{finding.where}: {finding.message}"
     yield from _rule_labels(objects, namespace)
+
+
+def _secrets(objects: list[dict[str, Any]], namespace: str) -> dict[tuple[str, str], str]:
+    """(Secret name, key) -> value, for the Secrets the overlay ships in `namespace` (a webhook's urlSecret)."""
+    found = {}
+    for obj in objects:
+        if obj.get("kind") == "Secret" and obj.get("metadata", {}).get("namespace") == namespace:
+            name = obj["metadata"].get("name")
+            found |= {(name, k): base64.b64decode(v).decode() for k, v in (obj.get("data") or {}).items()}
+            found |= {(name, k): v for k, v in (obj.get("stringData") or {}).items()}
+    return found
 
 
 def _rule_labels(objects: list[dict[str, Any]], namespace: str) -> Iterator[tuple[str, str]]:

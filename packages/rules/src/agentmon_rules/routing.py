@@ -11,7 +11,8 @@ alerts of a shared Alertmanager never reach these receivers) and a disjoint set 
 - one subtree per contact shard (`agentmon-routing-NN`): every other contact lands in shard crc32(contact) mod
   CONTACT_SHARDS, with one route matching all its tenants (`tenant_id=~"a|b"`, anchored by Alertmanager). A
   contact's alerts are therefore grouped in one place whatever its number of tenants, an added tenant or contact
-  changes one shard only, and no object grows past Kubernetes' limits (issue 25: 250,000 bytes at 2,000 contacts).
+  changes its shard and the main subtree's list only (names never move), and no object grows past Kubernetes'
+  limits (issue 25: 250,000 bytes at 2,000 contacts).
 
 alertmanager.yml holds the subtrees under a root route whose receiver is "null" (notifies nobody); the Prometheus
 Operator builds the same tree from the AlertmanagerConfigs (one per subtree), adding a namespace matcher and
