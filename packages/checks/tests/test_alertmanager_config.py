@@ -167,3 +167,15 @@ def test_a_kind_without_a_vendored_crd_is_named():
     assert list(crd_problems({"apiVersion": "monitoring.coreos.com/v1", "kind": "ServiceMonitor"})) == [
         "apiVersion/kind: 'monitoring.coreos.com/v1'/'ServiceMonitor' is not one of "
         "['monitoring.coreos.com/v1/PrometheusRule', 'monitoring.coreos.com/v1alpha1/AlertmanagerConfig']"]
+
+
+def test_a_prometheus_rule_off_its_crd_is_named():
+    rules = render(load_platform(REPO / "config/platform.yaml", REPO / "tenants")).rules["operator/alerts.yaml"]
+    assert list(crd_problems(rules)) == []
+    bad = copy.deepcopy(rules)
+    bad["spec"]["groups"][0]["rules"][0]["for"] = "5 minutes"
+    bad["spec"]["groups"][0]["interval"] = 60
+    assert list(crd_problems(bad)) == [
+        "spec.groups[0].interval: 60 is not of type 'string'",
+        "spec.groups[0].rules[0].for: '5 minutes' does not match "
+        "'^(0|(([0-9]+)y)?(([0-9]+)w)?(([0-9]+)d)?(([0-9]+)h)?(([0-9]+)m)?(([0-9]+)s)?(([0-9]+)ms)?)$'"]
