@@ -24,7 +24,6 @@ CONFIG = load_platform(REPO / "config/platform.yaml", REPO / "tenants")
 RENDERED = render(CONFIG)
 ALERTS = "agentmon.alerts.rules.yml"
 ROUTING = "alertmanager/alertmanager.yml"
-OPERATOR = "alertmanager/operator/alertmanagerconfig.yaml"
 
 
 @pytest.fixture(autouse=True)
@@ -38,7 +37,7 @@ def binaries():
         pytest.skip(str(exc))
 
 
-def findings(root: Path = REPO, edit_rules=None, edit_routing=None, dashboards=None, edit_operator=None) -> list[str]:
+def findings(root: Path = REPO, edit_rules=None, edit_routing=None, dashboards=None) -> list[str]:
     rules, alertmanager, files = copy.deepcopy(RENDERED.rules), copy.deepcopy(RENDERED.alertmanager), dict(
         RENDERED.files)
     if edit_rules:
@@ -48,8 +47,6 @@ def findings(root: Path = REPO, edit_rules=None, edit_routing=None, dashboards=N
     if edit_routing:
         edit_routing(alertmanager["alertmanager.yml"])
         files[ROUTING] = yaml_bytes(alertmanager["alertmanager.yml"])
-    if edit_operator:
-        edit_operator(alertmanager["operator/alertmanagerconfig.yaml"])
     recorded = recorded_series(rules["agentmon.rules.yml"])
     return [str(f) for f in alerts.check_alerts(root, CONFIG, RULES_ROOT, rules, ALERTMANAGER_ROOT, alertmanager,
                                                 dashboards or RENDERED.dashboards, files, recorded)]
@@ -131,45 +128,46 @@ def test_a_runbook_anchor_missing_from_the_runbooks_fails(tmp_path):
 
 def test_a_tenant_without_a_route_fails():
     def edit(doc):
-        doc["route"]["routes"] = [r for r in doc["route"]["routes"] if r["receiver"] != "tenant-acme"]
+        acme = doc["route"]["routes"][1]
+        acme["routes"] = []
+        acme["matchers"] = ['managed_by="agentmon"', 'tenant_id=~"initech"']
     assert findings(edit_routing=edit) == [
-        f"{ROUTING}: route.routes: no route for tenant 'acme': its alerts would go to the operations receiver",
-        f"{OPERATOR}: spec.route.routes: tenant_id=\"acme\": routed to e-mail acme-oncall@example.com here, not "
-        "routed in alertmanager.yml"]
+        f"{ROUTING}: route: tenant 'acme' alert {name} reaches nobody, expected e-mail acme-oncall@example.com"
+        for name in ("AgentmonErrorBudgetBurnFast", "AgentmonErrorBudgetBurnSlow", "AgentmonTenantLatencyHigh",
+                     "AgentmonTenantQueueDepthHigh", "AgentmonTenantNoActiveWorker", "AgentmonTenantAbsent")]
 
 
-def test_an_alertmanager_config_routing_a_tenant_elsewhere_than_alertmanager_yml_fails():
-    """Issue 14: the Operator's routing and the file's route the same tenants to the same contacts."""
+def test_a_tenant_routed_to_another_contact_fails():
     def edit(doc):
-        doc["spec"]["receivers"][2]["emailConfigs"][0]["to"] = "globex-oncall@example.com"
-    assert findings(edit_operator=edit) == [
-        f"{OPERATOR}: spec.route.routes: tenant_id=\"globex\": routed to e-mail globex-oncall@example.com here, to "
-        "e-mail platform-ops@example.com in alertmanager.yml"]
+        doc["route"]["routes"][1]["routes"][0]["receiver"] = "operations"
+    assert findings(edit_routing=edit)[0] == (
+        f"{ROUTING}: route: tenant 'acme' alert AgentmonErrorBudgetBurnFast reaches e-mail platform-ops@example.com, "
+        "expected e-mail acme-oncall@example.com")
+
+
+def test_an_alert_without_managed_by_fails():
+    """Finding 3's other half: the routing matches managed_by, so an alert without it would reach nobody."""
+    def edit(groups):
+        del first_rule(groups)["labels"]["managed_by"]
+    assert findings(edit_rules=edit) == [
+        f"rules/{ALERTS}: group 'agentmon-alerts-health' alert 'AgentmonSuccessRateLow': labels.managed_by: None, "
+        "expected 'agentmon': the routing matches it, without it the alert reaches nobody"]
 
 
 def test_amtool_rejects_a_route_to_an_undefined_receiver():
     def edit(doc):
-        doc["route"]["routes"][0]["receiver"] = "nobody"
+        doc["route"]["routes"][1]["routes"][0]["receiver"] = "nobody"
     messages = findings(edit_routing=edit)
-    assert messages[0] == (f"{ROUTING}: route.routes: tenant 'acme' routes to 'nobody', which is not a receiver")
-    assert messages[1].startswith(f"{ROUTING}: amtool check-config: ")
-    assert 'undefined receiver "nobody"' in messages[1]
-
-
-def test_routing_sends_each_tenant_to_its_owner_and_the_rest_to_operations():
-    doc = RENDERED.alertmanager["alertmanager.yml"]
-    assert doc["route"]["receiver"] == "operations"
-    assert doc["route"]["routes"] == [{"receiver": "tenant-acme", "matchers": ['tenant_id="acme"']},
-                                      {"receiver": "tenant-globex", "matchers": ['tenant_id="globex"']}]
-    receivers = {r["name"]: r for r in doc["receivers"]}
-    assert receivers["tenant-acme"]["email_configs"] == [{"to": "acme-oncall@example.com", "send_resolved": True}]
-    assert doc["global"] == {"smtp_smarthost": "smtp.example.com:587", "smtp_from": "alertmanager@example.com"}
+    assert messages[0] == (f"{ROUTING}: route: tenant 'acme' alert AgentmonErrorBudgetBurnFast reaches nobody, "
+                           "expected e-mail acme-oncall@example.com")
+    assert messages[-1].startswith(f"{ROUTING}: amtool check-config: ")
+    assert 'undefined receiver "nobody"' in messages[-1]
 
 
 def test_a_webhook_owner_contact_becomes_a_webhook_receiver():
     tenant = dataclasses.replace(CONFIG.tenants[0], owner_contact="https://hooks.example.com/acme")
     doc = alertmanager_config(dataclasses.replace(CONFIG, tenants=(tenant,)))
-    assert doc["receivers"][1] == {"name": "tenant-acme", "webhook_configs": [
+    assert doc["receivers"][3] == {"name": "owner-webhook-5c190b9c3a08", "webhook_configs": [
         {"url": "https://hooks.example.com/acme", "send_resolved": True}]}
 
 

@@ -51,11 +51,12 @@ def test_every_rendered_overlay_passes_every_check():
 
 def test_prod_bundle_contents():
     assert sorted(objects("prod")) == [
-        "AlertmanagerConfig/agentmon-routing",
+        "AlertmanagerConfig/agentmon-routing", "AlertmanagerConfig/agentmon-routing-05",
         "ConfigMap/grafana-dashboard-providers", "ConfigMap/grafana-dashboards", "ConfigMap/grafana-dashboards-acme",
         "ConfigMap/grafana-dashboards-globex", "ConfigMap/grafana-datasources",
         "Deployment/grafana", "NetworkPolicy/grafana", "PrometheusRule/agentmon-alerts",
-        "PrometheusRule/agentmon-recording-rules", "Service/grafana", "ServiceAccount/grafana"]
+        "PrometheusRule/agentmon-recording-rules", "Service/grafana", "ServiceAccount/grafana",
+        "ServiceMonitor/agentmon-platform"]
     assert {o["metadata"]["namespace"] for o in OVERLAYS["prod"].objects} == {"monitoring"}
     service = objects("prod")["Service/grafana"]["spec"]
     assert (service["type"], service["ports"][0]["port"], service["ports"][0]["name"]) == ("ClusterIP", 3000, "http")
@@ -69,6 +70,7 @@ def test_prod_delivers_the_recording_rules_the_alerts_and_their_routing_to_the_o
     operator = sorted((o["kind"], o["metadata"]["name"], o["metadata"]["namespace"]) for o in OVERLAYS["prod"].objects
                       if o["kind"] in ("PrometheusRule", "AlertmanagerConfig"))
     assert operator == [("AlertmanagerConfig", "agentmon-routing", "monitoring"),
+                        ("AlertmanagerConfig", "agentmon-routing-05", "monitoring"),
                         ("PrometheusRule", "agentmon-alerts", "monitoring"),
                         ("PrometheusRule", "agentmon-recording-rules", "monitoring")]
     rules = objects("prod")
@@ -84,17 +86,51 @@ def test_prod_delivers_the_recording_rules_the_alerts_and_their_routing_to_the_o
     assert routing["metadata"]["labels"] == {"app.kubernetes.io/part-of": "agentmon"}
 
 
+def _prod_objects(edit) -> RenderedOverlay:
+    bad = json.loads(json.dumps(OVERLAYS["prod"].objects))
+    edit({stable_name(o): o for o in bad})
+    return RenderedOverlay("prod", bad)
+
+
 def test_an_alertmanager_config_the_operator_would_refuse_is_named_in_the_overlay():
-    bad = json.loads(json.dumps(objects("prod")["AlertmanagerConfig/agentmon-routing"]))
-    bad["spec"]["route"]["groupWait"] = "30 seconds"
-    assert [p for p in findings(RenderedOverlay("prod", [bad])) if "AlertmanagerConfig" in p] == [
+    def edit(objs):
+        objs["AlertmanagerConfig/agentmon-routing"]["spec"]["route"]["groupWait"] = "30 seconds"
+    assert findings(_prod_objects(edit)) == [
+        "overlays/prod: AlertmanagerConfig/agentmon-routing: spec.route.groupWait: '30 seconds' does not match "
+        "'^(0|(([0-9]+)y)?(([0-9]+)w)?(([0-9]+)d)?(([0-9]+)h)?(([0-9]+)m)?(([0-9]+)s)?(([0-9]+)ms)?)$'",
         "overlays/prod: AlertmanagerConfig/agentmon-routing: spec.route.groupWait: '30 seconds' is not a duration "
-        "(like 30s, 5m, 4h, 1h30m)"]
+        "(like 30s, 5m, 4h, 1h30m)",
+        "overlays/prod: kube-prometheus-stack 88.5.3 + AlertmanagerConfigs: amtool check-config: Checking "
+        "'alertmanager.yaml' FAILED: not a valid duration string: \"30 seconds\" amtool: error: failed to validate 1 "
+        "file(s)"]
+
+
+def test_an_email_receiver_without_smarthost_breaks_the_operator_build_in_the_overlay():
+    """Issue 19, finding 1: the Operator would refuse the whole configuration, every team's."""
+    def edit(objs):
+        del objs["AlertmanagerConfig/agentmon-routing-05"]["spec"]["receivers"][0]["emailConfigs"][0]["smarthost"]
+    assert findings(_prod_objects(edit)) == [
+        "overlays/prod: kube-prometheus-stack 88.5.3 + AlertmanagerConfigs: the Prometheus Operator refuses to build "
+        "the Alertmanager configuration: AlertmanagerConfig monitoring/agentmon-routing-05: SMTP smarthost is a "
+        "mandatory field, it is neither specified at global config nor at receiver level"]
+
+
+def test_alert_rules_without_the_overlays_namespace_label_are_named():
+    """Without the prod overlay's replacement, the Operator's namespace matcher would match no agentmon alert."""
+    def edit(objs):
+        for group in objs["PrometheusRule/agentmon-alerts"]["spec"]["groups"]:
+            for rule in group["rules"]:
+                del rule["labels"]["namespace"]
+    problems = findings(_prod_objects(edit))
+    assert problems and all(p.startswith("overlays/prod: PrometheusRule/agentmon-alerts: group ") for p in problems)
+    assert problems[0].endswith("lack {'managed_by': 'agentmon', 'namespace': 'monitoring'}: the "
+                                "AlertmanagerConfigs' routes would never match it")
 
 
 def test_a_component_the_overlay_already_lists_is_not_rendered_twice(tmp_path):
     """Rendering prod plus a component prod lists would be refused by kustomize (the same resource twice)."""
-    assert kustomize.listed_components(REPO, "prod") == {"alertmanager-config", "prometheus-rules"}
+    assert kustomize.listed_components(REPO, "prod") == {"alertmanager-config", "prometheus-rules",
+                                                          "service-monitor"}
     assert kustomize.listed_components(REPO, "dev") == {"demo-stack"}
     with pytest.raises(kustomize.KustomizeError, match="already registered id: AlertmanagerConfig"):
         kustomize.build(kustomize._with_component(_scratch_tree(tmp_path), "prod", "alertmanager-config"))
@@ -461,3 +497,15 @@ def test_strict_schema_rejects_an_unknown_field_for_both_versions():
     assert [p for p in problems if "invalid for Kubernetes" in p] == [
         f"overlays/prod: Service/grafana: spec: invalid for Kubernetes {v}: Additional properties are not "
         "allowed ('portz' was unexpected)" for v in ("1.34", "1.37")]
+
+
+def test_a_service_monitor_scraping_at_another_interval_or_off_its_crd_is_named():
+    def edit(objs):
+        endpoint = objs["ServiceMonitor/agentmon-platform"]["spec"]["endpoints"][0]
+        endpoint["interval"] = "30s"
+        endpoint["scheme"] = "ftp"
+    assert findings(_prod_objects(edit)) == [
+        "overlays/prod: ServiceMonitor/agentmon-platform: spec.endpoints[0].scheme: 'ftp' is not one of "
+        "['http', 'https', 'HTTP', 'HTTPS']",
+        "overlays/prod: ServiceMonitor/agentmon-platform: spec.endpoints[0].interval: '30s', expected "
+        "datasource.scrape_interval '15s'"]

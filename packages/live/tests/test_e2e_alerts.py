@@ -10,11 +10,10 @@ of 1 s, Alertmanager's group_wait and group_interval of 1 s.
 from __future__ import annotations
 
 import dataclasses
-import json
 import subprocess
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -24,43 +23,17 @@ from agentmon_config import AlertRule, load_platform
 from agentmon_live.prometheus import PrometheusServer, free_loopback_port
 from agentmon_live.rules import local_rule_file
 from agentmon_rules import alert_groups, alertmanager_config, rule_file
+from agentmon_rules.routing import Timing
 from agentmon_simulator import Limits, Simulation, TenantProfile, parse_incident
 from agentmon_simulator.server import serve
 
+from .alertmanager_loopback import Received
 from .conftest import prerequisite
 
 REPO = Path(__file__).resolve().parents[3]
 FAST = "1s"
 INCIDENT_AFTER = 4.0
 DEADLINE = 60.0  # seconds from the incident for the alert to reach its receiver
-
-
-class Received:
-    """What each webhook path received: path -> list of Alertmanager payloads."""
-
-    def __init__(self) -> None:
-        self.payloads: dict[str, list[dict]] = {}
-        self.lock = threading.Lock()
-
-    def handler(self) -> type[BaseHTTPRequestHandler]:
-        received = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-                with received.lock:
-                    received.payloads.setdefault(self.path, []).append(body)
-                self.send_response(200)
-                self.end_headers()
-
-            def log_message(self, *args) -> None:
-                pass
-
-        return Handler
-
-    def alerts(self, path: str) -> list[dict]:
-        with self.lock:
-            return [alert for payload in self.payloads.get(path, []) for alert in payload["alerts"]]
 
 
 def fast_config(webhook: str):
@@ -99,7 +72,7 @@ def test_a_tenant_alert_reaches_that_tenants_receiver_only(tmp_path):
 
     am_port = free_loopback_port()
     (tmp_path / "alertmanager.yml").write_bytes(yaml_bytes(alertmanager_config(
-        config, group_wait=FAST, group_interval=FAST, repeat_interval="1h")))
+        config, Timing(group_wait=FAST, group_interval=FAST, repeat_interval="1h"))))
     alertmanager = subprocess.Popen(
         [alertmanager_binary, f"--config.file={tmp_path / 'alertmanager.yml'}",
          f"--web.listen-address=127.0.0.1:{am_port}", "--cluster.listen-address=",

@@ -1,8 +1,6 @@
-"""Checks on the generated AlertmanagerConfig (alertmanager/operator/alertmanagerconfig.yaml), offline:
-
-- its shape, as the Prometheus Operator accepts it (kubernetes-validate has no schema for custom resources);
-- the routing it describes equals alertmanager/alertmanager.yml's (which amtool checks): the same tenants go to
-  the same contacts, with the same grouping, timing and inhibition.
+"""Checks on the generated AlertmanagerConfigs (alertmanager/operator/alertmanagerconfig*.yaml), offline: their
+shape, as the Prometheus Operator accepts them, beyond its CRD schema (agentmon_checks.crds). Where they route is
+checked on the configuration the Operator builds from them (agentmon_checks.operator_conformance).
 
 The rules come from the Operator's monitoring.coreos.com/v1alpha1 API (prometheus-operator repository):
 the CRD markers in pkg/apis/monitoring/v1alpha1/alertmanager_config_types.go (field names, matchType enum,
@@ -13,7 +11,7 @@ define a receiver", a route's receiver must exist, groupBy unique with "..." alo
 active time intervals must be defined, child routes decoded with DisallowUnknownFields, webhookConfigs need url or
 urlSecret and a url Alertmanager parses: http or https with a host, emailConfigs need `to` and a host:port
 smarthost). Not checked: receiver kinds agentmon never generates, beyond their field name, and regular
-expressions (RE2, not Python's; alertmanager.yml's are checked by amtool, and the parity check makes both equal).
+expressions (RE2, not Python's): amtool checks alertmanager.yml and the configuration the Operator builds.
 """
 
 from __future__ import annotations
@@ -22,6 +20,9 @@ import re
 from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlsplit
+
+from agentmon_config.alertnames import MANAGED_BY_LABEL, MANAGED_BY_VALUE
+from agentmon_rules.routing import HEARTBEAT_RECEIVER
 
 ALERTMANAGER_CONFIG_API = "monitoring.coreos.com/v1alpha1"
 MATCH_TYPES = ("=", "!=", "=~", "!~")
@@ -82,7 +83,7 @@ def _receiver_problems(receivers: list[dict[str, Any]]) -> Iterator[str]:
         elif name in seen:
             yield f"{where}.name: {name!r} is not unique"
         seen.add(name)
-        if not any(receiver.get(kind) for kind in _RECEIVER_CONFIGS):
+        if not any(receiver.get(kind) for kind in _RECEIVER_CONFIGS) and name != HEARTBEAT_RECEIVER:
             yield f"{where}: no notification config: alerts routed to {name!r} would reach nobody"
         for j, webhook in enumerate(receiver.get("webhookConfigs") or []):
             yield from _webhook_problems(f"{where}.webhookConfigs[{j}]", webhook)
@@ -113,9 +114,13 @@ def _email_problems(where: str, email: dict[str, Any]) -> Iterator[str]:
 def _top_route_problems(route: dict[str, Any]) -> Iterator[str]:
     if not route.get("receiver"):
         yield "spec.route.receiver: missing: the top route must define a receiver"
-    if route.get("matchers"):
-        yield ("spec.route.matchers: must be empty: the Operator replaces a namespace matcher here with its own, and "
-               "any other would keep alerts from the receiver alertmanager.yml's root route gives them")
+    matchers = [m for m in route.get("matchers") or [] if isinstance(m, dict)]
+    if not any(m.get("name") == MANAGED_BY_LABEL and m.get("value") == MANAGED_BY_VALUE
+               and m.get("matchType", "=") == "=" for m in matchers):
+        yield (f'spec.route.matchers: no {MANAGED_BY_LABEL}="{MANAGED_BY_VALUE}": every other alert of the '
+               "namespace (kube-prometheus-stack's own) would reach agentmon's receivers")
+    if any(m.get("name") == "namespace" for m in matchers):
+        yield "spec.route.matchers: a namespace matcher: the Operator adds its own, and the two could never both match"
 
 
 def _route_problems(where: str, route: Any, receivers: set[Any], intervals: set[Any]) -> Iterator[str]:
@@ -158,124 +163,3 @@ def _matchers_problems(where: str, matchers: Any) -> Iterator[str]:
         match_type = matcher.get("matchType")
         if match_type is not None and match_type not in MATCH_TYPES:
             yield f"{where}[{i}].matchType: {match_type!r} is not one of {', '.join(MATCH_TYPES)}"
-
-
-# --- the same routing as alertmanager.yml ---------------------------------------------------------------------------
-
-ROUTING_FILE = "alertmanager.yml"
-_MATCHER_TEXT = re.compile(r'\s*([a-zA-Z_][a-zA-Z0-9_]*)\s*(=~|!~|!=|=)\s*("(?:[^"\\]|\\.)*"|[^"]*?)\s*')
-_TIMING = (("groupBy", "group_by"), ("groupWait", "group_wait"), ("groupInterval", "group_interval"),
-           ("repeatInterval", "repeat_interval"))
-TOP = "(top route)"
-
-Contacts = tuple[str, ...]
-
-
-def routing_differences(routing: Any, operator: Any) -> Iterator[tuple[str, str]]:
-    """Where the AlertmanagerConfig routes differently from alertmanager.yml, as (its field, the difference):
-    the top route's contacts, grouping and timing, each first-level route's contacts by its matchers, and the
-    inhibition rules. Contacts are compared by address (e-mail `to`, webhook url)."""
-    if not isinstance(routing, dict) or not isinstance(operator, dict):
-        return
-    spec = operator.get("spec") or {}
-    ours = _routes(spec, _operator_contacts, lambda route: _operator_matchers(route.get("matchers")))
-    yield from _route_differences(ours, _routes(routing, _file_contacts, _file_matchers))
-    yield from _timing_differences(spec.get("route") or {}, routing.get("route") or {})
-    yield from _inhibition_differences(spec.get("inhibitRules") or [], routing.get("inhibit_rules") or [])
-
-
-def _routes(doc: dict[str, Any], contacts: Any, matchers: Any) -> dict[str, Contacts]:
-    """TOP and each first-level route's matchers -> the contacts of its receiver (the first route of the same
-    matchers wins, as in Alertmanager)."""
-    by_name = {r.get("name"): contacts(r) for r in doc.get("receivers") or [] if isinstance(r, dict)}
-    route = doc.get("route") or {}
-    table = {TOP: by_name.get(route.get("receiver"), (f"undefined receiver {route.get('receiver')!r}",))}
-    for child in route.get("routes") or []:
-        key = ", ".join(matchers(child)) or "(no matcher)"
-        table.setdefault(key, by_name.get(child.get("receiver"), (f"undefined receiver {child.get('receiver')!r}",)))
-    return table
-
-
-def _route_differences(ours: dict[str, Contacts], theirs: dict[str, Contacts]) -> Iterator[tuple[str, str]]:
-    if ours[TOP] != theirs[TOP]:
-        yield "spec.route.receiver", (f"the top route reaches {_show(ours[TOP])}, {ROUTING_FILE}'s root route "
-                                      f"{_show(theirs[TOP])}")
-    for key in [k for k in ours if k != TOP] + [k for k in theirs if k not in ours]:
-        if key not in theirs:
-            yield "spec.route.routes", f"{key}: routed to {_show(ours[key])} here, not routed in {ROUTING_FILE}"
-        elif key not in ours:
-            yield "spec.route.routes", f"{key}: not routed here, routed to {_show(theirs[key])} in {ROUTING_FILE}"
-        elif ours[key] != theirs[key]:
-            yield "spec.route.routes", (f"{key}: routed to {_show(ours[key])} here, to {_show(theirs[key])} in "
-                                        f"{ROUTING_FILE}")
-
-
-def _timing_differences(top: dict[str, Any], root: dict[str, Any]) -> Iterator[tuple[str, str]]:
-    for field, file_field in _TIMING:
-        if top.get(field) != root.get(file_field):
-            yield f"spec.route.{field}", (f"{top.get(field)!r} here, {file_field}: {root.get(file_field)!r} in "
-                                          f"{ROUTING_FILE}")
-
-
-def _inhibition_differences(ours: list[Any], theirs: list[Any]) -> Iterator[tuple[str, str]]:
-    mine = sorted((_operator_matchers(r.get("sourceMatch")), _operator_matchers(r.get("targetMatch")),
-                   tuple(sorted(r.get("equal") or []))) for r in ours)
-    file = sorted((_file_matchers(r, "source_"), _file_matchers(r, "target_"), tuple(sorted(r.get("equal") or [])))
-                  for r in theirs)
-    if mine != file:
-        yield "spec.inhibitRules", f"{_rules(mine)} here, {_rules(file)} in {ROUTING_FILE}'s inhibit_rules"
-
-
-def _operator_contacts(receiver: dict[str, Any]) -> Contacts:
-    found = [f"e-mail {c.get('to')}" for c in receiver.get("emailConfigs") or []]
-    found += [f"webhook {c['url']}" if c.get("url") else f"webhook from Secret {c.get('urlSecret')}"
-              for c in receiver.get("webhookConfigs") or []]
-    found += [kind.removesuffix("Configs").lower() for kind in sorted(_RECEIVER_CONFIGS - {"emailConfigs",
-                                                                                        "webhookConfigs"})
-              for _ in receiver.get(kind) or []]
-    return tuple(sorted(found))
-
-
-def _file_contacts(receiver: dict[str, Any]) -> Contacts:
-    found = [f"e-mail {c.get('to')}" for c in receiver.get("email_configs") or []]
-    found += [f"webhook {c.get('url') or c.get('url_file')}" for c in receiver.get("webhook_configs") or []]
-    found += [kind.removesuffix("_configs").replace("_", "") for kind in sorted(receiver)
-              if kind.endswith("_configs") and kind not in ("email_configs", "webhook_configs")
-              for _ in receiver.get(kind) or []]
-    return tuple(sorted(found))
-
-
-def _operator_matchers(matchers: Any) -> tuple[str, ...]:
-    """Matchers as Alertmanager prints them: name, operator, the value quoted (the Operator's Matcher.String());
-    matchType "=" by default, "=~" for the deprecated regex: true."""
-    return tuple(sorted(f'{m.get("name")}{m.get("matchType") or ("=~" if m.get("regex") else "=")}'
-                        f'"{_escape(m.get("value", ""))}"' for m in matchers or [] if isinstance(m, dict)))
-
-
-def _file_matchers(doc: dict[str, Any], prefix: str = "") -> tuple[str, ...]:
-    """<prefix>matchers, and the older <prefix>match / <prefix>match_re maps, in the same form."""
-    found = [_matcher_text(text) for text in doc.get(f"{prefix}matchers") or []]
-    found += [f'{k}="{_escape(v)}"' for k, v in (doc.get(f"{prefix}match") or {}).items()]
-    found += [f'{k}=~"{_escape(v)}"' for k, v in (doc.get(f"{prefix}match_re") or {}).items()]
-    return tuple(sorted(found))
-
-
-def _matcher_text(text: str) -> str:
-    match = _MATCHER_TEXT.fullmatch(str(text))
-    if not match:
-        return str(text)
-    name, op, value = match.groups()
-    return f'{name}{op}{value}' if value.startswith('"') else f'{name}{op}"{_escape(value)}"'
-
-
-def _escape(value: Any) -> str:
-    """OpenMetrics escaping, as Alertmanager and the Operator print a matcher's value."""
-    return str(value).replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
-
-
-def _show(contacts: Contacts | None) -> str:
-    return ", ".join(contacts) if contacts else "nobody"
-
-
-def _rules(rules: list[tuple[tuple[str, ...], ...]]) -> str:
-    return "; ".join(f"{' '.join(s)} inhibits {' '.join(t)} on equal {','.join(e)}" for s, t, e in rules) or "none"

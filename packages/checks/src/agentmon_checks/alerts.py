@@ -4,9 +4,11 @@ Alertmanager routing (alertmanager/):
 - every alert expression parses and reads only contract metrics, series recorded by the bundle, or `up`;
 - every alert has a severity, a summary, a description, a panel_url naming an existing dashboard uid and panel id,
   and a runbook_url whose anchor is a heading of docs/operations/runbooks.md;
-- the routing names an existing receiver for every tenant; `amtool check-config` when amtool is on PATH;
-- the AlertmanagerConfig routes as alertmanager.yml does (agentmon_checks.alertmanager_config, which also checks its
-  shape in every rendered overlay).
+- every alert carries managed_by="agentmon", which the routing's top routes match;
+- alertmanager.yml sends every tenant alert to its owner only, platform alerts to operations, no tenant's alert
+  inhibits another's (agentmon_checks.operator_conformance); `amtool check-config` when amtool is on PATH. The
+  AlertmanagerConfigs get the same questions in every rendered overlay, merged as the Prometheus Operator merges
+  them (agentmon_checks.kubernetes).
 """
 
 from __future__ import annotations
@@ -20,14 +22,15 @@ from urllib.parse import urlsplit
 
 import promql_parser
 
-from agentmon_checks.alertmanager_config import routing_differences
 from agentmon_checks.dashboards import contract_violations, panels
 from agentmon_checks.findings import Finding
+from agentmon_checks.operator_conformance import check_alertmanager_file
 from agentmon_checks.rules import promtool_check
 from agentmon_checks.tools import tool_check
 from agentmon_config import PlatformConfig
+from agentmon_config.alertnames import MANAGED_BY_LABEL, MANAGED_BY_VALUE
 from agentmon_config.contract import SCRAPE_LABELS, TENANT_LABEL
-from agentmon_rules import ALERTMANAGER_CONFIG_PATH, ALERTMANAGER_FILE, ALERTS_FILE, ALERTS_PROMETHEUS_RULE_PATH
+from agentmon_rules import ALERTMANAGER_FILE, ALERTS_FILE, ALERTS_PROMETHEUS_RULE_PATH
 
 RUNBOOKS = "docs/operations/runbooks.md"
 REQUIRED_ANNOTATIONS = ("summary", "description", "panel_url", "runbook_url")
@@ -58,8 +61,13 @@ def check_alert_file(file: str, doc: Any, recorded: Mapping[str, frozenset[str]]
             continue
         for problem in contract_violations(ast, {**recorded, **SCRAPE_HEALTH, **ALERT_STATE}):
             yield Finding(file, where, problem)
-        if not (rule.get("labels") or {}).get("severity"):
+        labels = rule.get("labels") or {}
+        if not labels.get("severity"):
             yield Finding(file, where, "labels.severity: missing")
+        if labels.get(MANAGED_BY_LABEL) != MANAGED_BY_VALUE:
+            yield Finding(file, where, f"labels.{MANAGED_BY_LABEL}: {labels.get(MANAGED_BY_LABEL)!r}, expected "
+                                       f"{MANAGED_BY_VALUE!r}: the routing matches it, without it the alert reaches "
+                                       "nobody")
         annotations = rule.get("annotations") or {}
         for missing in (a for a in REQUIRED_ANNOTATIONS if not annotations.get(a)):
             yield Finding(file, where, f"annotations.{missing}: missing")
@@ -135,22 +143,6 @@ def check_runbook_links(file: str, doc: Any, root: Path) -> Iterator[Finding]:
             yield Finding(file, where, f"annotations.runbook_url: no heading #{anchor} in {RUNBOOKS}")
 
 
-def check_routing(file: str, doc: Any, config: PlatformConfig) -> Iterator[Finding]:
-    route = (doc.get("route") or {}) if isinstance(doc, dict) else {}
-    receivers = {r.get("name") for r in (doc.get("receivers") or [])} if isinstance(doc, dict) else set()
-    if route.get("receiver") not in receivers:
-        yield Finding(file, "route.receiver", f"{route.get('receiver')!r} is not a receiver")
-    routed = {m: r.get("receiver") for r in route.get("routes") or [] for m in r.get("matchers") or []}
-    for tenant in config.tenants:
-        receiver = routed.get(f'{TENANT_LABEL}="{tenant.tenant_id}"')
-        if receiver is None:
-            yield Finding(file, "route.routes", f"no route for tenant {tenant.tenant_id!r}: its alerts would go "
-                                                "to the operations receiver")
-        elif receiver not in receivers:
-            yield Finding(file, "route.routes", f"tenant {tenant.tenant_id!r} routes to {receiver!r}, which is "
-                                                "not a receiver")
-
-
 LOCAL_HOSTS = ("localhost", "127.0.0.1", "[::1]", "0.0.0.0")
 
 
@@ -188,9 +180,5 @@ def check_alerts(root: Path, config: PlatformConfig, rules_root: str, rules: Map
         yield Finding(f"{rules_root}/{ALERTS_PROMETHEUS_RULE_PATH}", "spec.groups",
                       f"differ from {alerts_path}: both must load the same alerts")
     routing_path = f"{alertmanager_root}/{ALERTMANAGER_FILE}"
-    yield from check_routing(routing_path, alertmanager.get(ALERTMANAGER_FILE), config)
+    yield from check_alertmanager_file(routing_path, alertmanager.get(ALERTMANAGER_FILE), config)
     yield from amtool_check(routing_path, files.get(routing_path, b""))
-    operator_path = f"{alertmanager_root}/{ALERTMANAGER_CONFIG_PATH}"
-    for where, message in routing_differences(alertmanager.get(ALERTMANAGER_FILE),
-                                              alertmanager.get(ALERTMANAGER_CONFIG_PATH)):
-        yield Finding(operator_path, where, message)

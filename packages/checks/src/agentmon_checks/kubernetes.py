@@ -13,8 +13,10 @@ import kubernetes_validate.utils
 from ruamel.yaml import YAML
 
 from agentmon_checks.alertmanager_config import alertmanager_config_problems
+from agentmon_checks.crds import crd_problems
 from agentmon_checks.findings import Finding
 from agentmon_checks.kustomize import RenderedOverlay
+from agentmon_checks.operator_conformance import overlay_problems
 from agentmon_checks.rules import prometheus_rule_problems
 from agentmon_config import PlatformConfig
 from agentmon_dashboards import dashboard_uid
@@ -27,9 +29,24 @@ from agentmon_deploy import (
 )
 
 ALLOWED_KINDS = frozenset({"ConfigMap", "Secret", "Service", "ServiceAccount", "Deployment", "NetworkPolicy",
-                           "Ingress", "PrometheusRule", "AlertmanagerConfig"})
-# Custom resources kubernetes-validate has no schema for, each with its own structural check.
-CUSTOM_RESOURCES = {"PrometheusRule": prometheus_rule_problems, "AlertmanagerConfig": alertmanager_config_problems}
+                           "Ingress", "PrometheusRule", "AlertmanagerConfig", "ServiceMonitor"})
+# Custom resources kubernetes-validate has no schema for: the Operator's CRD schema (agentmon_checks.crds), then
+# each kind's own check of the Operator's rules.
+def _scraped_as_configured(objects: list[dict[str, Any]], config: PlatformConfig) -> Iterator[tuple[str, str]]:
+    """Every ServiceMonitor endpoint scrapes at datasource.scrape_interval: the rules' windows assume it."""
+    for obj in (o for o in objects if o.get("kind") == "ServiceMonitor"):
+        for i, endpoint in enumerate((obj.get("spec") or {}).get("endpoints") or []):
+            if endpoint.get("interval") != config.datasource.scrape_interval:
+                yield (ident(obj), f"spec.endpoints[{i}].interval: {endpoint.get('interval')!r}, expected "
+                                   f"datasource.scrape_interval {config.datasource.scrape_interval!r}")
+
+
+def _crd_only(obj: dict[str, Any]) -> Iterator[str]:
+    return iter(())  # the ServiceMonitor: its CRD schema says all the Operator checks
+
+
+CUSTOM_RESOURCES = {"PrometheusRule": prometheus_rule_problems, "AlertmanagerConfig": alertmanager_config_problems,
+                    "ServiceMonitor": _crd_only}
 KUBERNETES_VERSIONS = ("1.34", "1.37")  # oldest and newest supported
 # Client-side `kubectl apply` keeps the whole object in a 262,144-byte annotation; keep a margin.
 MAX_OBJECT_BYTES = 250_000
@@ -61,6 +78,8 @@ def check_overlay(overlay: RenderedOverlay, config: PlatformConfig) -> Iterator[
     yield from (Finding(file, w, m) for w, m in _references(overlay.objects, config))
     yield from (Finding(file, w, m) for w, m in _datasource_agreement(overlay.objects, config))
     yield from (Finding(file, w, m) for w, m in _dashboard_layout(overlay.objects, config))
+    yield from (Finding(file, w, m) for w, m in overlay_problems(overlay.objects, config))
+    yield from (Finding(file, w, m) for w, m in _scraped_as_configured(overlay.objects, config))
     if overlay.name.split("+")[0] in HARDENED_OVERLAYS:
         yield from (Finding(file, w, m) for w, m in hardening(overlay.objects, config))
 
@@ -82,6 +101,7 @@ def _object_problems(obj: dict[str, Any]) -> Iterator[str]:
             yield (f"{size:,} bytes, over the {MAX_OBJECT_BYTES:,}-byte budget (client-side `kubectl apply` "
                    "stores the object in a 262,144-byte annotation): split it or trim the dashboards")
     if obj.get("kind") in CUSTOM_RESOURCES:
+        yield from crd_problems(obj)
         yield from CUSTOM_RESOURCES[obj["kind"]](obj)
         return
     for version in KUBERNETES_VERSIONS:

@@ -58,6 +58,10 @@ class Kubernetes:
     memory_request: str
     cpu_limit: str
     memory_limit: str
+    platform_namespace: str  # the platform's Service(s), scraped through components/service-monitor
+    platform_service_labels: tuple[tuple[str, str], ...]  # sorted (name, value) pairs
+    platform_metrics_port: str
+    service_monitor_labels: tuple[tuple[str, str], ...]
 
 
 @dataclass(frozen=True)
@@ -76,6 +80,7 @@ class AlertRule:
 class Alerts:
     grafana_url: str
     operations_contact: str
+    heartbeat_contact: str  # empty: the heartbeat route notifies nobody
     smtp_smarthost: str
     smtp_from: str
     alertmanager_config_labels: tuple[tuple[str, str], ...]  # sorted (name, value) pairs, like prometheus_rule_labels
@@ -133,7 +138,8 @@ class PlatformConfig:
             main_dashboard=MainDashboard(**_tuples(doc["main_dashboard"])),
             thresholds=Thresholds(**doc["thresholds"]),
             provisioning=Provisioning(**doc["provisioning"]),
-            kubernetes=Kubernetes(**doc["kubernetes"]),
+            kubernetes=Kubernetes(**{k: tuple(sorted(v.items())) if isinstance(v, dict) else v
+                                     for k, v in doc["kubernetes"].items()}),
             rules=Rules(evaluation_interval=doc["rules"]["evaluation_interval"],
                         prometheus_rule_labels=tuple(sorted(doc["rules"]["prometheus_rule_labels"].items()))),
             alerts=Alerts.from_section(doc["alerts"]),

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from agentmon_config import AlertRule, PlatformConfig
+from agentmon_config import alertnames as names
 from agentmon_config.contract import TENANT_LABEL
 from agentmon_config.durations import duration_seconds
 from agentmon_config.identity import MAIN_PANELS, TENANT_PANELS, dashboard_uid, tenant_dashboard_uid
@@ -40,7 +41,6 @@ from agentmon_rules.limits import exact
 ALERTS_FILE = "agentmon.alerts.rules.yml"
 PLATFORM = f'{TENANT_LABEL}="{ALL_TENANTS}"'
 TENANTS = f'{TENANT_LABEL}!="{ALL_TENANTS}"'
-MANAGED_BY = ("managed_by", "agentmon")
 LATENCY_WINDOW = "5m"
 # "p95 above the SLA" is "more than 5 % of requests slower than the SLA", read off the SLA's bucket exactly.
 SLOW_SHARE = "0.05"
@@ -53,13 +53,14 @@ TENANT = f"{{{{ $labels.{TENANT_LABEL} }}}}"
 PERCENT = "{{ $value | humanizePercentage }}"
 NUMBER = "{{ $value | humanize }}"
 
-# Alert names: tenant alerts carry tenant_id and one severity each; platform alerts carry no tenant_id.
-BURN_FAST, BURN_SLOW = "AgentmonErrorBudgetBurnFast", "AgentmonErrorBudgetBurnSlow"
-TENANT_LATENCY, TENANT_QUEUE = "AgentmonTenantLatencyHigh", "AgentmonTenantQueueDepthHigh"
-NO_WORKER, TENANT_ABSENT = "AgentmonTenantNoActiveWorker", "AgentmonTenantAbsent"
-SUCCESS_RATE, LATENCY, QUEUE = "AgentmonSuccessRateLow", "AgentmonLatencyHigh", "AgentmonQueueDepthHigh"
-METRICS_ABSENT, TARGET_DOWN, HEARTBEAT = "AgentmonMetricsAbsent", "AgentmonTargetDown", "AgentmonHeartbeat"
-HEARTBEAT_SEVERITY = "none"
+# Alert names (agentmon_config.alertnames, shared with the routing): tenant alerts carry tenant_id and one
+# severity each; platform alerts carry no tenant_id.
+BURN_FAST, BURN_SLOW = names.ERROR_BUDGET_BURN_FAST, names.ERROR_BUDGET_BURN_SLOW
+TENANT_LATENCY, TENANT_QUEUE = names.TENANT_LATENCY_HIGH, names.TENANT_QUEUE_DEPTH_HIGH
+NO_WORKER, TENANT_ABSENT = names.TENANT_NO_ACTIVE_WORKER, names.TENANT_ABSENT
+SUCCESS_RATE, LATENCY, QUEUE = names.SUCCESS_RATE_LOW, names.LATENCY_HIGH, names.QUEUE_DEPTH_HIGH
+METRICS_ABSENT, TARGET_DOWN, HEARTBEAT = names.METRICS_ABSENT, names.TARGET_DOWN, names.HEARTBEAT
+HEARTBEAT_SEVERITY = names.NONE
 
 
 @dataclass(frozen=True)
@@ -115,7 +116,8 @@ def _alert(name: str, expr: str, rule: AlertRule, text: tuple[str, str], panel_u
     summary, description = text
     annotations = (("description", description), ("panel_url", panel_url), ("runbook_url", links.runbook(runbook)),
                    ("summary", summary))
-    all_labels = {"severity": rule.severity, **dict([MANAGED_BY]), **labels}
+    # managed_by: the routing's top route matches it (agentmon_config.alertnames)
+    all_labels = {"severity": rule.severity, names.MANAGED_BY_LABEL: names.MANAGED_BY_VALUE, **labels}
     return AlertingRule(name, expr, rule.for_, tuple(sorted(all_labels.items())), annotations, keep_firing_for)
 
 

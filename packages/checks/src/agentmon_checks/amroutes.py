@@ -1,0 +1,125 @@
+"""Alertmanager's routing and inhibition semantics on a configuration document (alertmanager.yml's form), offline:
+which receivers an alert reaches, and whether one alert inhibits another. validate asks these questions for every
+tenant and alert name, thousands of times, where running amtool per question would take minutes; the tests check
+the answers against `amtool config routes test` and a real Alertmanager.
+
+Alertmanager (dispatch/route.go): the root route matches every alert; a matching route hands the alert to its
+children in order, each matching child takes it and the search stops at the first that has no `continue: true`;
+a route none of whose children matched notifies its own receiver. A matcher on a missing label sees "". Regular
+expressions are anchored (^(?:re)$). Inhibition (inhibit/inhibit.go): a firing source alert matching every source
+matcher mutes a target alert matching every target matcher when each `equal` label has the same value on both
+(missing counts as ""), and the two are not the same alert.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Mapping
+from functools import cache
+from typing import Any
+
+Labels = Mapping[str, str]
+_MATCHER = re.compile(r'\s*([a-zA-Z_:][a-zA-Z0-9_:]*)\s*(=~|!~|!=|=)\s*(.*?)\s*')
+_LITERALS = re.compile(r"[A-Za-z0-9_.@:/-]+(\|[A-Za-z0-9_.@:/-]+)*")
+
+
+@cache
+def parse_matcher(text: str) -> tuple[str, str, str]:
+    """`name op value`, the value quoted (OpenMetrics escapes) or bare, as Alertmanager's matcher parser takes it."""
+    found = _MATCHER.fullmatch(text)
+    if not found:
+        raise ValueError(f"not a matcher: {text!r}")
+    name, op, value = found.groups()
+    if len(value) >= 2 and value[0] == value[-1] == '"':
+        value = re.sub(r'\\(.)', lambda m: "\n" if m.group(1) == "n" else m.group(1), value[1:-1])
+    return name, op, value
+
+
+@cache
+def _value_test(op: str, value: str) -> Any:
+    if op in ("=", "!="):
+        return lambda v: (v == value) == (op == "=")
+    if _LITERALS.fullmatch(value):  # a list of names: a set lookup, fast at thousands of tenants
+        names = frozenset(value.split("|"))
+        return lambda v: (v in names) == (op == "=~")
+    pattern = re.compile(f"(?:{value})")
+    return lambda v: bool(pattern.fullmatch(v)) == (op == "=~")
+
+
+def matches(matchers: list[str], labels: Labels) -> bool:
+    for text in matchers:
+        name, op, value = parse_matcher(text)
+        if not _value_test(op, value)(labels.get(name, "")):
+            return False
+    return True
+
+
+def route_matchers(route: Mapping[str, Any]) -> list[str]:
+    """matchers, and the older match / match_re maps, as matcher texts."""
+    found = list(route.get("matchers") or [])
+    found += [f'{k}="{v}"' for k, v in (route.get("match") or {}).items()]
+    found += [f'{k}=~"{v}"' for k, v in (route.get("match_re") or {}).items()]
+    return found
+
+
+class Router:
+    """A configuration's routing tree with its matchers parsed once (validate asks it thousands of questions)."""
+
+    def __init__(self, config: Mapping[str, Any]) -> None:
+        self.root = _compile(config.get("route") or {})
+
+    def receivers(self, labels: Labels) -> list[str]:
+        """The receivers an alert with these labels is notified through, in routing order."""
+        return list(_walk(self.root, labels, None))
+
+
+_Compiled = tuple[str | None, tuple[tuple[str, Any], ...], bool, tuple[Any, ...]]  # receiver, tests, continue, children
+
+
+def _compile(route: Mapping[str, Any]) -> _Compiled:
+    tests = []
+    for text in route_matchers(route):
+        name, op, value = parse_matcher(text)
+        tests.append((name, _value_test(op, value)))
+    return (route.get("receiver"), tuple(tests), bool(route.get("continue")),
+            tuple(_compile(child) for child in route.get("routes") or []))
+
+
+def receivers_for(config: Mapping[str, Any], labels: Labels) -> list[str]:
+    return Router(config).receivers(labels)
+
+
+def _walk(route: _Compiled, labels: Labels, inherited: str | None) -> Iterator[str]:
+    own, _, _, children = route
+    receiver = own or inherited
+    found = False
+    for child in children:
+        if all(test(labels.get(name, "")) for name, test in child[1]):
+            found = True
+            yield from _walk(child, labels, receiver)
+            if not child[2]:
+                break
+    if not found and receiver is not None:
+        yield receiver
+
+
+def inhibits(rule: Mapping[str, Any], source: Labels, target: Labels) -> bool:
+    """Whether `source`, firing, mutes `target` under this inhibit rule."""
+    def side(prefix: str) -> list[str]:
+        return list(rule.get(f"{prefix}_matchers") or []) + [
+            f'{k}="{v}"' for k, v in (rule.get(f"{prefix}_match") or {}).items()] + [
+            f'{k}=~"{v}"' for k, v in (rule.get(f"{prefix}_match_re") or {}).items()]
+    return (dict(source) != dict(target) and matches(side("source"), source) and matches(side("target"), target)
+            and all(source.get(label, "") == target.get(label, "") for label in rule.get("equal") or []))
+
+
+def receiver_contacts(config: Mapping[str, Any]) -> dict[str, tuple[str, ...]]:
+    """Receiver name -> who it notifies ("e-mail <to>", "webhook <url>", other kinds by name); () for nobody."""
+    table = {}
+    for receiver in config.get("receivers") or []:
+        found = [f"e-mail {c.get('to')}" for c in receiver.get("email_configs") or []]
+        found += [f"webhook {c.get('url') or c.get('url_file')}" for c in receiver.get("webhook_configs") or []]
+        found += [kind.removesuffix("_configs") for kind in sorted(receiver)
+                  if kind.endswith("_configs") and kind not in ("email_configs", "webhook_configs")]
+        table[receiver.get("name")] = tuple(sorted(found))
+    return table
