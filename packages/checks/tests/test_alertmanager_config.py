@@ -164,9 +164,10 @@ def test_the_operators_crd_schema_names_each_fault(edit, message):
 
 
 def test_a_kind_without_a_vendored_crd_is_named():
-    assert list(crd_problems({"apiVersion": "monitoring.coreos.com/v1", "kind": "ServiceMonitor"})) == [
-        "apiVersion/kind: 'monitoring.coreos.com/v1'/'ServiceMonitor' is not one of "
-        "['monitoring.coreos.com/v1/PrometheusRule', 'monitoring.coreos.com/v1alpha1/AlertmanagerConfig']"]
+    assert list(crd_problems({"apiVersion": "monitoring.coreos.com/v1", "kind": "PodMonitor"})) == [
+        "apiVersion/kind: 'monitoring.coreos.com/v1'/'PodMonitor' is not one of "
+        "['monitoring.coreos.com/v1/PrometheusRule', 'monitoring.coreos.com/v1/ServiceMonitor', "
+        "'monitoring.coreos.com/v1alpha1/AlertmanagerConfig']"]
 
 
 def test_a_prometheus_rule_off_its_crd_is_named():
