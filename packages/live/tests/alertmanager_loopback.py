@@ -47,9 +47,15 @@ class Received:
             return [alert for _, payload in self.payloads.get(path, []) for alert in payload["alerts"]]
 
     def notifications(self, until: float) -> dict[str, int]:
-        """Path -> notifications received up to `until` seconds after start."""
+        """Path -> notifications received up to `until` seconds after start. A delivery Alertmanager retried (the
+        same group, status and alerts again: our receiver answered too late under load) counts once."""
+        return {path: len(set(got)) for path, got in self.deliveries(until).items()}
+
+    def deliveries(self, until: float) -> dict[str, list[tuple[str, str, int]]]:
+        """Path -> (group key, status, number of alerts) of each delivery up to `until` seconds, for messages."""
         with self.lock:
-            return {path: sum(1 for at, _ in got if at <= until) for path, got in self.payloads.items()}
+            return {path: [(p["groupKey"], p["status"] + json.dumps(p["alerts"], sort_keys=True), len(p["alerts"]))
+                           for at, p in got if at <= until] for path, got in self.payloads.items()}
 
 
 class _Server(ThreadingHTTPServer):

@@ -126,10 +126,12 @@ def outage_alerts(tenants) -> list[dict[str, str]]:
 @pytest.mark.e2e
 def test_a_platform_wide_outage_at_1000_tenants_stays_within_the_storm_budget(tmp_path):
     """Budget: in the first 15 minutes, operations gets at most 10 notifications, each tenant owner at most 2.
-    Expected, from the routing: operations 5 (the platform route groups by alertname: SuccessRateLow, LatencyHigh,
-    QueueDepthHigh; the route of its 100 tenants groups by severity: critical, warning), each owner 2 (critical,
-    warning; the ticket is inhibited by the page); group_interval (15 s here) is the whole window, so no group
-    notifies twice. The heartbeat's own route repeats every 5 s."""
+    Expected, from the routing: operations 5 groups (the platform route groups by alertname: SuccessRateLow,
+    LatencyHigh, QueueDepthHigh; the route of its 100 tenants groups by severity: critical, warning), each owner 2
+    (critical, warning; the ticket is inhibited by the page); group_interval (15 s here) is the whole window, so no
+    group notifies twice in it. On a loaded machine a delivery may land after the window (fewer, never more), so
+    the groups are counted again once everything arrived. The heartbeat's own route repeats every 5 s; the
+    operations route would repeat only after 4 minutes."""
     tenants = storm_tenants()
     with webhooks() as (received, base):
         config = configured(base, tenants)
@@ -138,11 +140,19 @@ def test_a_platform_wide_outage_at_1000_tenants_stays_within_the_storm_budget(tm
             post_alerts(url, outage_alerts(tenants))
             time.sleep(BUDGET_SECONDS - (time.monotonic() - received.started))
             counts = received.notifications(until=BUDGET_SECONDS)
+            deadline = time.monotonic() + 3 * BUDGET_SECONDS
+            while time.monotonic() < deadline and len(received.deliveries(until=1e9).get("/heartbeat", [])) < 2:
+                time.sleep(0.5)  # (its repeats are identical deliveries: counted one by one here)
+            heartbeats = len(received.deliveries(until=1e9).get("/heartbeat", []))
+    groups = {path: {key for key, _, _ in got} for path, got in received.deliveries(until=1e9).items()}
 
-    owners = {path: n for path, n in counts.items() if path.startswith("/owner/")}
-    assert counts["/operations"] == 5
+    operations = [(key, n) for key, _, n in received.deliveries(BUDGET_SECONDS)["/operations"]]
+    assert counts["/operations"] <= 10, operations
+    assert max(n for path, n in counts.items() if path.startswith("/owner/")) <= 2
+    assert len(groups["/operations"]) == 5, groups["/operations"]
+    owners = {path: len(keys) for path, keys in groups.items() if path.startswith("/owner/")}
     assert len(owners) == 900 and set(owners.values()) == {2}
-    assert counts["/heartbeat"] >= 2
+    assert heartbeats >= 2
     assert all(seen(received, f"/owner/{t}") == {("AgentmonErrorBudgetBurnFast", t), ("AgentmonTenantLatencyHigh", t),
                                                   ("AgentmonTenantQueueDepthHigh", t)}
                for t, path in tenants.items() if path != "operations")

@@ -65,12 +65,13 @@ def test_first_publish_commits_one_file_per_resource_naming_the_source_commit(so
                           capture_output=True, text=True, check=True).stdout
     assert f"Source commit: {head}\n" in body
     assert files(target) == sorted(f"clusters/prod/{name}.yaml" for name in (
-        "alertmanagerconfig-agentmon-routing", "configmap-grafana-dashboard-providers", "configmap-grafana-dashboards",
+        "alertmanagerconfig-agentmon-routing", "alertmanagerconfig-agentmon-routing-05",
+        "configmap-grafana-dashboard-providers", "configmap-grafana-dashboards",
         "configmap-grafana-dashboards-acme", "configmap-grafana-dashboards-globex",
         "configmap-grafana-datasources", "deployment-grafana", "networkpolicy-grafana",
         "prometheusrule-agentmon-alerts", "prometheusrule-agentmon-recording-rules", "service-grafana",
-        "serviceaccount-grafana"))
-    assert "published overlays/prod (12 files)" in " ".join(capsys.readouterr().out.split())
+        "serviceaccount-grafana", "servicemonitor-agentmon-platform"))
+    assert "published overlays/prod (14 files)" in " ".join(capsys.readouterr().out.split())
 
 
 def test_second_publish_without_changes_is_a_no_op(source, target, capsys):
