@@ -13,9 +13,11 @@ import kubernetes_validate.utils
 from ruamel.yaml import YAML
 
 from agentmon_checks.alertmanager_config import alertmanager_config_problems
+from agentmon_checks.crds import crd_problems
 from agentmon_checks.findings import Finding
 from agentmon_checks.kustomize import RenderedOverlay
 from agentmon_checks.rules import prometheus_rule_problems
+from agentmon_checks.targets import TARGET_OVERLAYS
 from agentmon_config import PlatformConfig
 from agentmon_dashboards import dashboard_uid
 from agentmon_deploy import (
@@ -27,9 +29,12 @@ from agentmon_deploy import (
 )
 
 ALLOWED_KINDS = frozenset({"ConfigMap", "Secret", "Service", "ServiceAccount", "Deployment", "NetworkPolicy",
-                           "Ingress", "PrometheusRule", "AlertmanagerConfig"})
+                           "Ingress", "PrometheusRule", "AlertmanagerConfig", "ServiceMonitor",
+                           "GrafanaDashboard", "GrafanaFolder", "GrafanaDatasource"})
 # Custom resources kubernetes-validate has no schema for, each with its own structural check.
-CUSTOM_RESOURCES = {"PrometheusRule": prometheus_rule_problems, "AlertmanagerConfig": alertmanager_config_problems}
+CUSTOM_RESOURCES = {"PrometheusRule": prometheus_rule_problems, "AlertmanagerConfig": alertmanager_config_problems,
+                    **dict.fromkeys(("ServiceMonitor", "GrafanaDashboard", "GrafanaFolder", "GrafanaDatasource"),
+                                    crd_problems)}
 KUBERNETES_VERSIONS = ("1.34", "1.37")  # oldest and newest supported
 # Client-side `kubectl apply` keeps the whole object in a 262,144-byte annotation; keep a margin.
 MAX_OBJECT_BYTES = 250_000
@@ -59,8 +64,9 @@ def check_overlay(overlay: RenderedOverlay, config: PlatformConfig) -> Iterator[
     for obj in overlay.objects:
         yield from (Finding(file, ident(obj), m) for m in _object_problems(obj))
     yield from (Finding(file, w, m) for w, m in _references(overlay.objects, config))
-    yield from (Finding(file, w, m) for w, m in _datasource_agreement(overlay.objects, config))
-    yield from (Finding(file, w, m) for w, m in _dashboard_layout(overlay.objects, config))
+    if overlay.name.split("+")[0] not in TARGET_OVERLAYS:  # those run no Grafana: agentmon_checks.targets
+        yield from (Finding(file, w, m) for w, m in _datasource_agreement(overlay.objects, config))
+        yield from (Finding(file, w, m) for w, m in _dashboard_layout(overlay.objects, config))
     if overlay.name.split("+")[0] in HARDENED_OVERLAYS:
         yield from (Finding(file, w, m) for w, m in hardening(overlay.objects, config))
 
@@ -76,11 +82,10 @@ def _object_problems(obj: dict[str, Any]) -> Iterator[str]:
             image = container.get("image", "")
             if ":" not in image.rsplit("/", 1)[-1] or image.endswith(":latest"):
                 yield f"containers[{container.get('name')}].image: {image!r} must be pinned (never latest or untagged)"
-    if obj.get("kind") in ("ConfigMap", "Secret"):
-        size = len(json.dumps(obj, separators=(",", ":")).encode())
-        if size > MAX_OBJECT_BYTES:
-            yield (f"{size:,} bytes, over the {MAX_OBJECT_BYTES:,}-byte budget (client-side `kubectl apply` "
-                   "stores the object in a 262,144-byte annotation): split it or trim the dashboards")
+    size = len(json.dumps(obj, separators=(",", ":")).encode())  # every kind: GrafanaDashboards hold JSON too
+    if size > MAX_OBJECT_BYTES:
+        yield (f"{size:,} bytes, over the {MAX_OBJECT_BYTES:,}-byte budget (client-side `kubectl apply` "
+               "stores the object in a 262,144-byte annotation): split it or trim the dashboards")
     if obj.get("kind") in CUSTOM_RESOURCES:
         yield from CUSTOM_RESOURCES[obj["kind"]](obj)
         return

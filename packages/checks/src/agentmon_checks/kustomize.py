@@ -63,7 +63,14 @@ def component_names(repo: Path) -> list[str]:
     return sorted(p.parent.name for p in (repo / COMPONENTS_DIR).glob("*/kustomization.yaml"))
 
 
-def render_overlays(repo: Path, generated: Mapping[str, bytes], with_components: tuple[str, ...] = ("prod",),
+# Overlays also rendered with each optional component they do not list: prod, and grafana-operator (whose users
+# may add the Prometheus Operator's rules, routing and ServiceMonitor).
+COMPONENT_OVERLAYS = ("prod", "grafana-operator")
+# Which of them apply, where not all do: grafana-operator runs no Grafana (so no ingress) and no demo stack.
+APPLICABLE_COMPONENTS = {"grafana-operator": frozenset({"prometheus-rules", "alertmanager-config", "servicemonitor"})}
+
+
+def render_overlays(repo: Path, generated: Mapping[str, bytes], with_components: tuple[str, ...] = COMPONENT_OVERLAYS,
                     only: tuple[str, ...] | None = None) -> list[RenderedOverlay]:
     """Every overlay (or those in `only`), plus each optional component applied on top of the overlays in
     with_components, except the components such an overlay already lists (kustomize refuses the same resource
@@ -82,7 +89,8 @@ def render_overlays(repo: Path, generated: Mapping[str, bytes], with_components:
                                  f"(have: {', '.join(overlay_names(tree))})")
         rendered = [RenderedOverlay(name, build(tree / OVERLAYS_DIR / name)) for name in overlays]
         for overlay in with_components:
-            for component in sorted(set(component_names(tree)) - listed_components(tree, overlay)):
+            applicable = APPLICABLE_COMPONENTS.get(overlay, frozenset(component_names(tree)))
+            for component in sorted(applicable - listed_components(tree, overlay)):
                 rendered.append(RenderedOverlay(f"{overlay}+{component}",
                                                 build(_with_component(tree, overlay, component))))
         return rendered

@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from agentmon_config.targets import Targets
+
 
 @dataclass(frozen=True)
 class Datasource:
@@ -120,6 +122,7 @@ class PlatformConfig:
     kubernetes: Kubernetes
     rules: Rules
     alerts: Alerts
+    targets: Targets
     tenants: tuple[Tenant, ...] = ()
 
     @classmethod
@@ -135,6 +138,7 @@ class PlatformConfig:
             rules=Rules(evaluation_interval=doc["rules"]["evaluation_interval"],
                         prometheus_rule_labels=tuple(sorted(doc["rules"]["prometheus_rule_labels"].items()))),
             alerts=Alerts.from_section(doc["alerts"]),
+            targets=Targets.from_section(doc["targets"]),
         )
 
 
