@@ -45,7 +45,9 @@ def findings(overlay: RenderedOverlay) -> list[str]:
 
 
 def test_every_rendered_overlay_passes_every_check():
-    assert sorted(OVERLAYS) == ["dev", "prod", "prod+demo-stack", "prod+ingress"]
+    assert sorted(OVERLAYS) == ["dev", "grafana-operator", "grafana-operator+prometheus-rules", "grafana-operator+servicemonitor",
+                                "kube-prometheus-stack", "prod", "prod+demo-stack", "prod+ingress",
+                                "prod+servicemonitor"]
     assert {name: findings(o) for name, o in OVERLAYS.items()} == {name: [] for name in OVERLAYS}
 
 
@@ -415,7 +417,7 @@ def prod_datasources_ident(overlay):
 @pytest.fixture
 def repo(tmp_path: Path) -> Path:
     for name in ("config", "base", "overlays", "components", "compose", "dashboards", "provisioning", "rules",
-                 "alertmanager"):
+                 "alertmanager", "targets"):
         shutil.copytree(REPO / name, tmp_path / name)
     return tmp_path
 

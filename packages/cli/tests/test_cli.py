@@ -53,8 +53,9 @@ def test_generated_files_are_deterministic_sorted_and_marked(repo):
 def test_validate_passes_on_a_fresh_build(repo):
     result = agentmon(repo, "validate")
     assert result.returncode == 0, result.stderr
-    assert "validate ok: 21 generated files fresh; 3 dashboards, 22 queries checked" in result.stdout
-    assert ("kustomize renders dev, prod, prod+demo-stack, prod+ingress valid for "
+    assert "validate ok: 34 generated files fresh; 3 dashboards, 22 queries checked" in result.stdout
+    assert ("kustomize renders dev, grafana-operator, kube-prometheus-stack, prod, prod+demo-stack, prod+ingress, "
+            "prod+servicemonitor, grafana-operator+prometheus-rules, grafana-operator+servicemonitor valid for "
             "Kubernetes 1.34 and 1.37; "
             "compose/docker-compose.yml valid") in " ".join(result.stdout.split())
 
@@ -123,7 +124,7 @@ def test_commands_find_the_project_root_from_a_subdirectory(repo):
     below.mkdir(parents=True)
     result = agentmon_in(below, "validate")
     assert result.returncode == 0, result.stderr
-    assert "validate ok: 21 generated files fresh" in result.stdout
+    assert "validate ok: 34 generated files fresh" in result.stdout
     assert not (below / "dashboards").exists()
 
 

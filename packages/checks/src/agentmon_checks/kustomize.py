@@ -64,10 +64,11 @@ def component_names(repo: Path) -> list[str]:
 
 
 # Overlays also rendered with each optional component they do not list: prod, and grafana-operator (whose users
-# may add the Prometheus Operator's rules, routing and ServiceMonitor).
+# may add the Prometheus Operator's rules and ServiceMonitor).
 COMPONENT_OVERLAYS = ("prod", "grafana-operator")
-# Which of them apply, where not all do: grafana-operator runs no Grafana (so no ingress) and no demo stack.
-APPLICABLE_COMPONENTS = {"grafana-operator": frozenset({"prometheus-rules", "alertmanager-config", "servicemonitor"})}
+# Which of them apply, where not all do: grafana-operator runs no Grafana (so no ingress) and no demo stack; the
+# alert routing needs the namespace label overlays/prod and overlays/kube-prometheus-stack put on every alert.
+APPLICABLE_COMPONENTS = {"grafana-operator": frozenset({"prometheus-rules", "servicemonitor"})}
 
 
 def render_overlays(repo: Path, generated: Mapping[str, bytes], with_components: tuple[str, ...] = COMPONENT_OVERLAYS,
