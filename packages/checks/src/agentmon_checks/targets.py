@@ -70,6 +70,9 @@ def _placed(where: str, board_text: str, folder: str, placed: dict[str, list[tup
     except (TypeError, ValueError) as exc:
         yield where, f"not dashboard JSON: {exc}"
         return
+    if not isinstance(board, dict) or not board.get("uid"):
+        yield where, "not a dashboard with a uid (Grafana would give it a random one)"
+        return
     placed.setdefault(board.get("uid"), []).append((where, folder))
     yield from ((f"{where} {f.where}", f.message) for f in datasource_refs("", board, {datasource_uid}))
     for annotation in board.get("annotations", {}).get("list", []):  # datasource_refs reads panels and variables
@@ -128,7 +131,7 @@ def operator_layout(objects: list[dict[str, Any]], config: PlatformConfig,
     operator = config.targets.grafana_operator
     selector = {"matchLabels": dict(operator.instance_selector)}
     folders: dict[str, str] = {}
-    for obj in (o for o in objects if str(o.get("apiVersion", "")).startswith("grafana.integreatly.org/")):
+    for obj in (o for o in objects if o.get("kind") in ("GrafanaDashboard", "GrafanaFolder", "GrafanaDatasource")):
         if obj.get("spec", {}).get("instanceSelector") != selector:
             yield ident(obj), f"spec.instanceSelector: must be {selector} (targets.grafana_operator.instance_selector)"
         if obj["kind"] == "GrafanaFolder":

@@ -52,7 +52,8 @@ class Targets:
         operator, monitor = section["grafana_operator"], section["service_monitor"]
         return cls(
             kube_prometheus_stack=KubePrometheusStack(**section["kube_prometheus_stack"]),
-            grafana_operator=GrafanaOperator(**{**operator, "instance_selector": _pairs(operator["instance_selector"])}),
+            grafana_operator=GrafanaOperator(**{**operator,
+                                                "instance_selector": _pairs(operator["instance_selector"])}),
             service_monitor=ServiceMonitor(**{**monitor, "service_labels": _pairs(monitor["service_labels"]),
                                               "labels": _pairs(monitor["labels"])}),
         )
