@@ -9,6 +9,7 @@ import json
 from pathlib import Path, PurePosixPath
 
 import pytest
+from ruamel.yaml import YAML
 
 from agentmon_bundle.outputs import render
 from agentmon_checks import crds, targets
@@ -253,3 +254,20 @@ def test_a_service_monitor_at_the_stacks_default_interval_or_unselected_is_named
     assert list(crds.crd_problems(monitor)) == [
         "spec.endpoints.0.interval: '15 s' does not match '^(0|(([0-9]+)y)?(([0-9]+)w)?(([0-9]+)d)?(([0-9]+)h)?"
         "(([0-9]+)m)?(([0-9]+)s)?(([0-9]+)ms)?)$' (CRD ServiceMonitor of prometheus-operator-v0.93.1)"]
+
+
+def test_the_documented_helm_values_set_what_the_overlay_needs_and_the_chart_defaults_match_the_configuration():
+    """docs/operations/kubernetes.md's values file; the chart's defaults as kube-prometheus-stack 88.5.3's
+    values.yaml and the Grafana subchart 12.11.1's state them (grafana.sidecar.dashboards.label/labelValue,
+    grafana.sidecar.datasources.uid)."""
+    text = (REPO / "docs/operations/kubernetes.md").read_text()
+    section = text[text.index("### kube-prometheus-stack"):text.index("### grafana-operator")]
+    block = section.split("```yaml\n", 1)[1].split("```", 1)[0]
+    assert YAML(typ="safe").load(block) == {"grafana": {"sidecar": {"dashboards": {
+        "folderAnnotation": CONFIG.targets.kube_prometheus_stack.folder_annotation,
+        "provider": {"foldersFromFilesStructure": True}}}}}
+    kps = CONFIG.targets.kube_prometheus_stack
+    assert (kps.dashboard_label, kps.dashboard_label_value, kps.datasource_uid) == ("grafana_dashboard", "1",
+                                                                                    "prometheus")
+    assert dict(CONFIG.targets.service_monitor.labels) == dict(CONFIG.rules.prometheus_rule_labels) == {
+        "release": "kube-prometheus-stack"}
