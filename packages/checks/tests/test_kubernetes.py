@@ -45,8 +45,7 @@ def findings(overlay: RenderedOverlay) -> list[str]:
 
 
 def test_every_rendered_overlay_passes_every_check():
-    assert sorted(OVERLAYS) == ["dev", "grafana-operator", "grafana-operator+prometheus-rules",
-                                "grafana-operator+servicemonitor", "kube-prometheus-stack", "prod", "prod+demo-stack",
+    assert sorted(OVERLAYS) == ["dev", "grafana-operator", "kube-prometheus-stack", "prod", "prod+demo-stack",
                                 "prod+ingress", "prod+servicemonitor"]
     assert {name: findings(o) for name, o in OVERLAYS.items()} == {name: [] for name in OVERLAYS}
 

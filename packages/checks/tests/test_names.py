@@ -25,8 +25,7 @@ def names_findings(overlay: RenderedOverlay) -> list[str]:
 
 
 def test_every_name_in_every_rendered_overlay_is_valid():
-    assert sorted(OVERLAYS) == ["dev", "grafana-operator", "grafana-operator+prometheus-rules",
-                                "grafana-operator+servicemonitor", "kube-prometheus-stack", "prod", "prod+demo-stack",
+    assert sorted(OVERLAYS) == ["dev", "grafana-operator", "kube-prometheus-stack", "prod", "prod+demo-stack",
                                 "prod+ingress", "prod+servicemonitor"]
     assert {name: names_findings(o) for name, o in OVERLAYS.items()} == {name: [] for name in OVERLAYS}
 
@@ -95,5 +94,4 @@ def test_validate_catches_a_generator_that_builds_an_invalid_name():
           for overlay in ("dev", "prod", "prod with component demo-stack", "prod with component ingress",
                           "prod with component servicemonitor")),
         ("overlays/kube-prometheus-stack", "ConfigMap/dashboard-tenant-zeta-", f"'dashboard-tenant-zeta-' {subdomain}"),
-        *((f"overlays/grafana-operator{variant}", where, message) for where, message in operator
-          for variant in ("", " with component prometheus-rules", " with component servicemonitor"))])
+        *(("overlays/grafana-operator", where, message) for where, message in operator)])

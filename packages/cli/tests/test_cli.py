@@ -55,7 +55,7 @@ def test_validate_passes_on_a_fresh_build(repo):
     assert result.returncode == 0, result.stderr
     assert "validate ok: 34 generated files fresh; 3 dashboards, 22 queries checked" in result.stdout
     assert ("kustomize renders dev, grafana-operator, kube-prometheus-stack, prod, prod+demo-stack, prod+ingress, "
-            "prod+servicemonitor, grafana-operator+prometheus-rules, grafana-operator+servicemonitor valid for "
+            "prod+servicemonitor valid for "
             "Kubernetes 1.34 and 1.37; "
             "compose/docker-compose.yml valid") in " ".join(result.stdout.split())
 
