@@ -8,14 +8,7 @@ import pytest
 
 from agentmon_config import ConfigError, load_platform, with_datasource_uid
 
-MINIMAL = """\
-datasource:
-  name: Prometheus
-  uid: prom
-main_dashboard:
-  name: health
-  title: Health
-"""
+from .test_loader import MINIMAL
 
 
 def load(tmp_path: Path, extra: str = ""):
@@ -77,22 +70,17 @@ def test_a_bad_target_value_is_named_with_its_field(tmp_path, extra, message):
     assert error(tmp_path, extra).startswith(message)
 
 
-@pytest.mark.parametrize(("uid", "ok"), [("a" * 40, True), ("a" * 41, False), ("prom_1-x", True), ("", False)])
-def test_datasource_uid_length_boundary_is_grafanas_40(tmp_path, uid, ok):
-    extra = f"targets:\n  grafana_operator:\n    datasource_uid: '{uid}'\n"
+@pytest.mark.parametrize(("section", "field", "value", "ok"), [
+    ("grafana_operator", "datasource_uid", "a" * 40, True), ("grafana_operator", "datasource_uid", "a" * 41, False),
+    ("grafana_operator", "datasource_uid", "prom_1-x", True), ("grafana_operator", "datasource_uid", "", False),
+    ("service_monitor", "port", "a" * 15, True), ("service_monitor", "port", "a" * 16, False),
+    ("service_monitor", "port", "9090", False), ("service_monitor", "port", "http-metrics", True)])
+def test_grafanas_40_character_uids_and_iana_port_names_at_their_boundaries(tmp_path, section, field, value, ok):
+    extra = f"targets:\n  {section}:\n    {field}: '{value}'\n"
     if ok:
-        assert load(tmp_path, extra).targets.grafana_operator.datasource_uid == uid
+        assert getattr(getattr(load(tmp_path, extra).targets, section), field) == value
     else:
-        assert error(tmp_path, extra).startswith("targets.grafana_operator.datasource_uid: ")
-
-
-@pytest.mark.parametrize(("port", "ok"), [("a" * 15, True), ("a" * 16, False), ("9090", False), ("http-metrics", True)])
-def test_port_name_is_an_iana_service_name(tmp_path, port, ok):
-    extra = f"targets:\n  service_monitor:\n    port: '{port}'\n"
-    if ok:
-        assert load(tmp_path, extra).targets.service_monitor.port == port
-    else:
-        assert error(tmp_path, extra).startswith(f"targets.service_monitor.port: '{port}' does not match")
+        assert error(tmp_path, extra).startswith(f"targets.{section}.{field}: '{value}' ")
 
 
 def test_the_error_names_the_file_and_line(tmp_path):
