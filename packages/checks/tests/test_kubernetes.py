@@ -45,7 +45,8 @@ def findings(overlay: RenderedOverlay) -> list[str]:
 
 
 def test_every_rendered_overlay_passes_every_check():
-    assert sorted(OVERLAYS) == ["dev", "prod", "prod+demo-stack", "prod+ingress"]
+    assert sorted(OVERLAYS) == ["dev", "grafana-operator", "kube-prometheus-stack", "prod", "prod+demo-stack",
+                                "prod+ingress", "prod+servicemonitor"]
     assert {name: findings(o) for name, o in OVERLAYS.items()} == {name: [] for name in OVERLAYS}
 
 
@@ -55,8 +56,7 @@ def test_prod_bundle_contents():
         "ConfigMap/grafana-dashboard-providers", "ConfigMap/grafana-dashboards", "ConfigMap/grafana-dashboards-acme",
         "ConfigMap/grafana-dashboards-globex", "ConfigMap/grafana-datasources",
         "Deployment/grafana", "NetworkPolicy/grafana", "PrometheusRule/agentmon-alerts",
-        "PrometheusRule/agentmon-recording-rules", "Service/grafana", "ServiceAccount/grafana",
-        "ServiceMonitor/agentmon-platform"]
+        "PrometheusRule/agentmon-recording-rules", "Service/grafana", "ServiceAccount/grafana"]
     assert {o["metadata"]["namespace"] for o in OVERLAYS["prod"].objects} == {"monitoring"}
     service = objects("prod")["Service/grafana"]["spec"]
     assert (service["type"], service["ports"][0]["port"], service["ports"][0]["name"]) == ("ClusterIP", 3000, "http")
@@ -127,8 +127,7 @@ def test_alert_rules_without_the_overlays_namespace_label_are_named():
 
 def test_a_component_the_overlay_already_lists_is_not_rendered_twice(tmp_path):
     """Rendering prod plus a component prod lists would be refused by kustomize (the same resource twice)."""
-    assert kustomize.listed_components(REPO, "prod") == {"alertmanager-config", "prometheus-rules",
-                                                          "service-monitor"}
+    assert kustomize.listed_components(REPO, "prod") == {"alertmanager-config", "prometheus-rules"}
     assert kustomize.listed_components(REPO, "dev") == {"demo-stack"}
     with pytest.raises(kustomize.KustomizeError, match="already registered id: AlertmanagerConfig"):
         kustomize.build(kustomize._with_component(_scratch_tree(tmp_path), "prod", "alertmanager-config"))
@@ -449,7 +448,7 @@ def prod_datasources_ident(overlay):
 @pytest.fixture
 def repo(tmp_path: Path) -> Path:
     for name in ("config", "base", "overlays", "components", "compose", "dashboards", "provisioning", "rules",
-                 "alertmanager"):
+                 "alertmanager", "targets"):
         shutil.copytree(REPO / name, tmp_path / name)
     return tmp_path
 
@@ -499,13 +498,11 @@ def test_strict_schema_rejects_an_unknown_field_for_both_versions():
         "allowed ('portz' was unexpected)" for v in ("1.34", "1.37")]
 
 
-def test_a_service_monitor_scraping_at_another_interval_or_off_its_crd_is_named():
-    def edit(objs):
-        endpoint = objs["ServiceMonitor/agentmon-platform"]["spec"]["endpoints"][0]
-        endpoint["interval"] = "30s"
-        endpoint["scheme"] = "ftp"
-    assert findings(_prod_objects(edit)) == [
-        "overlays/prod: ServiceMonitor/agentmon-platform: spec.endpoints[0].scheme: Input should be 'http' or "
-        "'https'",
-        "overlays/prod: ServiceMonitor/agentmon-platform: spec.endpoints[0].interval: '30s', expected "
-        "datasource.scrape_interval '15s'"]
+def test_a_service_monitor_off_its_crd_is_named_in_prod_with_the_component():
+    """The interval and selector checks: packages/checks/tests/test_targets.py."""
+    bad = json.loads(json.dumps(OVERLAYS["prod+servicemonitor"].objects))
+    monitor = next(o for o in bad if o["kind"] == "ServiceMonitor")
+    monitor["spec"]["endpoints"][0]["scheme"] = "ftp"
+    assert findings(RenderedOverlay("prod+servicemonitor", bad)) == [
+        "overlays/prod with component servicemonitor: ServiceMonitor/agentmon-platform: spec.endpoints[0].scheme: "
+        "Input should be 'http' or 'https'"]

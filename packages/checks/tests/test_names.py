@@ -25,7 +25,8 @@ def names_findings(overlay: RenderedOverlay) -> list[str]:
 
 
 def test_every_name_in_every_rendered_overlay_is_valid():
-    assert sorted(OVERLAYS) == ["dev", "prod", "prod+demo-stack", "prod+ingress"]
+    assert sorted(OVERLAYS) == ["dev", "grafana-operator", "kube-prometheus-stack", "prod", "prod+demo-stack",
+                                "prod+ingress", "prod+servicemonitor"]
     assert {name: names_findings(o) for name, o in OVERLAYS.items()} == {name: [] for name in OVERLAYS}
 
 
@@ -83,8 +84,14 @@ def test_validate_catches_a_generator_that_builds_an_invalid_name():
     zeta = dataclasses.replace(CONFIG.tenants[0], tenant_id="zeta-", source=REPO / "tenants/zeta-/tenant.yaml")
     checked = check_bundle(REPO, dataclasses.replace(CONFIG, tenants=(*CONFIG.tenants, zeta)), against_disk=False)
     invalid = [(f.file, f.where, f.message.split(": ", 1)[1]) for f in checked.findings if "zeta-" in f.message]
-    assert invalid == [
-        (f"overlays/{overlay}", "Deployment/grafana",
-         "'dashboards-zeta-' is not a valid DNS-1123 label (a-z, 0-9 and '-', starting and ending with a letter or "
-         "digit, at most 63)")
-        for overlay in ("dev", "prod", "prod with component demo-stack", "prod with component ingress")]
+    label = ("is not a valid DNS-1123 label (a-z, 0-9 and '-', starting and ending with a letter or digit, "
+             "at most 63)")
+    subdomain = "is not a valid DNS-1123 subdomain (DNS labels joined by '.', at most 253 characters)"
+    operator = [("GrafanaDashboard/dashboard-tenant-zeta-", f"'dashboard-tenant-zeta-' {subdomain}"),
+                ("GrafanaFolder/agentmon-zeta-", f"'agentmon-zeta-' {subdomain}")]
+    assert sorted(invalid) == sorted([
+        *((f"overlays/{overlay}", "Deployment/grafana", f"'dashboards-zeta-' {label}")
+          for overlay in ("dev", "prod", "prod with component demo-stack", "prod with component ingress",
+                          "prod with component servicemonitor")),
+        ("overlays/kube-prometheus-stack", "ConfigMap/dashboard-tenant-zeta-", f"'dashboard-tenant-zeta-' {subdomain}"),
+        *(("overlays/grafana-operator", where, message) for where, message in operator)])

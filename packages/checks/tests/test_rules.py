@@ -155,8 +155,10 @@ def test_every_prometheus_loads_the_same_generated_rules():
             for g in alerting["spec"]["groups"] for r in g["rules"]] == [
         r for g in RENDERED.rules["agentmon.alerts.rules.yml"]["groups"] for r in g["rules"]]
     assert {r["labels"]["namespace"] for g in alerting["spec"]["groups"] for r in g["rules"]} == {"monitoring"}
-    # prod lists the component, so every prod variant ships the same two; dev's Prometheus loads the files instead
+    # prod and kube-prometheus-stack list the component, so every variant of theirs ships the same two; dev's
+    # Prometheus loads the files instead; grafana-operator ships them only when its user adds the component
     assert {name: sorted(o["metadata"]["name"] for o in objects if o["kind"] == "PrometheusRule")
             for name, objects in overlays.items()} == {
-        "dev": [], **{name: ["agentmon-alerts", "agentmon-recording-rules"]
-                      for name in ("prod", "prod+demo-stack", "prod+ingress")}}
+        "dev": [], "grafana-operator": [],
+        **{name: ["agentmon-alerts", "agentmon-recording-rules"]
+           for name in ("prod", "prod+demo-stack", "prod+ingress", "prod+servicemonitor", "kube-prometheus-stack")}}

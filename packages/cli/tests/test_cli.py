@@ -36,7 +36,7 @@ def tree(root: Path) -> dict[str, bytes]:
 def test_build_writes_the_committed_files_byte_for_byte(repo):
     generated = ("dashboards", "provisioning", "base/generated")
     assert {root: tree(repo / root) for root in generated} == {root: tree(REPO / root) for root in generated}
-    assert len(tree(repo / "base/generated")) == 6  # the four Grafana objects, and operator/ with the ServiceMonitor
+    assert len(tree(repo / "base/generated")) == 4  # the four Grafana objects
 
 
 def test_generated_files_are_deterministic_sorted_and_marked(repo):
@@ -53,8 +53,9 @@ def test_generated_files_are_deterministic_sorted_and_marked(repo):
 def test_validate_passes_on_a_fresh_build(repo):
     result = agentmon(repo, "validate")
     assert result.returncode == 0, result.stderr
-    assert "validate ok: 24 generated files fresh; 3 dashboards, 22 queries checked" in result.stdout
-    assert ("kustomize renders dev, prod, prod+demo-stack, prod+ingress valid for "
+    assert "validate ok: 35 generated files fresh; 3 dashboards, 22 queries checked" in result.stdout
+    assert ("kustomize renders dev, grafana-operator, kube-prometheus-stack, prod, prod+demo-stack, prod+ingress, "
+            "prod+servicemonitor valid for "
             "Kubernetes 1.34 and 1.37; "
             "compose/docker-compose.yml valid") in " ".join(result.stdout.split())
 
@@ -123,7 +124,7 @@ def test_commands_find_the_project_root_from_a_subdirectory(repo):
     below.mkdir(parents=True)
     result = agentmon_in(below, "validate")
     assert result.returncode == 0, result.stderr
-    assert "validate ok: 24 generated files fresh" in result.stdout
+    assert "validate ok: 35 generated files fresh" in result.stdout
     assert not (below / "dashboards").exists()
 
 

@@ -48,11 +48,10 @@ def test_provisioning_configmaps_key_files_by_base_name():
     ]
 
 
-def test_base_fragments_are_the_four_grafana_objects_and_the_service_monitor():
+def test_base_fragments_are_the_four_grafana_objects():
     assert {name: doc["kind"] for name, doc in render_base_fragments(CONFIG, FILES).items()} == {
         "deployment.yaml": "Deployment", "networkpolicy.yaml": "NetworkPolicy",
-        "service.yaml": "Service", "serviceaccount.yaml": "ServiceAccount",
-        "operator/kustomization.yaml": "Kustomization", "operator/servicemonitor.yaml": "ServiceMonitor"}
+        "service.yaml": "Service", "serviceaccount.yaml": "ServiceAccount"}
 
 
 def test_deployment_takes_image_and_dashboards_path_from_config():
@@ -76,23 +75,3 @@ def test_network_policy_egress_port_and_prometheus_namespace_come_from_config():
     assert egress[1] == {"to": [namespace], "ports": [{"protocol": "TCP", "port": 9091}]}
 
 
-def test_the_service_monitor_scrapes_the_platform_at_the_configured_interval():
-    """Issue 19: kube-prometheus-stack scrapes every 30 s unless told; the rules assume datasource.scrape_interval."""
-    from agentmon_deploy.servicemonitor import service_monitor
-
-    assert service_monitor(CONFIG) == {
-        "apiVersion": "monitoring.coreos.com/v1", "kind": "ServiceMonitor",
-        "metadata": {"name": "agentmon-platform",
-                     "labels": {"app.kubernetes.io/part-of": "agentmon", "release": "kube-prometheus-stack"}},
-        "spec": {"namespaceSelector": {"matchNames": ["ai-agents"]},
-                 "selector": {"matchLabels": {"app.kubernetes.io/name": "ai-agents-platform"}},
-                 "endpoints": [{"port": "metrics", "path": "/metrics", "interval": "15s"}]}}
-    other = replace(CONFIG, datasource=replace(CONFIG.datasource, scrape_interval="30s"),
-                    kubernetes=replace(CONFIG.kubernetes, platform_namespace="agents", platform_metrics_port="http",
-                                       platform_service_labels=(("app", "api"), ("tier", "web")),
-                                       service_monitor_labels=()))
-    doc = service_monitor(other)
-    assert doc["metadata"]["labels"] == {"app.kubernetes.io/part-of": "agentmon"}
-    assert doc["spec"] == {"namespaceSelector": {"matchNames": ["agents"]},
-                           "selector": {"matchLabels": {"app": "api", "tier": "web"}},
-                           "endpoints": [{"port": "http", "path": "/metrics", "interval": "30s"}]}

@@ -74,6 +74,23 @@ def test_first_publish_commits_one_file_per_resource_naming_the_source_commit(so
     assert "published overlays/prod (14 files)" in " ".join(capsys.readouterr().out.split())
 
 
+def test_the_kube_prometheus_stack_target_publishes_one_file_per_dashboard_and_no_grafana(source, target, capsys):
+    assert run(source, target, "--overlay", "kube-prometheus-stack", path="clusters/kps") == 0
+    assert files(target) == sorted(f"clusters/kps/{name}.yaml" for name in (
+        "alertmanagerconfig-agentmon-routing", "configmap-dashboard-agentmon-system-health",
+        "configmap-dashboard-tenant-acme", "configmap-dashboard-tenant-globex", "prometheusrule-agentmon-alerts",
+        "prometheusrule-agentmon-recording-rules", "servicemonitor-agentmon-platform"))
+    assert "published overlays/kube-prometheus-stack (7 files)" in " ".join(capsys.readouterr().out.split())
+
+
+def test_the_grafana_operator_target_publishes_folders_dashboards_and_the_datasource(source, target, capsys):
+    assert run(source, target, "--overlay", "grafana-operator", path="clusters/operator") == 0
+    assert files(target) == sorted(f"clusters/operator/{name}.yaml" for name in (
+        "grafanadashboard-dashboard-agentmon-system-health", "grafanadashboard-dashboard-tenant-acme",
+        "grafanadashboard-dashboard-tenant-globex", "grafanadatasource-agentmon-datasource",
+        "grafanafolder-agentmon-acme", "grafanafolder-agentmon-globex"))
+
+
 def test_second_publish_without_changes_is_a_no_op(source, target, capsys):
     assert run(source, target) == 0
     assert run(source, target) == 0
@@ -222,7 +239,8 @@ def test_urls_and_scp_like_targets_are_passed_to_git_as_given(tmp_path):
 def test_an_unknown_overlay_is_a_one_line_usage_error(source, target, capsys):
     assert run(source, target, "--overlay", "staging") == 2
     err = capsys.readouterr().err
-    assert err == "error: --overlay 'staging': no such overlay in overlays/ (have: dev, prod)\n"
+    assert err == ("error: --overlay 'staging': no such overlay in overlays/ "
+                   "(have: dev, grafana-operator, kube-prometheus-stack, prod)\n")
     assert commits(target) == []
 
 

@@ -11,9 +11,10 @@ from pathlib import PurePosixPath
 from typing import Any
 
 from agentmon_bundle.serialize import json_bytes, yaml_bytes
-from agentmon_config import PlatformConfig
+from agentmon_config import PlatformConfig, with_datasource_uid
 from agentmon_dashboards import render_dashboards
 from agentmon_deploy import dashboards_kustomization, provisioning_kustomization, render_base_fragments
+from agentmon_deploy.targets import DASHBOARDS_DIR, operator_resources, service_monitor_files, sidecar_kustomization
 from agentmon_provisioning import DASHBOARD_PROVIDERS_FILE, DATASOURCES_FILE, render_provisioning
 from agentmon_rules import render_alertmanager, render_rules
 
@@ -22,7 +23,10 @@ PROVISIONING_ROOT = "provisioning"
 BASE_FRAGMENTS_ROOT = "base/generated"
 RULES_ROOT = "rules"
 ALERTMANAGER_ROOT = "alertmanager"
-GENERATED_ROOTS = (DASHBOARDS_ROOT, PROVISIONING_ROOT, BASE_FRAGMENTS_ROOT, RULES_ROOT, ALERTMANAGER_ROOT)
+# What the kube-prometheus-stack and grafana-operator overlays and components/servicemonitor deploy.
+TARGETS_ROOT = "targets"
+SIDECAR_TARGET, OPERATOR_TARGET, SERVICE_MONITOR_TARGET = "kube-prometheus-stack", "grafana-operator", "servicemonitor"
+GENERATED_ROOTS = (DASHBOARDS_ROOT, PROVISIONING_ROOT, BASE_FRAGMENTS_ROOT, RULES_ROOT, ALERTMANAGER_ROOT, TARGETS_ROOT)
 KUSTOMIZATION = "kustomization.yaml"
 
 
@@ -52,8 +56,29 @@ def render(config: PlatformConfig) -> Rendered:
     files |= {path: yaml_bytes(doc) for path, doc in kubernetes.items()}
     files |= {_join(RULES_ROOT, name): yaml_bytes(doc) for name, doc in rules.items()}
     files |= {_join(ALERTMANAGER_ROOT, name): yaml_bytes(doc) for name, doc in alertmanager.items()}
+    files |= _target_files(config, dashboards, provisioning[DATASOURCES_FILE]["datasources"][0])
     return Rendered(dashboards=dashboards, provisioning=provisioning, rules=rules, alertmanager=alertmanager,
                     files=dict(sorted(files.items())))
+
+
+def _target_files(config: PlatformConfig, dashboards: dict[str, dict[str, Any]],
+                  provisioned_datasource: dict[str, Any]) -> dict[str, bytes]:
+    """Each target gets its dashboards generated for its own datasource uid."""
+    sidecar_root, operator_root = _join(TARGETS_ROOT, SIDECAR_TARGET), _join(TARGETS_ROOT, OPERATOR_TARGET)
+    sidecar_boards = _dashboards_for(config, dashboards, config.targets.kube_prometheus_stack.datasource_uid)
+    files = {_join(sidecar_root, f"{DASHBOARDS_DIR}/{name}"): json_bytes(doc) for name, doc in sidecar_boards.items()}
+    files[_join(sidecar_root, KUSTOMIZATION)] = yaml_bytes(sidecar_kustomization(config, sidecar_boards))
+    operator_boards = _dashboards_for(config, dashboards, config.targets.grafana_operator.datasource_uid)
+    files |= {_join(operator_root, name): yaml_bytes(doc)
+              for name, doc in operator_resources(config, operator_boards, provisioned_datasource).items()}
+    files |= {_join(TARGETS_ROOT, f"{SERVICE_MONITOR_TARGET}/{name}"): yaml_bytes(doc)
+              for name, doc in service_monitor_files(config).items()}
+    return files
+
+
+def _dashboards_for(config: PlatformConfig, dashboards: dict[str, dict[str, Any]], uid: str) -> dict[str, Any]:
+    """The dashboards generated with `uid` as their datasource (the standard render when it is that uid already)."""
+    return dashboards if uid == config.datasource.uid else render_dashboards(with_datasource_uid(config, uid))
 
 
 def _join(root: str, name: str) -> str:

@@ -11,7 +11,7 @@ from rich.console import Console
 
 from agentmon_bundle.outputs import ALERTMANAGER_ROOT, GENERATED_ROOTS, RULES_ROOT, Rendered, render
 from agentmon_checks import alerts as alert_checks
-from agentmon_checks import compose, kubernetes, names
+from agentmon_checks import compose, kubernetes, names, targets
 from agentmon_checks import dashboards as checks
 from agentmon_checks import rules as rule_checks
 from agentmon_checks.drift import drift
@@ -69,6 +69,7 @@ def kubernetes_checks(root: Path, config: PlatformConfig, rendered: Rendered) ->
             return [Finding("overlays", "", str(exc))], []
         findings = [f for overlay in overlays for f in kubernetes.check_overlay(overlay, config)]
         findings += [f for overlay in overlays for f in names.check_names(overlay)]
+        findings += [f for overlay in overlays for f in targets.check_target(overlay, config, rendered.dashboards)]
     return findings, [o.name for o in overlays]
 
 

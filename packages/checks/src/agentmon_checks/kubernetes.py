@@ -18,6 +18,7 @@ from agentmon_checks.findings import Finding
 from agentmon_checks.kustomize import RenderedOverlay
 from agentmon_checks.operator_conformance import overlay_problems
 from agentmon_checks.rules import prometheus_rule_problems
+from agentmon_checks.targets import TARGET_OVERLAYS
 from agentmon_config import PlatformConfig
 from agentmon_dashboards import dashboard_uid
 from agentmon_deploy import (
@@ -29,24 +30,26 @@ from agentmon_deploy import (
 )
 
 ALLOWED_KINDS = frozenset({"ConfigMap", "Secret", "Service", "ServiceAccount", "Deployment", "NetworkPolicy",
-                           "Ingress", "PrometheusRule", "AlertmanagerConfig", "ServiceMonitor"})
-# Custom resources kubernetes-validate has no schema for: the Operator's CRD schema (agentmon_checks.crds), then
-# each kind's own check of the Operator's rules.
-def _scraped_as_configured(objects: list[dict[str, Any]], config: PlatformConfig) -> Iterator[tuple[str, str]]:
-    """Every ServiceMonitor endpoint scrapes at datasource.scrape_interval: the rules' windows assume it."""
-    for obj in (o for o in objects if o.get("kind") == "ServiceMonitor"):
-        for i, endpoint in enumerate((obj.get("spec") or {}).get("endpoints") or []):
-            if endpoint.get("interval") != config.datasource.scrape_interval:
-                yield (ident(obj), f"spec.endpoints[{i}].interval: {endpoint.get('interval')!r}, expected "
-                                   f"datasource.scrape_interval {config.datasource.scrape_interval!r}")
+                           "Ingress", "PrometheusRule", "AlertmanagerConfig", "ServiceMonitor",
+                           "GrafanaDashboard", "GrafanaFolder", "GrafanaDatasource"})
 
 
 def _crd_only(obj: dict[str, Any]) -> Iterator[str]:
-    return iter(())  # the ServiceMonitor: its CRD schema says all the Operator checks
+    return iter(())  # the ServiceMonitor: its CRD says all the Operator checks (its interval: agentmon_checks.targets)
 
 
-CUSTOM_RESOURCES = {"PrometheusRule": prometheus_rule_problems, "AlertmanagerConfig": alertmanager_config_problems,
-                    "ServiceMonitor": _crd_only}
+def _grafana_operator(obj: dict[str, Any]) -> Iterator[str]:
+    """grafana-operator's CRDs ship in no package agentmon may depend on, and copies of them may not be committed:
+    these resources are checked by agentmon_checks.targets (folders, references, datasources, instance selector)."""
+    return iter(())
+
+
+# Custom resources kubernetes-validate has no schema for: the Prometheus Operator's through the models generated
+# from its CRDs (agentmon_checks.crds), then each kind's own check of the Operator's rules.
+OPERATOR_RESOURCES = {"PrometheusRule": prometheus_rule_problems,
+                      "AlertmanagerConfig": alertmanager_config_problems, "ServiceMonitor": _crd_only}
+CUSTOM_RESOURCES = {**OPERATOR_RESOURCES,
+                    **dict.fromkeys(("GrafanaDashboard", "GrafanaFolder", "GrafanaDatasource"), _grafana_operator)}
 KUBERNETES_VERSIONS = ("1.34", "1.37")  # oldest and newest supported
 # Client-side `kubectl apply` keeps the whole object in a 262,144-byte annotation; keep a margin.
 MAX_OBJECT_BYTES = 250_000
@@ -76,10 +79,10 @@ def check_overlay(overlay: RenderedOverlay, config: PlatformConfig) -> Iterator[
     for obj in overlay.objects:
         yield from (Finding(file, ident(obj), m) for m in _object_problems(obj))
     yield from (Finding(file, w, m) for w, m in _references(overlay.objects, config))
-    yield from (Finding(file, w, m) for w, m in _datasource_agreement(overlay.objects, config))
-    yield from (Finding(file, w, m) for w, m in _dashboard_layout(overlay.objects, config))
+    if overlay.name.split("+")[0] not in TARGET_OVERLAYS:  # those run no Grafana: agentmon_checks.targets
+        yield from (Finding(file, w, m) for w, m in _datasource_agreement(overlay.objects, config))
+        yield from (Finding(file, w, m) for w, m in _dashboard_layout(overlay.objects, config))
     yield from (Finding(file, w, m) for w, m in overlay_problems(overlay.objects, config))
-    yield from (Finding(file, w, m) for w, m in _scraped_as_configured(overlay.objects, config))
     if overlay.name.split("+")[0] in HARDENED_OVERLAYS:
         yield from (Finding(file, w, m) for w, m in hardening(overlay.objects, config))
 
@@ -95,13 +98,13 @@ def _object_problems(obj: dict[str, Any]) -> Iterator[str]:
             image = container.get("image", "")
             if ":" not in image.rsplit("/", 1)[-1] or image.endswith(":latest"):
                 yield f"containers[{container.get('name')}].image: {image!r} must be pinned (never latest or untagged)"
-    if obj.get("kind") in ("ConfigMap", "Secret"):
-        size = len(json.dumps(obj, separators=(",", ":")).encode())
-        if size > MAX_OBJECT_BYTES:
-            yield (f"{size:,} bytes, over the {MAX_OBJECT_BYTES:,}-byte budget (client-side `kubectl apply` "
-                   "stores the object in a 262,144-byte annotation): split it or trim the dashboards")
+    size = len(json.dumps(obj, separators=(",", ":")).encode())  # every kind: GrafanaDashboards hold JSON too
+    if size > MAX_OBJECT_BYTES:
+        yield (f"{size:,} bytes, over the {MAX_OBJECT_BYTES:,}-byte budget (client-side `kubectl apply` "
+               "stores the object in a 262,144-byte annotation): split it or trim the dashboards")
     if obj.get("kind") in CUSTOM_RESOURCES:
-        yield from crd_problems(obj)
+        if obj["kind"] in OPERATOR_RESOURCES:
+            yield from crd_problems(obj)
         yield from CUSTOM_RESOURCES[obj["kind"]](obj)
         return
     for version in KUBERNETES_VERSIONS:

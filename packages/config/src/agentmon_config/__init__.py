@@ -14,21 +14,27 @@ from agentmon_config.model import (
     Tenant,
     Thresholds,
 )
+from agentmon_config.targets import GrafanaOperator, KubePrometheusStack, ServiceMonitor, Targets, with_datasource_uid
 
 __all__ = [
     "AlertRule",
     "Alerts",
     "ConfigError",
     "Datasource",
+    "GrafanaOperator",
+    "KubePrometheusStack",
     "Kubernetes",
     "MainDashboard",
     "PlatformConfig",
     "Provisioning",
     "Rules",
+    "ServiceMonitor",
+    "Targets",
     "Tenant",
     "Thresholds",
     "check_tenant_answers",
     "load_platform",
     "load_simulator_profile",
     "load_tenants",
+    "with_datasource_uid",
 ]

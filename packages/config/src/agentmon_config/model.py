@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from agentmon_config.targets import Targets
+
 
 @dataclass(frozen=True)
 class Datasource:
@@ -58,10 +60,6 @@ class Kubernetes:
     memory_request: str
     cpu_limit: str
     memory_limit: str
-    platform_namespace: str  # the platform's Service(s), scraped through components/service-monitor
-    platform_service_labels: tuple[tuple[str, str], ...]  # sorted (name, value) pairs
-    platform_metrics_port: str
-    service_monitor_labels: tuple[tuple[str, str], ...]
 
 
 @dataclass(frozen=True)
@@ -127,6 +125,7 @@ class PlatformConfig:
     kubernetes: Kubernetes
     rules: Rules
     alerts: Alerts
+    targets: Targets
     tenants: tuple[Tenant, ...] = ()
 
     @classmethod
@@ -143,6 +142,7 @@ class PlatformConfig:
             rules=Rules(evaluation_interval=doc["rules"]["evaluation_interval"],
                         prometheus_rule_labels=tuple(sorted(doc["rules"]["prometheus_rule_labels"].items()))),
             alerts=Alerts.from_section(doc["alerts"]),
+            targets=Targets.from_section(doc["targets"]),
         )
 
 

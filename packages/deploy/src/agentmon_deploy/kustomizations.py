@@ -13,7 +13,6 @@ from typing import Any
 from agentmon_config import PlatformConfig
 from agentmon_deploy.grafana import dashboard_configmaps, deployment, network_policy, service, service_account
 from agentmon_deploy.names import DATASOURCES_CONFIGMAP, PROVIDERS_CONFIGMAP
-from agentmon_deploy.servicemonitor import render_operator_fragments
 
 
 def _kustomization(generators: list[dict[str, Any]]) -> dict[str, Any]:
@@ -38,12 +37,10 @@ def provisioning_kustomization(datasource_file: str, providers_file: str) -> dic
 
 
 def render_base_fragments(config: PlatformConfig, dashboard_files: Iterable[str]) -> dict[str, dict[str, Any]]:
-    """File name (relative to base/generated/) -> manifest. operator/ holds the ServiceMonitor, which the base does
-    not list (components/service-monitor does)."""
+    """File name (relative to base/generated/) -> manifest."""
     return {
         "deployment.yaml": deployment(config, dashboard_configmaps(dashboard_files)),
         "networkpolicy.yaml": network_policy(config),
         "service.yaml": service(),
         "serviceaccount.yaml": service_account(),
-        **{f"operator/{name}": doc for name, doc in render_operator_fragments(config).items()},
     }
