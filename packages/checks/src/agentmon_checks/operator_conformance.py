@@ -82,8 +82,8 @@ def routing_problems(doc: Mapping[str, Any], config: PlatformConfig, namespace: 
     for what, labels, expected in expectations(config, namespace):
         reached = tuple(sorted({c for r in router.receivers(labels) for c in contacts.get(r, ())}))
         if reached != tuple(sorted(expected)):
-            yield (f"route: {what} reaches {', '.join(reached) or 'nobody'}, expected "
-                   f"{', '.join(expected) or 'none of agentmon contacts'}")
+            wanted = ", ".join(expected) or "none of agentmon's contacts"
+            yield f"route: {what} reaches {', '.join(reached) or 'nobody'}, expected {wanted}"
 
 
 def inhibition_problems(doc: Mapping[str, Any], namespace: str | None) -> Iterator[str]:
