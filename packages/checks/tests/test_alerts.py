@@ -198,3 +198,18 @@ def test_compose_and_the_dev_overlay_run_alertmanager_with_the_generated_routing
     assert dev[f"ConfigMap/{config['configMap']['name']}"]["data"] == {
         "alertmanager.yml": RENDERED.files[ROUTING].decode()}
     assert dev["Service/alertmanager"]["spec"]["ports"][0]["port"] == 9093
+
+
+def test_alert_names_and_severities_come_from_alertnames():
+    """Finding 2's guard (wired into validate once the rules use the new names): one severity per tenant alert."""
+    def rule(name, severity):
+        return {"alert": name, "expr": "vector(1)", "labels": {"severity": severity}}
+    doc = {"groups": [{"name": "g", "rules": [
+        rule("AgentmonErrorBudgetBurnFast", "critical"), rule("AgentmonSuccessRateLow", "warning"),
+        rule("AgentmonSuccessRateLow", "critical"), rule("AgentmonHeartbeat", "none"),
+        rule("AgentmonTenantLatencyHigh", "critical"), rule("AgentmonTenantErrorRateHigh", "warning")]}]}
+    assert [str(f) for f in alerts.alert_name_problems("rules/x.yml", doc)] == [
+        "rules/x.yml: group 'g' alert 'AgentmonTenantLatencyHigh': labels.severity: 'critical', expected warning "
+        "(agentmon_config.alertnames): one severity per tenant alert name",
+        "rules/x.yml: group 'g' alert 'AgentmonTenantErrorRateHigh': alert name not in agentmon_config.alertnames: "
+        "the routing, its checks and the inhibition rules know only those"]

@@ -27,7 +27,7 @@ from agentmon_checks.operator_conformance import check_alertmanager_file
 from agentmon_checks.rules import promtool_check
 from agentmon_checks.tools import tool_check
 from agentmon_config import PlatformConfig
-from agentmon_config.alertnames import MANAGED_BY_LABEL, MANAGED_BY_VALUE
+from agentmon_config.alertnames import MANAGED_BY_LABEL, MANAGED_BY_VALUE, PLATFORM_ALERTS, TENANT_ALERTS
 from agentmon_config.contract import SCRAPE_LABELS, TENANT_LABEL
 from agentmon_rules import ALERTMANAGER_FILE, ALERTS_FILE, ALERTS_PROMETHEUS_RULE_PATH
 
@@ -68,6 +68,24 @@ def check_alert_file(file: str, doc: Any, recorded: Mapping[str, frozenset[str]]
         annotations = rule.get("annotations") or {}
         for missing in (a for a in REQUIRED_ANNOTATIONS if not annotations.get(a)):
             yield Finding(file, where, f"annotations.{missing}: missing")
+
+
+def alert_name_problems(file: str, doc: Any) -> Iterator[Finding]:
+    """Every alert is one of agentmon_config.alertnames with its severity: a tenant alert name with two severities
+    would let kube-prometheus-stack's inhibit rules (equal namespace and alertname) mute one tenant's warning with
+    another's critical, and the routing and its checks know only these names.
+
+    To be called from check_alerts once the alert rules use the names of agentmon_config.alertnames (the rules
+    generator of this branch still has AgentmonTenantErrorRateHigh and AgentmonErrorBudgetBurn)."""
+    for where, rule in _alert_rules(doc):
+        name, severity = rule.get("alert"), (rule.get("labels") or {}).get("severity")
+        allowed = (TENANT_ALERTS[name],) if name in TENANT_ALERTS else PLATFORM_ALERTS.get(name)
+        if allowed is None:
+            yield Finding(file, where, "alert name not in agentmon_config.alertnames: the routing, its checks and "
+                                       "the inhibition rules know only those")
+        elif severity not in allowed:
+            yield Finding(file, where, f"labels.severity: {severity!r}, expected {' or '.join(allowed)} "
+                                       "(agentmon_config.alertnames): one severity per tenant alert name")
 
 
 def dashboard_panels(dashboards: Mapping[str, dict[str, Any]]) -> dict[str, set[int]]:
