@@ -214,3 +214,19 @@ def test_links_that_only_work_on_this_machine_are_warned_about():
         CONFIG.alerts, grafana_url="https://grafana.example.com",
         runbooks_url="https://git.example.com/ops/agentmon/blob/main/docs/operations/runbooks.md"))
     assert list(alerts.link_warnings(public)) == []
+
+
+def test_alert_names_and_severities_come_from_alertnames():
+    """Finding 2's guard (validate runs it): one severity per tenant alert name."""
+    def rule(name, severity):
+        return {"alert": name, "expr": "vector(1)", "labels": {"severity": severity}}
+    doc = {"groups": [{"name": "g", "rules": [
+        rule("AgentmonErrorBudgetBurnFast", "critical"), rule("AgentmonSuccessRateLow", "warning"),
+        rule("AgentmonSuccessRateLow", "critical"), rule("AgentmonHeartbeat", "none"),
+        rule("AgentmonTenantLatencyHigh", "critical"), rule("AgentmonTenantLatencyHigh", "warning"),
+        rule("AgentmonTenantErrorRateHigh", "warning")]}]}
+    assert [str(f) for f in alerts.alert_name_problems("rules/x.yml", doc)] == [
+        "rules/x.yml: group 'g' alert 'AgentmonTenantLatencyHigh': labels.severity: 'warning', but another rule of "
+        "this tenant alert has 'critical': one severity per tenant alert name",
+        "rules/x.yml: group 'g' alert 'AgentmonTenantErrorRateHigh': alert name not in agentmon_config.alertnames: "
+        "the routing, its checks and the inhibition rules know only those"]

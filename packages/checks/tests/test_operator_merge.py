@@ -182,3 +182,17 @@ def test_a_webhook_url_from_a_secret_is_read_from_the_overlays_secret():
         ("kube-prometheus-stack 88.5.3 + AlertmanagerConfigs", "the Prometheus Operator refuses to build the "
          "Alertmanager configuration: AlertmanagerConfig monitoring/agentmon-routing-07: failed to get URL: secret "
          "'hooks' key 'initech' not found")]
+
+
+def test_without_the_namespace_matcher_managed_by_still_keeps_the_routing_right(tmp_path):
+    """alertmanagerConfigMatcherStrategy None (or our objects in the Alertmanager's own namespace with
+    OnNamespaceExceptForAlertmanagerNamespace): no namespace matcher; managed_by alone keeps the chart's alerts out
+    and ours in, also for an agentmon alert without the namespace label."""
+    amtool = prerequisite("amtool")
+    merged = merged_config(kube_prometheus_stack_config(), OBJECTS, "monitoring", on_namespace=False)
+    assert merged["route"]["routes"][0]["matchers"] == ['managed_by="agentmon"', 'tenant_id!~"acme|hooli|initech"']
+    assert list(routing_problems(merged, FOUR, None)) == [] and list(inhibition_problems(merged, None)) == []
+    (tmp_path / "alertmanager.yaml").write_bytes(config_bytes(merged))
+    subprocess.run([amtool, "check-config", str(tmp_path / "alertmanager.yaml")], check=True, capture_output=True)
+    assert receivers_for(merged, {"alertname": "KubePodCrashLooping", "severity": "warning",
+                                  "namespace": "monitoring"}) == ["null"]

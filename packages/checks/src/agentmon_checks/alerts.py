@@ -28,7 +28,7 @@ from agentmon_checks.operator_conformance import check_alertmanager_file
 from agentmon_checks.rules import promtool_check
 from agentmon_checks.tools import tool_check
 from agentmon_config import PlatformConfig
-from agentmon_config.alertnames import MANAGED_BY_LABEL, MANAGED_BY_VALUE
+from agentmon_config.alertnames import MANAGED_BY_LABEL, MANAGED_BY_VALUE, PLATFORM_ALERTS, TENANT_ALERTS
 from agentmon_config.contract import SCRAPE_LABELS, TENANT_LABEL
 from agentmon_rules import ALERTMANAGER_FILE, ALERTS_FILE, ALERTS_PROMETHEUS_RULE_PATH
 
@@ -71,6 +71,22 @@ def check_alert_file(file: str, doc: Any, recorded: Mapping[str, frozenset[str]]
         annotations = rule.get("annotations") or {}
         for missing in (a for a in REQUIRED_ANNOTATIONS if not annotations.get(a)):
             yield Finding(file, where, f"annotations.{missing}: missing")
+
+
+def alert_name_problems(file: str, doc: Any) -> Iterator[Finding]:
+    """Every alert is one of agentmon_config.alertnames (the routing and its checks know only those), and each
+    tenant alert name has ONE severity: two would let kube-prometheus-stack's inhibit rules (equal namespace and
+    alertname) mute one tenant's warning with another's critical. Which severity is the configuration's choice
+    (alerts.<rule>.severity); platform alerts may have several (their alerts carry no tenant)."""
+    seen: dict[str, str] = {}
+    for where, rule in _alert_rules(doc):
+        name, severity = rule.get("alert"), (rule.get("labels") or {}).get("severity")
+        if name not in TENANT_ALERTS and name not in PLATFORM_ALERTS:
+            yield Finding(file, where, "alert name not in agentmon_config.alertnames: the routing, its checks and "
+                                       "the inhibition rules know only those")
+        elif name in TENANT_ALERTS and seen.setdefault(name, severity) != severity:
+            yield Finding(file, where, f"labels.severity: {severity!r}, but another rule of this tenant alert has "
+                                       f"{seen[name]!r}: one severity per tenant alert name")
 
 
 def dashboard_panels(dashboards: Mapping[str, dict[str, Any]]) -> dict[str, set[int]]:
@@ -172,6 +188,7 @@ def check_alerts(root: Path, config: PlatformConfig, rules_root: str, rules: Map
                  files: Mapping[str, bytes], recorded: Mapping[str, frozenset[str]]) -> Iterator[Finding]:
     alerts_path, alerts = f"{rules_root}/{ALERTS_FILE}", rules.get(ALERTS_FILE)
     yield from check_alert_file(alerts_path, alerts, recorded)
+    yield from alert_name_problems(alerts_path, alerts)
     yield from check_panel_links(alerts_path, alerts, dashboards, tuple(t.tenant_id for t in config.tenants))
     yield from check_runbook_links(alerts_path, alerts, root)
     yield from promtool_check(alerts_path, files.get(alerts_path, b""))

@@ -12,7 +12,9 @@ the AlertmanagerConfigs' namespace (the Operator's namespace matcher).
 from __future__ import annotations
 
 import base64
+import json
 from collections.abc import Iterator, Mapping
+from functools import lru_cache
 from typing import Any
 
 from agentmon_checks.amroutes import Router, inhibits, receiver_contacts
@@ -82,8 +84,8 @@ def routing_problems(doc: Mapping[str, Any], config: PlatformConfig, namespace: 
     for what, labels, expected in expectations(config, namespace):
         reached = tuple(sorted({c for r in router.receivers(labels) for c in contacts.get(r, ())}))
         if reached != tuple(sorted(expected)):
-            yield (f"route: {what} reaches {', '.join(reached) or 'nobody'}, expected "
-                   f"{', '.join(expected) or 'none of agentmon contacts'}")
+            wanted = ", ".join(expected) or "none of agentmon's contacts"
+            yield f"route: {what} reaches {', '.join(reached) or 'nobody'}, expected {wanted}"
 
 
 def inhibition_problems(doc: Mapping[str, Any], namespace: str | None) -> Iterator[str]:
@@ -118,16 +120,23 @@ def overlay_problems(objects: list[dict[str, Any]], config: PlatformConfig) -> I
         return
     (namespace,) = namespaces
     where = f"kube-prometheus-stack {KUBE_PROMETHEUS_STACK_VERSION} + AlertmanagerConfigs"
-    try:
-        merged = merged_config(kube_prometheus_stack_config(), amcfgs, namespace, _secrets(objects, namespace))
-    except OperatorRefusal as refusal:
-        yield where, f"the Prometheus Operator refuses to build the Alertmanager configuration: {refusal}"
-        return
-    for problem in (*routing_problems(merged, config, namespace), *inhibition_problems(merged, namespace)):
-        yield where, problem
-    for finding in tool_check("alertmanager.yaml", config_bytes(merged), "amtool", "check-config"):
-        yield where, f"{finding.where}: {finding.message}"
+    # prod and prod with each optional component ship the same AlertmanagerConfigs: build and ask once
+    key = json.dumps([amcfgs, sorted(_secrets(objects, namespace).items())], sort_keys=True)
+    yield from ((where, problem) for problem in _merged_problems(key, namespace, config))
     yield from _rule_labels(objects, namespace)
+
+
+@lru_cache(maxsize=4)
+def _merged_problems(key: str, namespace: str, config: PlatformConfig) -> tuple[str, ...]:
+    amcfgs, secrets = json.loads(key)
+    try:
+        merged = merged_config(kube_prometheus_stack_config(), amcfgs, namespace,
+                               {(name, k): v for (name, k), v in secrets})
+    except OperatorRefusal as refusal:
+        return (f"the Prometheus Operator refuses to build the Alertmanager configuration: {refusal}",)
+    return (*routing_problems(merged, config, namespace), *inhibition_problems(merged, namespace),
+            *(f"{f.where}: {f.message}" for f in tool_check("alertmanager.yaml", config_bytes(merged), "amtool",
+                                                             "check-config")))
 
 
 def _secrets(objects: list[dict[str, Any]], namespace: str) -> dict[tuple[str, str], str]:

@@ -115,32 +115,35 @@ def _receiver(receiver: Mapping[str, Any], namespace: str, obj: str, smtp: Mappi
     return out
 
 
-def _inhibit_rule(rule: Mapping[str, Any], namespace: str) -> dict[str, Any]:
+def _inhibit_rule(rule: Mapping[str, Any], namespace: str, on_namespace: bool) -> dict[str, Any]:
     scoped = f'namespace="{_escape(namespace)}"'
     out: dict[str, Any] = {}
     for field, file in (("sourceMatch", "source_matchers"), ("targetMatch", "target_matchers")):
         texts = [matcher_text(m) for m in rule.get(field) or []]
-        out[file] = texts + ([] if scoped in texts else [scoped])
+        out[file] = texts + ([] if scoped in texts or not on_namespace else [scoped])
     if rule.get("equal"):
         out["equal"] = list(rule["equal"])
     return out
 
 
 def merged_config(base: Mapping[str, Any], objects: Iterable[Mapping[str, Any]], namespace: str,
-                  secrets: Mapping[tuple[str, str], str] | None = None) -> dict[str, Any]:
+                  secrets: Mapping[tuple[str, str], str] | None = None, on_namespace: bool = True) -> dict[str, Any]:
     """The configuration the Operator writes for the Alertmanager, from `base` and the AlertmanagerConfig objects
-    (all in `namespace`, where the prod overlay puts them)."""
+    (all in `namespace`, where the prod overlay puts them). on_namespace=False: the strategy None (or
+    OnNamespaceExceptForAlertmanagerNamespace with the objects in the Alertmanager's namespace), which adds no
+    namespace matcher; `continue: true` is set either way."""
     config = copy.deepcopy(dict(base))
     smtp = config.get("global") or {}
     top_routes = []
     for obj in sorted(objects, key=lambda o: f"{namespace}/{o['metadata']['name']}"):
         name, spec = obj["metadata"]["name"], obj.get("spec") or {}
-        config.setdefault("inhibit_rules", []).extend(_inhibit_rule(r, namespace) for r in spec.get("inhibitRules")
-                                                      or [])
+        config.setdefault("inhibit_rules", []).extend(_inhibit_rule(r, namespace, on_namespace)
+                                                      for r in spec.get("inhibitRules") or [])
         if not spec.get("route"):
             continue
         top = _route(spec["route"], namespace, name)
-        top["matchers"] = [*top.get("matchers", []), f'namespace="{_escape(namespace)}"']
+        if on_namespace:
+            top["matchers"] = [*top.get("matchers", []), f'namespace="{_escape(namespace)}"']
         top["continue"] = True
         top_routes.append(top)
         config.setdefault("receivers", []).extend(_receiver(r, namespace, name, smtp, secrets or {})
