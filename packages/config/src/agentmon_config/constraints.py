@@ -17,7 +17,9 @@ from pathlib import PurePosixPath
 from typing import Any
 from urllib.parse import SplitResult, urlsplit
 
+from agentmon_config import fields
 from agentmon_config.durations import duration_seconds
+from agentmon_config.slo import minimum_slo, unreachable_tiers
 
 Problem = tuple[list[Any], str]
 
@@ -29,6 +31,9 @@ PROVISIONING_DIR = PurePosixPath("/etc/grafana/provisioning")  # GF_PATHS_PROVIS
 GRAFANA_DATA_DIR = PurePosixPath("/var/lib/grafana")
 _QUANTITY = re.compile(r"([0-9]+)(m|Mi|Gi)?")
 _QUANTITY_UNITS = {None: Fraction(1), "m": Fraction(1, 1000), "Mi": Fraction(2**20), "Gi": Fraction(2**30)}
+# Labels agentmon sets on the objects it generates (app.kubernetes.io/part-of, ...): configured labels may not
+# replace them, or the objects would no longer be found as agentmon's.
+RESERVED_LABEL_PREFIX = "app.kubernetes.io/"
 
 
 def number_problems(node: Any, path: list[Any] | None = None) -> Iterator[Problem]:
@@ -54,6 +59,58 @@ def platform_problems(doc: dict[str, Any]) -> Iterator[Problem]:
     yield from _timezone(doc["main_dashboard"]["timezone"])
     yield from _dashboards_path(doc["provisioning"]["dashboards_path"])
     yield from _rule_interval(doc["rules"]["evaluation_interval"], doc["datasource"]["scrape_interval"])
+    yield from _first_per_field([*_alert_texts(doc["alerts"]), *_reserved_labels(doc), *fields.text_problems(doc)])
+
+
+def tenant_problems(doc: dict[str, Any], allowed_webhook_hosts: tuple[str, ...] = ()) -> Iterator[Problem]:
+    """Every rule on a schema-valid, default-filled tenant document (build, `agentmon tenant` and the template's
+    hook all call this one)."""
+    own = [(["display_name"], fields.name_problem(doc["display_name"])),
+           (["owner_contact"], fields.contact_problem(doc["owner_contact"], allowed_webhook_hosts)),
+           (["success_rate_slo"], _slo_problem(doc["success_rate_slo"]))]
+    yield from _first_per_field([(keys, message) for keys, message in own if message] + [
+        *fields.text_problems(doc)])
+
+
+def _slo_problem(slo: float) -> str | None:
+    """An SLO whose error budget is so small that a burn-rate alert could never fire is refused."""
+    unreachable = unreachable_tiers(slo)
+    if not unreachable:
+        return None
+    tier = unreachable[0]
+    return (f"{slo:g} % leaves an error budget of {100 - slo:g} %: the {tier.factor}x burn-rate alert "
+            f"({tier.long_window}/{tier.short_window}) would need more than 100 % of requests to fail and could "
+            f"never fire; use an SLO of at least {minimum_slo(max(t.factor for t in unreachable)):g} %")
+
+
+def _first_per_field(problems: list[Problem]) -> Iterator[Problem]:
+    """One problem per field (the most specific comes first): a value is not reported twice."""
+    seen: set[tuple[Any, ...]] = set()
+    for keys, message in problems:
+        if tuple(keys) not in seen:
+            seen.add(tuple(keys))
+            yield keys, message
+
+
+def _alert_texts(alerts: dict[str, Any]) -> Iterator[Problem]:
+    """The alert section's contacts and links, each as what it is."""
+    checks = [("operations_contact", fields.contact_problem(alerts["operations_contact"],
+                                                            alerts["allowed_webhook_hosts"])),
+              ("grafana_url", fields.link_problem(alerts["grafana_url"], relative_allowed=False)),
+              ("runbooks_url", fields.link_problem(alerts["runbooks_url"], relative_allowed=True)),
+              ("smtp_smarthost", fields.smarthost_problem(alerts["smtp_smarthost"])),
+              ("smtp_from", fields.text_problem(alerts["smtp_from"]) or fields.email_problem(alerts["smtp_from"]))]
+    for field, message in checks:
+        if message:
+            yield ["alerts", field], message
+
+
+def _reserved_labels(doc: dict[str, Any]) -> Iterator[Problem]:
+    for section, field in (("rules", "prometheus_rule_labels"), ("alerts", "alertmanager_config_labels")):
+        for name in doc[section][field]:
+            if name.startswith(RESERVED_LABEL_PREFIX):
+                yield [section, field, name], (f"{name!r} is reserved: agentmon sets the {RESERVED_LABEL_PREFIX}* "
+                                               "labels of what it generates; use a label of your own")
 
 
 def _rule_interval(interval: str, scrape: str) -> Iterator[Problem]:

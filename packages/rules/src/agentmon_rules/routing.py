@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from agentmon_config import PlatformConfig
+from agentmon_config import Contact, PlatformConfig
 from agentmon_config.contract import TENANT_LABEL
 
 ALERTMANAGER_FILE = "alertmanager.yml"
@@ -18,6 +18,7 @@ OPERATIONS_RECEIVER = "operations"
 OPERATOR_DIR = "operator"
 ALERTMANAGER_CONFIG_PATH = f"{OPERATOR_DIR}/alertmanagerconfig.yaml"
 ALERTMANAGER_CONFIG_NAME = "agentmon-routing"
+WEBHOOK_SECRETS_DIR = "/etc/alertmanager/secrets"  # the webhook Secret's keys, one file each
 # Waits of the production routing; the end-to-end test passes shorter ones to alertmanager_config.
 GROUP_WAIT, GROUP_INTERVAL, REPEAT_INTERVAL = "30s", "5m", "4h"
 
@@ -26,10 +27,21 @@ def tenant_receiver(tenant_id: str) -> str:
     return f"tenant-{tenant_id}"
 
 
-def receiver(name: str, contact: str) -> dict[str, Any]:
-    if contact.startswith(("http://", "https://")):
-        return {"name": name, "webhook_configs": [{"url": contact, "send_resolved": True}]}
-    return {"name": name, "email_configs": [{"to": contact, "send_resolved": True}]}
+def receiver(name: str, contact: Contact | str) -> dict[str, Any]:
+    """A receiver of the plain configuration. A webhook whose URL is a secret is read from the file the Secret's
+    key is mounted as (compose: compose/secrets/KEY; dev overlay: the Secret): url_file, Alertmanager 0.26+."""
+    contact = Contact.of(contact)
+    if contact.secret_key:
+        return {"name": name, "webhook_configs": [{"url_file": webhook_secret_file(contact.secret_key),
+                                                   "send_resolved": True}]}
+    if contact.url:
+        return {"name": name, "webhook_configs": [{"url": contact.url, "send_resolved": True}]}
+    return {"name": name, "email_configs": [{"to": contact.email, "send_resolved": True}]}
+
+
+def webhook_secret_file(key: str) -> str:
+    """Where compose and the dev overlay mount the webhook Secret's key (docs/operations/alerts.md#secrets)."""
+    return f"{WEBHOOK_SECRETS_DIR}/{key}"
 
 
 def alertmanager_config(config: PlatformConfig, group_wait: str = GROUP_WAIT, group_interval: str = GROUP_INTERVAL,
@@ -79,10 +91,16 @@ def alertmanager_operator_config(config: PlatformConfig) -> dict[str, Any]:
     }
 
 
-def _operator_receiver(name: str, contact: str) -> dict[str, Any]:
-    if contact.startswith(("http://", "https://")):
-        return {"name": name, "webhookConfigs": [{"url": contact, "sendResolved": True}]}
-    return {"name": name, "emailConfigs": [{"to": contact, "sendResolved": True}]}
+def _operator_receiver(name: str, contact: Contact | str) -> dict[str, Any]:
+    """A receiver of the AlertmanagerConfig; a secret webhook URL is the Operator's urlSecret reference (a Secret
+    in the AlertmanagerConfig's namespace), never written here."""
+    contact = Contact.of(contact)
+    if contact.secret_key:
+        return {"name": name, "webhookConfigs": [{"urlSecret": {"name": contact.secret_name, "key": contact.secret_key},
+                                                  "sendResolved": True}]}
+    if contact.url:
+        return {"name": name, "webhookConfigs": [{"url": contact.url, "sendResolved": True}]}
+    return {"name": name, "emailConfigs": [{"to": contact.email, "sendResolved": True}]}
 
 
 def render_alertmanager(config: PlatformConfig) -> dict[str, dict[str, Any]]:

@@ -1,0 +1,271 @@
+"""What a text field, a contact and a link may hold: the rules `agentmon build`, `agentmon tenant` and the
+tenant template's cookiecutter hook share (docs/operations/tenants.md, "What the build refuses").
+
+Tenant files are untrusted input (they come from pull requests, the cookiecutter, scripts), so every rule here
+says what is allowed and refuses the rest:
+- text: no control or Unicode format characters (bidi overrides and zero-width characters make lookalikes), no
+  `{{` or `}}` (Prometheus and Alertmanager would run the text as a Go template);
+- a contact is an e-mail address (parsed by the email-validator library), an https:// webhook URL that holds
+  no credential and points at no internal host, or a reference to a Secret, `{webhook_secret: KEY}`;
+- a link (alerts.grafana_url, alerts.runbooks_url) is an http(s) URL or a relative path, without quotes,
+  whitespace or anything a browser would run.
+
+Standard library only, and Python 3.8 syntax: the cookiecutter hook loads this file by its path when the
+cookiecutter that runs it cannot import agentmon (installed with pipx, for example). The e-mail rule then needs
+email-validator in that Python; without it the hook says the build checks the address.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+import unicodedata
+from typing import Any, Iterable, Optional
+from urllib.parse import parse_qsl, urlsplit
+
+EXCERPT = 80  # characters of an offending value an error shows, at most: a file is never dumped into a log
+DISPLAY_NAME_MAX = 60
+EMAIL_MAX = 254  # RFC 5321's limit on a forward path
+URL_MAX = 2048
+SECRET_KEY_MAX = 253  # a Kubernetes Secret data key
+SECRET_KEY = re.compile(r"[-._a-zA-Z0-9]+")
+SECRETS_DOC = "docs/operations/alerts.md#secrets"
+CONTACT_FORMS = "an e-mail address, an https:// URL, or {webhook_secret: KEY}"
+# Unicode categories refused in text: control (Cc), format (Cf: bidi overrides, zero-width characters),
+# line and paragraph separators (Zl, Zp), surrogates (Cs) and private use (Co).
+REFUSED_CATEGORIES = {"Cc": "a control character", "Cf": "an invisible Unicode format character",
+                      "Zl": "a line separator", "Zp": "a paragraph separator", "Cs": "a surrogate",
+                      "Co": "a private-use character"}
+# Characters a URL may hold as written (RFC 3986's unreserved and reserved characters, and %-escapes), less
+# the quote, which ends an attribute in the HTML Grafana and mail clients build from it.
+URL_CHARACTERS = re.compile(r"[A-Za-z0-9\-._~:/?#\[\]@!$&()*+,;=%]+")
+# Hosts that carry their credential in the URL by design: never written inline.
+SECRET_URL_HOSTS = ("hooks.slack.com", "discord.com", "discordapp.com", "ptb.discord.com", "canary.discord.com",
+                    "outlook.office.com", "api.telegram.org", "chat.googleapis.com", "hooks.zapier.com",
+                    "maker.ifttt.com")
+SECRET_URL_HOST_SUFFIXES = (".webhook.office.com", ".logic.azure.com")
+# A query parameter whose name holds one of these carries a credential.
+SECRET_PARAMETER_PARTS = ("token", "key", "secret", "sig", "pass", "auth", "code", "cred")
+# Host names that resolve inside the cluster or the machine, never on the internet.
+INTERNAL_HOSTS = ("localhost",)
+INTERNAL_SUFFIXES = (".localhost", ".local", ".svc", ".internal", ".localdomain", ".home.arpa")
+_RANDOM_MIXED = re.compile(r"(?=.*[a-z])(?=.*[A-Z])(?=.*[0-9])[A-Za-z0-9_-]{16,}")
+_RANDOM_HEX = re.compile(r"(?=.*[0-9])[0-9a-fA-F-]{20,}")
+_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:")
+
+
+def excerpt(value: Any, limit: int = EXCERPT) -> str:
+    """repr of value, cut to limit characters: enough to find it, never a whole file in a log."""
+    shown = repr(value)
+    return shown if len(shown) <= limit else shown[:limit - 3] + "..."
+
+
+def text_problem(value: str) -> Optional[str]:
+    """Why value may not be text in a configuration file, or None."""
+    for char in value:
+        category = unicodedata.category(char)
+        if category in REFUSED_CATEGORIES:
+            return (f"{excerpt(value)} holds {REFUSED_CATEGORIES[category]} (U+{ord(char):04X}): write plain "
+                    "text on one line")
+    if "{{" in value or "}}" in value:
+        return (f"{excerpt(value)} holds {{{{ or }}}}, which Prometheus and Alertmanager would run as a template: "
+                "write the text without them")
+    return None
+
+
+def text_problems(node: Any, path: Optional[list] = None) -> Iterable[tuple[list, str]]:
+    """(path, message) for every string in a parsed document that text_problem refuses."""
+    path = path or []
+    if isinstance(node, dict):
+        for key, value in node.items():
+            yield from text_problems(value, [*path, key])
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            yield from text_problems(value, [*path, index])
+    elif isinstance(node, str):
+        problem = text_problem(node)
+        if problem:
+            yield path, problem
+
+
+def display_name_key(name: str) -> str:
+    """What two display names must not share: the same text after NFKC and case folding looks the same."""
+    return unicodedata.normalize("NFKC", name).casefold().strip()
+
+
+def name_problem(value: str) -> Optional[str]:
+    problem = text_problem(value)
+    if problem:
+        return problem
+    if not value.strip():
+        return f"{excerpt(value)} is blank: write a name"
+    if value != value.strip():
+        return f"{excerpt(value)} starts or ends with a space: write the name without them"
+    if len(value) > DISPLAY_NAME_MAX:
+        return f"{excerpt(value)} is {len(value)} characters long, more than {DISPLAY_NAME_MAX}"
+    return None
+
+
+def contact_problem(value: Any, allowed_hosts: Iterable[str] = ()) -> Optional[str]:
+    """Why value is not a contact (one of CONTACT_FORMS), or None. A URL is told apart by its scheme."""
+    if isinstance(value, dict):
+        return secret_reference_problem(value)
+    if not isinstance(value, str):
+        return f"{excerpt(value)} is not a contact: write {CONTACT_FORMS}"
+    problem = text_problem(value)
+    if problem:
+        return problem
+    if value != value.strip() or not value:
+        return f"{excerpt(value)} starts or ends with a space: write {CONTACT_FORMS} without them"
+    if _SCHEME.match(value) or "://" in value:
+        return webhook_url_problem(value, allowed_hosts)
+    return email_problem(value)
+
+
+def is_url_contact(value: str) -> bool:
+    return bool(_SCHEME.match(value)) or "://" in value
+
+
+def secret_reference_problem(value: dict) -> Optional[str]:
+    key = value.get("webhook_secret")
+    if set(value) != {"webhook_secret"} or not isinstance(key, str):
+        return f"{excerpt(value)}: a Secret reference is {{webhook_secret: KEY}}, with nothing else"
+    if len(key) > SECRET_KEY_MAX or not SECRET_KEY.fullmatch(key) or key in (".", "..") or key.startswith(".."):
+        return (f"webhook_secret: {excerpt(key)} is not a Kubernetes Secret key (letters, digits, -, _ and ., at "
+                f"most {SECRET_KEY_MAX} characters, not . or .. or starting with ..)")
+    return None
+
+
+def email_problem(value: str) -> Optional[str]:
+    """Why value is not an e-mail address Alertmanager can deliver to, or None. Parsed by email-validator (no
+    DNS look-up); None also when email-validator is missing (the cookiecutter hook then says so)."""
+    if len(value) > EMAIL_MAX:
+        return f"{excerpt(value)} is {len(value)} characters long: an e-mail address has at most {EMAIL_MAX}"
+    if not value.isascii():
+        return (f"{excerpt(value)} is not plain ASCII: write the address in ASCII (a domain in its xn-- form), "
+                "so it cannot pass for another")
+    try:
+        from email_validator import EmailNotValidError, validate_email
+    except ImportError:
+        return None
+    try:
+        validate_email(value, check_deliverability=False, allow_smtputf8=False, allow_display_name=False,
+                       allow_quoted_local=False, allow_domain_literal=False)
+    except EmailNotValidError as exc:
+        return f"{excerpt(value)} is not an e-mail address ({exc}); write {CONTACT_FORMS}"
+    return None
+
+
+def email_checked() -> bool:
+    """Whether email_problem can parse addresses here (email-validator importable)."""
+    try:
+        import email_validator  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def webhook_url_problem(url: str, allowed_hosts: Iterable[str] = ()) -> Optional[str]:
+    """Why url may not be a webhook written inline, or None (module docstring; docs/operations/alerts.md)."""
+    if len(url) > URL_MAX:
+        return f"{excerpt(url)} is {len(url)} characters long: a webhook URL has at most {URL_MAX}"
+    if not URL_CHARACTERS.fullmatch(url):
+        return (f"{excerpt(url)} holds characters a URL may not (spaces, quotes, non-ASCII): write "
+                f"{CONTACT_FORMS}")
+    parts = urlsplit(url)
+    host = (parts.hostname or "").rstrip(".")
+    allowed = host in {h.lower() for h in allowed_hosts}
+    shown = excerpt(f"{parts.scheme}://{host}/...")  # never the path or query: they may be the secret
+    if not url.startswith(("https://", "http://")) or not host:
+        return f"{excerpt(url)} is not an https:// URL with a host: write {CONTACT_FORMS}"
+    if "@" in parts.netloc:
+        return _inline_secret(shown, "holds credentials (user:password@)")
+    credential = _credential_shape(parts, host)
+    if credential:
+        return _inline_secret(shown, credential)
+    if parts.fragment or "#" in url:
+        return f"{excerpt(url)}: a webhook URL has no #fragment"
+    try:
+        parts.port
+    except ValueError:
+        return f"{excerpt(url)}: the port must be a number from 1 to 65535"
+    if parts.port == 0:
+        return f"{excerpt(url)}: the port must be a number from 1 to 65535"
+    if allowed:
+        return None
+    if url.startswith("http://"):
+        return (f"{excerpt(url)} is plain http://: webhooks must use https:// (or list the host in "
+                "alerts.allowed_webhook_hosts in config/platform.yaml)")
+    internal = _internal_host(host)
+    if internal:
+        return (f"{excerpt(url)} points at {internal}: the shared Alertmanager would call inside the network; "
+                "use a public https:// host, or list the host in alerts.allowed_webhook_hosts in "
+                "config/platform.yaml")
+    return None
+
+
+def _inline_secret(shown: str, why: str) -> str:
+    return (f"{shown} {why}: a secret may not be written here; put the URL in the webhook Secret and write "
+            f"{{webhook_secret: KEY}} ({SECRETS_DOC})")
+
+
+def _credential_shape(parts: Any, host: str) -> Optional[str]:
+    """Why the URL looks like it carries a token, or None: a host that puts its token in the URL, a query
+    parameter named like a credential, a path segment that looks random."""
+    if host in SECRET_URL_HOSTS or host.endswith(SECRET_URL_HOST_SUFFIXES):
+        return f"is a {host} URL, which carries its token in the URL"
+    for name, _ in parse_qsl(parts.query, keep_blank_values=True):
+        if any(part in name.lower() for part in SECRET_PARAMETER_PARTS):
+            return f"has a query parameter {excerpt(name, 40)} that carries a credential"
+    for segment in parts.path.split("/"):
+        if _RANDOM_MIXED.fullmatch(segment) or _RANDOM_HEX.fullmatch(segment):
+            return "has a path segment that looks like a token (16+ characters mixing cases and digits, or 20+ hex)"
+    return None
+
+
+def _internal_host(host: str) -> Optional[str]:
+    """What kind of internal host this is, or None for a host on the internet."""
+    try:
+        address = ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        address = None
+    if address is not None:
+        mapped = getattr(address, "ipv4_mapped", None)
+        address = mapped or address
+        return None if address.is_global and not address.is_multicast else f"the non-public address {address}"
+    if host in INTERNAL_HOSTS or host.endswith(INTERNAL_SUFFIXES):
+        return f"the internal host name {host}"
+    labels = host.split(".")
+    if len(labels) == 1:
+        return f"the single-label host name {host} (resolved inside the network)"
+    if labels[-1].isdigit() or labels[-1].startswith("0x"):
+        return f"{host}, a numeric host that resolves as an address"
+    return None
+
+
+def link_problem(url: str, relative_allowed: bool) -> Optional[str]:
+    """Why url may not be a link in an alert annotation, or None: http(s) only (never javascript:, data:),
+    no quotes or whitespace; a relative path (no scheme, not //host) when relative_allowed."""
+    if len(url) > URL_MAX:
+        return f"{excerpt(url)} is {len(url)} characters long, more than {URL_MAX}"
+    if not URL_CHARACTERS.fullmatch(url):
+        return f"{excerpt(url)} holds characters a link may not (spaces, quotes, non-ASCII)"
+    if _SCHEME.match(url) or url.startswith("//"):
+        parts = urlsplit(url)
+        if not url.startswith(("https://", "http://")) or not parts.hostname:
+            return f"{excerpt(url)} is not an http:// or https:// URL with a host"
+        if "@" in parts.netloc:
+            return f"{excerpt(url)} holds credentials (user:password@): a link may not"
+        return None
+    if not relative_allowed:
+        return f"{excerpt(url)} is not an http:// or https:// URL with a host"
+    return None
+
+
+def smarthost_problem(value: str) -> Optional[str]:
+    host, colon, port = value.rpartition(":")
+    if not colon or not host or not re.fullmatch(r"[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\]", host):
+        return f"{excerpt(value)} is not host:port, e.g. smtp.example.com:587"
+    if not re.fullmatch(r"[0-9]{1,5}", port) or not 1 <= int(port) <= 65535:
+        return f"{excerpt(value)}: the port must be a number from 1 to 65535"
+    return None
