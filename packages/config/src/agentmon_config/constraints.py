@@ -19,7 +19,6 @@ from urllib.parse import SplitResult, urlsplit
 
 from agentmon_config import fields
 from agentmon_config.durations import duration_seconds
-from agentmon_config.slo import minimum_slo, unreachable_tiers
 
 Problem = tuple[list[Any], str]
 
@@ -59,37 +58,8 @@ def platform_problems(doc: dict[str, Any]) -> Iterator[Problem]:
     yield from _timezone(doc["main_dashboard"]["timezone"])
     yield from _dashboards_path(doc["provisioning"]["dashboards_path"])
     yield from _rule_interval(doc["rules"]["evaluation_interval"], doc["datasource"]["scrape_interval"])
-    yield from _first_per_field([*_alert_texts(doc["alerts"]), *_reserved_labels(doc), *fields.text_problems(doc)])
-
-
-def tenant_problems(doc: dict[str, Any], allowed_webhook_hosts: tuple[str, ...] = ()) -> Iterator[Problem]:
-    """Every rule on a schema-valid, default-filled tenant document (build, `agentmon tenant` and the template's
-    hook all call this one)."""
-    own = [(["display_name"], fields.name_problem(doc["display_name"])),
-           (["owner_contact"], fields.contact_problem(doc["owner_contact"], allowed_webhook_hosts)),
-           (["success_rate_slo"], _slo_problem(doc["success_rate_slo"]))]
-    yield from _first_per_field([(keys, message) for keys, message in own if message] + [
-        *fields.text_problems(doc)])
-
-
-def _slo_problem(slo: float) -> str | None:
-    """An SLO whose error budget is so small that a burn-rate alert could never fire is refused."""
-    unreachable = unreachable_tiers(slo)
-    if not unreachable:
-        return None
-    tier = unreachable[0]
-    return (f"{slo:g} % leaves an error budget of {100 - slo:g} %: the {tier.factor}x burn-rate alert "
-            f"({tier.long_window}/{tier.short_window}) would need more than 100 % of requests to fail and could "
-            f"never fire; use an SLO of at least {minimum_slo(max(t.factor for t in unreachable)):g} %")
-
-
-def _first_per_field(problems: list[Problem]) -> Iterator[Problem]:
-    """One problem per field (the most specific comes first): a value is not reported twice."""
-    seen: set[tuple[Any, ...]] = set()
-    for keys, message in problems:
-        if tuple(keys) not in seen:
-            seen.add(tuple(keys))
-            yield keys, message
+    yield from fields.first_per_field([*_alert_texts(doc["alerts"]), *_reserved_labels(doc),
+                                       *fields.text_problems(doc)])
 
 
 def _alert_texts(alerts: dict[str, Any]) -> Iterator[Problem]:

@@ -18,10 +18,13 @@ email-validator in that Python; without it the hook says the build checks the ad
 from __future__ import annotations
 
 import ipaddress
+import math
 import re
 import unicodedata
 from typing import Any, Iterable, Optional
 from urllib.parse import parse_qsl, urlsplit
+
+from agentmon_config.slo import minimum_slo, unreachable_tiers
 
 EXCERPT = 80  # characters of an offending value an error shows, at most: a file is never dumped into a log
 DISPLAY_NAME_MAX = 60
@@ -268,4 +271,98 @@ def smarthost_problem(value: str) -> Optional[str]:
         return f"{excerpt(value)} is not host:port, e.g. smtp.example.com:587"
     if not re.fullmatch(r"[0-9]{1,5}", port) or not 1 <= int(port) <= 65535:
         return f"{excerpt(value)}: the port must be a number from 1 to 65535"
+    return None
+
+
+def tenant_problems(doc: dict, allowed_webhook_hosts: Iterable[str] = ()) -> Iterable[tuple[list, str]]:
+    """Every rule on a schema-valid, default-filled tenant document beyond its JSON Schema (build, `agentmon
+    tenant` and the template's hook all call this one)."""
+    own = [(["display_name"], name_problem(doc["display_name"])),
+           (["owner_contact"], contact_problem(doc["owner_contact"], allowed_webhook_hosts)),
+           (["success_rate_slo"], slo_problem(doc["success_rate_slo"]))]
+    return first_per_field([(keys, message) for keys, message in own if message] + list(text_problems(doc)))
+
+
+def slo_problem(slo: float) -> Optional[str]:
+    """An SLO whose error budget is so small that a burn-rate alert could never fire is refused."""
+    unreachable = unreachable_tiers(slo)
+    if not unreachable:
+        return None
+    tier = unreachable[0]
+    percent_form = (f" (the SLO is a percentage: write {slo * 100:g} for {slo * 100:g} %, not {slo:g})"
+                    if 0 < slo < 1 else "")
+    return (f"{slo:g} % leaves an error budget of {100 - slo:g} %: the {tier.factor}x burn-rate alert "
+            f"({tier.long_window}/{tier.short_window}) would need more than 100 % of requests to fail and could "
+            f"never fire; use an SLO of at least {minimum_slo(max(t.factor for t in unreachable)):g} %"
+            f"{percent_form}")
+
+
+def first_per_field(problems: list) -> list:
+    """One problem per field (the most specific comes first): a value is not reported twice."""
+    seen, kept = set(), []
+    for keys, message in problems:
+        if tuple(keys) not in seen:
+            seen.add(tuple(keys))
+            kept.append((keys, message))
+    return kept
+
+
+# YAML 1.2 core schema's numbers, as the build's YAML reader reads them: an answer of any other form (Arabic-
+# Indic or full-width digits, which Python's int() would take) is written as text, which the schema refuses.
+_YAML_INT = re.compile(r"[-+]?[0-9]+")
+_YAML_FLOAT = re.compile(r"[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?")
+_YAML_SPECIAL = {".inf": math.inf, "+.inf": math.inf, "-.inf": -math.inf, ".nan": math.nan}
+
+
+def yaml_number(text: str) -> Any:
+    """What the YAML file will hold for an answer written unquoted: a number when YAML reads one, else text."""
+    if _YAML_INT.fullmatch(text):
+        return int(text)
+    if _YAML_FLOAT.fullmatch(text):
+        return float(text)
+    return _YAML_SPECIAL.get(text.lower(), text)
+
+
+def schema_problems(answers: dict, schema: dict) -> list:
+    """The tenant schema's rules (types, patterns, reserved names, bounds, finite numbers) in the words the
+    build's JSON Schema check uses, for a hook that cannot import jsonschema: (path, message) pairs."""
+    problems = []
+    for field, rule in schema["properties"].items():
+        if field in answers:
+            message = _property_problem(answers[field], rule)
+            if message:
+                problems.append(([field], message))
+    return problems
+
+
+_JSON_TYPES = {"string": (str,), "object": (dict,), "number": (int, float), "integer": (int,)}
+
+
+def _property_problem(value: Any, rule: dict) -> Optional[str]:
+    types = rule.get("type", [])
+    types = [types] if isinstance(types, str) else types
+    if isinstance(value, bool) or not any(isinstance(value, _JSON_TYPES[t]) for t in types):
+        if not ("integer" in types and isinstance(value, float) and value.is_integer()):
+            return f"{excerpt(value)} is not of type {', '.join(repr(t) for t in types)}"
+    if isinstance(value, float) and not math.isfinite(value):
+        return f"must be a finite number, not {'NaN' if math.isnan(value) else 'infinity'}"
+    if isinstance(value, str) and "pattern" in rule:
+        body = rule["pattern"].replace("(?!\\n)", "")
+        if not re.fullmatch(body[1:-1], value):
+            return f"{excerpt(value)} does not match the expected format {body}"
+    reserved = rule.get("not", {}).get("enum", [])
+    if value in reserved:
+        return f"{excerpt(value)} is a reserved name ({', '.join(reserved)})"
+    return _bound_problem(value, rule)
+
+
+def _bound_problem(value: Any, rule: dict) -> Optional[str]:
+    if not isinstance(value, (int, float)):
+        return None
+    if "minimum" in rule and value < rule["minimum"]:
+        return f"{value!r} is less than the minimum of {rule['minimum']}"
+    if "exclusiveMinimum" in rule and value <= rule["exclusiveMinimum"]:
+        return f"{value!r} is less than or equal to the minimum of {rule['exclusiveMinimum']}"
+    if "maximum" in rule and value > rule["maximum"]:
+        return f"{value!r} is greater than the maximum of {rule['maximum']}"
     return None

@@ -30,7 +30,7 @@ from ruamel.yaml.events import (
 
 from agentmon_config import constraints
 from agentmon_config.errors import ConfigError, ConfigErrors
-from agentmon_config.fields import display_name_key, excerpt
+from agentmon_config.fields import display_name_key, excerpt, tenant_problems
 from agentmon_config.model import Contact, PlatformConfig, Tenant
 
 TENANT_FILE = "tenant.yaml"
@@ -57,14 +57,15 @@ def load_platform(path: Path | str, tenants_dir: Path | str | None = None) -> Pl
 
 
 def load_tenants(tenants_dir: Path, allowed_webhook_hosts: tuple[str, ...] = (),
-                 webhook_secret_name: str | None = None) -> tuple[Tenant, ...]:
+                 webhook_secret_name: str | None = None, skip: str | None = None) -> tuple[Tenant, ...]:
     """tenants/<tenant_id>/tenant.yaml for every tenant, sorted by id; the folder name must equal tenant_id.
-    allowed_webhook_hosts and webhook_secret_name come from config/platform.yaml (the schema's defaults without)."""
+    allowed_webhook_hosts and webhook_secret_name come from config/platform.yaml (the schema's defaults without);
+    the folder named skip is left out (a tenant being created)."""
     if webhook_secret_name is None:
         webhook_secret_name = load_schema("platform")["properties"]["alerts"]["properties"][
             "webhook_secret_name"]["default"]
     tenants, trees = [], {}
-    for folder in _tenant_folders(tenants_dir):
+    for folder in _tenant_folders(tenants_dir, skip):
         path = folder / TENANT_FILE
         tree = _parse_yaml(path)
         doc = _validated(path, tree, load_schema("tenant"))
@@ -72,7 +73,7 @@ def load_tenants(tenants_dir: Path, allowed_webhook_hosts: tuple[str, ...] = (),
             raise ConfigError(path, "tenant_id", f"{doc['tenant_id']!r} must equal its folder name "
                                                  f"{folder.name!r}", _line_of(tree, ["tenant_id"]))
         _raise_all([_problem(path, tree, keys, message)
-                    for keys, message in constraints.tenant_problems(doc, allowed_webhook_hosts)])
+                    for keys, message in tenant_problems(doc, allowed_webhook_hosts)])
         trees[path] = tree
         tenants.append(Tenant(source=path, **{
             **doc, "owner_contact": Contact.of(doc["owner_contact"], webhook_secret_name)}))
@@ -93,7 +94,7 @@ def duplicate_display_names(tenants: list[Tenant]) -> Iterator[tuple[Tenant, str
                            "choose another")
 
 
-def _tenant_folders(tenants_dir: Path) -> list[Path]:
+def _tenant_folders(tenants_dir: Path, skip: str | None = None) -> list[Path]:
     """Every tenant folder, sorted. Anything else under tenants_dir (a tenant.yml, a stray file, a folder
     without tenant.yaml) is an error rather than silently skipped; hidden entries (.gitkeep) are ignored.
     Symbolic links are refused: a tenant file must lie inside the project, not point at any readable file."""
@@ -106,6 +107,8 @@ def _tenant_folders(tenants_dir: Path) -> list[Path]:
     layout = f"{tenants_dir.name}/<tenant_id>/{TENANT_FILE}"
     folders, errors = [], []
     for entry in _visible(tenants_dir):
+        if entry.name == skip:
+            continue
         if entry.is_symlink():
             errors.append(_symlink_error(entry))
             continue
@@ -181,15 +184,14 @@ def check_tenant_answers(answers: dict[str, Any], source: str = "cookiecutter an
     allowed: tuple[str, ...] = ()
     if tenants_dir is not None:
         platform = Path(tenants_dir).parent / "config" / "platform.yaml"
-        config = load_platform(platform, tenants_dir) if platform.is_file() else None
-        others = config.tenants if config else load_tenants(Path(tenants_dir))
-        allowed = config.alerts.allowed_webhook_hosts if config else ()
-    _raise_all([ConfigError(source, ".".join(map(str, keys)), message)
-                for keys, message in constraints.tenant_problems(doc, allowed)])
-    candidate = Tenant(source=Path(source), **{**doc, "owner_contact": Contact.of(doc["owner_contact"])})
-    others = tuple(t for t in others if t.tenant_id != candidate.tenant_id)
-    _raise_all([ConfigError(source, "display_name", message)
-                for _, message in duplicate_display_names([*others, candidate])])
+        allowed = load_platform(platform).alerts.allowed_webhook_hosts if platform.is_file() else ()
+        # The candidate's own folder is skipped: cookiecutter creates it before its hook runs.
+        others = load_tenants(Path(tenants_dir), allowed, skip=str(doc["tenant_id"]))
+    problems = tenant_problems(doc, allowed)
+    if not any(keys == ["display_name"] for keys, _ in problems):
+        candidate = Tenant(source=Path(source), **{**doc, "owner_contact": Contact.of(doc["owner_contact"])})
+        problems += [(["display_name"], message) for _, message in duplicate_display_names([*others, candidate])]
+    _raise_all([ConfigError(source, ".".join(map(str, keys)), message) for keys, message in problems])
 
 
 def _problem(path: Path, tree: Any, keys: list[Any], message: str) -> ConfigError:
