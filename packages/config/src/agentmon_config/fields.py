@@ -21,7 +21,8 @@ import ipaddress
 import math
 import re
 import unicodedata
-from typing import Any, Iterable, Optional
+from collections.abc import Iterable
+from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from agentmon_config.slo import minimum_slo, unreachable_tiers
@@ -63,7 +64,7 @@ def excerpt(value: Any, limit: int = EXCERPT) -> str:
     return shown if len(shown) <= limit else shown[:limit - 3] + "..."
 
 
-def text_problem(value: str) -> Optional[str]:
+def text_problem(value: str) -> str | None:
     """Why value may not be text in a configuration file, or None."""
     for char in value:
         category = unicodedata.category(char)
@@ -76,7 +77,7 @@ def text_problem(value: str) -> Optional[str]:
     return None
 
 
-def text_problems(node: Any, path: Optional[list] = None) -> Iterable[tuple[list, str]]:
+def text_problems(node: Any, path: list | None = None) -> Iterable[tuple[list, str]]:
     """(path, message) for every string in a parsed document that text_problem refuses."""
     path = path or []
     if isinstance(node, dict):
@@ -96,7 +97,7 @@ def display_name_key(name: str) -> str:
     return unicodedata.normalize("NFKC", name).casefold().strip()
 
 
-def name_problem(value: str) -> Optional[str]:
+def name_problem(value: str) -> str | None:
     problem = text_problem(value)
     if problem:
         return problem
@@ -109,7 +110,7 @@ def name_problem(value: str) -> Optional[str]:
     return None
 
 
-def contact_problem(value: Any, allowed_hosts: Iterable[str] = ()) -> Optional[str]:
+def contact_problem(value: Any, allowed_hosts: Iterable[str] = ()) -> str | None:
     """Why value is not a contact (one of CONTACT_FORMS), or None. A URL is told apart by its scheme."""
     if isinstance(value, dict):
         return secret_reference_problem(value)
@@ -129,7 +130,7 @@ def is_url_contact(value: str) -> bool:
     return bool(_SCHEME.match(value)) or "://" in value
 
 
-def secret_reference_problem(value: dict) -> Optional[str]:
+def secret_reference_problem(value: dict) -> str | None:
     key = value.get("webhook_secret")
     if set(value) != {"webhook_secret"} or not isinstance(key, str):
         return f"{excerpt(value)}: a Secret reference is {{webhook_secret: KEY}}, with nothing else"
@@ -139,7 +140,7 @@ def secret_reference_problem(value: dict) -> Optional[str]:
     return None
 
 
-def email_problem(value: str) -> Optional[str]:
+def email_problem(value: str) -> str | None:
     """Why value is not an e-mail address Alertmanager can deliver to, or None. Parsed by email-validator (no
     DNS look-up); None also when email-validator is missing (the cookiecutter hook then says so)."""
     if len(value) > EMAIL_MAX:
@@ -168,7 +169,7 @@ def email_checked() -> bool:
     return True
 
 
-def webhook_url_problem(url: str, allowed_hosts: Iterable[str] = ()) -> Optional[str]:
+def webhook_url_problem(url: str, allowed_hosts: Iterable[str] = ()) -> str | None:
     """Why url may not be a webhook written inline, or None (module docstring; docs/operations/alerts.md)."""
     if len(url) > URL_MAX:
         return f"{excerpt(url)} is {len(url)} characters long: a webhook URL has at most {URL_MAX}"
@@ -188,11 +189,7 @@ def webhook_url_problem(url: str, allowed_hosts: Iterable[str] = ()) -> Optional
         return _inline_secret(shown, credential)
     if parts.fragment or "#" in url:
         return f"{excerpt(url)}: a webhook URL has no #fragment"
-    try:
-        parts.port
-    except ValueError:
-        return f"{excerpt(url)}: the port must be a number from 1 to 65535"
-    if parts.port == 0:
+    if not _valid_port(parts):
         return f"{excerpt(url)}: the port must be a number from 1 to 65535"
     if allowed:
         return None
@@ -207,12 +204,20 @@ def webhook_url_problem(url: str, allowed_hosts: Iterable[str] = ()) -> Optional
     return None
 
 
+def _valid_port(parts: Any) -> bool:
+    try:
+        port = parts.port  # raises ValueError for a port that is not a number up to 65535
+    except ValueError:
+        return False
+    return port != 0
+
+
 def _inline_secret(shown: str, why: str) -> str:
     return (f"{shown} {why}: a secret may not be written here; put the URL in the webhook Secret and write "
             f"{{webhook_secret: KEY}} ({SECRETS_DOC})")
 
 
-def _credential_shape(parts: Any, host: str) -> Optional[str]:
+def _credential_shape(parts: Any, host: str) -> str | None:
     """Why the URL looks like it carries a token, or None: a host that puts its token in the URL, a query
     parameter named like a credential, a path segment that looks random."""
     if host in SECRET_URL_HOSTS or host.endswith(SECRET_URL_HOST_SUFFIXES):
@@ -226,7 +231,7 @@ def _credential_shape(parts: Any, host: str) -> Optional[str]:
     return None
 
 
-def _internal_host(host: str) -> Optional[str]:
+def _internal_host(host: str) -> str | None:
     """What kind of internal host this is, or None for a host on the internet."""
     try:
         address = ipaddress.ip_address(host.strip("[]"))
@@ -246,7 +251,7 @@ def _internal_host(host: str) -> Optional[str]:
     return None
 
 
-def link_problem(url: str, relative_allowed: bool) -> Optional[str]:
+def link_problem(url: str, relative_allowed: bool) -> str | None:
     """Why url may not be a link in an alert annotation, or None: http(s) only (never javascript:, data:),
     no quotes or whitespace; a relative path (no scheme, not //host) when relative_allowed."""
     if len(url) > URL_MAX:
@@ -265,7 +270,7 @@ def link_problem(url: str, relative_allowed: bool) -> Optional[str]:
     return None
 
 
-def smarthost_problem(value: str) -> Optional[str]:
+def smarthost_problem(value: str) -> str | None:
     host, colon, port = value.rpartition(":")
     if not colon or not host or not re.fullmatch(r"[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\]", host):
         return f"{excerpt(value)} is not host:port, e.g. smtp.example.com:587"
@@ -283,7 +288,7 @@ def tenant_problems(doc: dict, allowed_webhook_hosts: Iterable[str] = ()) -> Ite
     return first_per_field([(keys, message) for keys, message in own if message] + list(text_problems(doc)))
 
 
-def slo_problem(slo: float) -> Optional[str]:
+def slo_problem(slo: float) -> str | None:
     """An SLO whose error budget is so small that a burn-rate alert could never fire is refused."""
     unreachable = unreachable_tiers(slo)
     if not unreachable:
@@ -338,12 +343,12 @@ def schema_problems(answers: dict, schema: dict) -> list:
 _JSON_TYPES = {"string": (str,), "object": (dict,), "number": (int, float), "integer": (int,)}
 
 
-def _property_problem(value: Any, rule: dict) -> Optional[str]:
+def _property_problem(value: Any, rule: dict) -> str | None:
     types = rule.get("type", [])
     types = [types] if isinstance(types, str) else types
-    if isinstance(value, bool) or not any(isinstance(value, _JSON_TYPES[t]) for t in types):
-        if not ("integer" in types and isinstance(value, float) and value.is_integer()):
-            return f"{excerpt(value)} is not of type {', '.join(repr(t) for t in types)}"
+    whole_float = "integer" in types and isinstance(value, float) and value.is_integer()  # 3.0 is an integer
+    if (isinstance(value, bool) or not any(isinstance(value, _JSON_TYPES[t]) for t in types)) and not whole_float:
+        return f"{excerpt(value)} is not of type {', '.join(repr(t) for t in types)}"
     if isinstance(value, float) and not math.isfinite(value):
         return f"must be a finite number, not {'NaN' if math.isnan(value) else 'infinity'}"
     if isinstance(value, str) and "pattern" in rule:
@@ -356,7 +361,7 @@ def _property_problem(value: Any, rule: dict) -> Optional[str]:
     return _bound_problem(value, rule)
 
 
-def _bound_problem(value: Any, rule: dict) -> Optional[str]:
+def _bound_problem(value: Any, rule: dict) -> str | None:
     if not isinstance(value, (int, float)):
         return None
     if "minimum" in rule and value < rule["minimum"]:
