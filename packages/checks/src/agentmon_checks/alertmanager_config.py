@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from pathlib import PurePosixPath
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -228,7 +229,7 @@ def _inhibition_differences(ours: list[Any], theirs: list[Any]) -> Iterator[tupl
 
 def _operator_contacts(receiver: dict[str, Any]) -> Contacts:
     found = [f"e-mail {c.get('to')}" for c in receiver.get("emailConfigs") or []]
-    found += [f"webhook {c['url']}" if c.get("url") else f"webhook from Secret {c.get('urlSecret')}"
+    found += [f"webhook {c['url']}" if c.get("url") else _secret_webhook((c.get("urlSecret") or {}).get("key"))
               for c in receiver.get("webhookConfigs") or []]
     found += [kind.removesuffix("Configs").lower() for kind in sorted(_RECEIVER_CONFIGS - {"emailConfigs",
                                                                                         "webhookConfigs"})
@@ -236,9 +237,16 @@ def _operator_contacts(receiver: dict[str, Any]) -> Contacts:
     return tuple(sorted(found))
 
 
+def _secret_webhook(key: Any) -> str:
+    """A webhook whose URL is a Secret's key: urlSecret in the AlertmanagerConfig, the file that key is mounted
+    as (url_file) in alertmanager.yml; both name the same key."""
+    return f"webhook from Secret key {key}"
+
+
 def _file_contacts(receiver: dict[str, Any]) -> Contacts:
     found = [f"e-mail {c.get('to')}" for c in receiver.get("email_configs") or []]
-    found += [f"webhook {c.get('url') or c.get('url_file')}" for c in receiver.get("webhook_configs") or []]
+    found += [f"webhook {c['url']}" if c.get("url") else _secret_webhook(PurePosixPath(str(c.get("url_file"))).name)
+              for c in receiver.get("webhook_configs") or []]
     found += [kind.removesuffix("_configs").replace("_", "") for kind in sorted(receiver)
               if kind.endswith("_configs") and kind not in ("email_configs", "webhook_configs")
               for _ in receiver.get(kind) or []]
