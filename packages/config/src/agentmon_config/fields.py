@@ -53,6 +53,14 @@ SECRET_PARAMETER_PARTS = ("token", "key", "secret", "sig", "pass", "auth", "code
 # Host names that resolve inside the cluster or the machine, never on the internet.
 INTERNAL_HOSTS = ("localhost",)
 INTERNAL_SUFFIXES = (".localhost", ".local", ".svc", ".internal", ".localdomain", ".home.arpa")
+# Last labels no public host has: reserved names (RFC 2606, 6761) and words used inside networks. A two-label
+# name such as alertmanager.monitoring resolves inside a Kubernetes cluster through the Pod's DNS search path, so
+# a last label that could be a namespace is refused too: one with a hyphen (no public top-level domain has one,
+# besides xn-- forms) or one of Kubernetes' own and the usual monitoring namespaces.
+INTERNAL_LAST_LABELS = ("test", "example", "invalid", "localhost", "local", "internal", "lan", "home", "corp",
+                        "intranet", "private", "localdomain", "svc", "cluster", "default", "monitoring",
+                        "observability", "prometheus", "alertmanager", "grafana", "ingress-nginx", "kube-system",
+                        "kube-public")
 _RANDOM_MIXED = re.compile(r"(?=.*[a-z])(?=.*[A-Z])(?=.*[0-9])[A-Za-z0-9_-]{16,}")
 _RANDOM_HEX = re.compile(r"(?=.*[0-9])[0-9a-fA-F-]{20,}")
 _SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:")
@@ -140,7 +148,7 @@ def secret_reference_problem(value: dict) -> str | None:
     return None
 
 
-def email_problem(value: str) -> str | None:
+def email_problem(value: str, forms: str = CONTACT_FORMS) -> str | None:
     """Why value is not an e-mail address Alertmanager can deliver to, or None. Parsed by email-validator (no
     DNS look-up); None also when email-validator is missing (the cookiecutter hook then says so)."""
     if len(value) > EMAIL_MAX:
@@ -156,7 +164,7 @@ def email_problem(value: str) -> str | None:
         validate_email(value, check_deliverability=False, allow_smtputf8=False, allow_display_name=False,
                        allow_quoted_local=False, allow_domain_literal=False)
     except EmailNotValidError as exc:
-        return f"{excerpt(value)} is not an e-mail address ({exc}); write {CONTACT_FORMS}"
+        return f"{excerpt(value)} is not an e-mail address ({exc}); write {forms}"
     return None
 
 
@@ -246,14 +254,20 @@ def _internal_host(host: str) -> str | None:
     labels = host.split(".")
     if len(labels) == 1:
         return f"the single-label host name {host} (resolved inside the network)"
-    if labels[-1].isdigit() or labels[-1].startswith("0x"):
+    last = labels[-1]
+    if last.isdigit() or last.startswith("0x"):
         return f"{host}, a numeric host that resolves as an address"
+    if last in INTERNAL_LAST_LABELS or ("-" in last and not last.startswith("xn--")):
+        return f"{host}, whose last label {last!r} is no public domain (inside a cluster it names a namespace)"
     return None
 
 
 def link_problem(url: str, relative_allowed: bool) -> str | None:
     """Why url may not be a link in an alert annotation, or None: http(s) only (never javascript:, data:),
     no quotes or whitespace; a relative path (no scheme, not //host) when relative_allowed."""
+    problem = text_problem(url)
+    if problem:
+        return problem
     if len(url) > URL_MAX:
         return f"{excerpt(url)} is {len(url)} characters long, more than {URL_MAX}"
     if not URL_CHARACTERS.fullmatch(url):

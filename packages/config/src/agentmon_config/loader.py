@@ -238,11 +238,14 @@ def _refuse_yaml_extras(path: Path, events: Iterator[Event]) -> None:
     turns 1:30 into 90 and 0100 into 64), merge keys `<<` (they inject or silently drop fields) and nesting
     deeper than MAX_DEPTH (composing 1,000 levels recurses past Python's limit)."""
     open_nodes: list[list[bool]] = []  # per open collection: [is a mapping, the next node is a key]
+    documents = 0
     for event in events:
         line = event.start_mark.line + 1
         if isinstance(event, DocumentStartEvent) and (event.version or event.tags):
+            # Directives stand before the document's `---`; the first document's start on line 1.
             raise ConfigError(path, "", "YAML directives (%YAML, %TAG) are not supported: this file is YAML 1.2 "
-                                        "core; remove the directive line", line)
+                                        "core; remove the directive line", line if documents else 1)
+        documents += isinstance(event, DocumentStartEvent)
         anchor, tag = getattr(event, "anchor", None), getattr(event, "tag", None)
         if anchor is not None:
             raise ConfigError(path, "", f"YAML anchors and aliases (&{anchor[:40]}, *{anchor[:40]}) are not "
