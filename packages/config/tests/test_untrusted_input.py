@@ -227,6 +227,17 @@ def project(tmp_path: Path) -> Path:
     return tmp_path
 
 
+def set_alerts(project: Path, **values: str) -> Path:
+    """config/platform.yaml with these alerts.* settings replaced (each line is `  key: value  # comment`)."""
+    platform = project / "config/platform.yaml"
+    lines = platform.read_text().splitlines()
+    for key, value in values.items():
+        index = next(n for n, line in enumerate(lines) if line.startswith(f"  {key}: "))
+        lines[index] = f"  {key}: {value}"
+    platform.write_text("\n".join(lines) + "\n")
+    return platform
+
+
 def snapshot(root: Path) -> dict[str, bytes]:
     return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
 
@@ -302,11 +313,8 @@ def test_a_tenants_file_instead_of_a_folder_is_refused_rather_than_dropping_ever
 def test_an_allowed_internal_host_a_secret_reference_and_an_address_are_accepted(project):
     """The allowed forms: a host listed in alerts.allowed_webhook_hosts (even plain http, in the cluster), a
     Secret reference, and a public https:// webhook; the secret's URL never reaches the configuration."""
-    platform = project / "config/platform.yaml"
-    platform.write_text(platform.read_text().replace(
-        "  operations_contact: platform-ops@example.com",
-        "  operations_contact: http://relay.monitoring.svc:8080/hook\n"
-        "  allowed_webhook_hosts: [relay.monitoring.svc]\n  webhook_secret_name: team-webhooks", 1))
+    platform = set_alerts(project, operations_contact="http://relay.monitoring.svc:8080/hook",
+                          allowed_webhook_hosts="[relay.monitoring.svc]", webhook_secret_name="team-webhooks")
     (project / "tenants/zeta").mkdir()
     (project / "tenants/zeta/tenant.yaml").write_text(owner("{webhook_secret: zeta.pager}"))
     (project / "tenants/yeta").mkdir()
@@ -321,11 +329,8 @@ def test_an_allowed_internal_host_a_secret_reference_and_an_address_are_accepted
 
 
 def test_an_allowed_host_is_exact_not_a_suffix(project):
-    platform = project / "config/platform.yaml"
-    platform.write_text(platform.read_text().replace(
-        "  operations_contact: platform-ops@example.com",
-        "  operations_contact: https://evil.relay.monitoring.svc/hook\n"
-        "  allowed_webhook_hosts: [relay.monitoring.svc]", 1))
+    platform = set_alerts(project, operations_contact="https://evil.relay.monitoring.svc/hook",
+                          allowed_webhook_hosts="[relay.monitoring.svc]")
     with pytest.raises(ConfigError) as info:
         load_platform(platform)
     assert "points at the internal host name evil.relay.monitoring.svc" in str(info.value)
