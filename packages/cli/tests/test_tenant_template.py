@@ -217,6 +217,14 @@ def schema_problems(answers: dict[str, str]) -> set[str]:
     {"tenant_id": "zeta", "p95_latency_sla_seconds": "0"},
     {"tenant_id": "zeta", "queue_alert_threshold": "2.5"},
     {"tenant_id": "Z", "queue_alert_threshold": "0", "success_rate_slo": "-1"},
+    # issue 20's families, as the build refuses them
+    {"tenant_id": "zeta", "owner_contact": "https://hooks.slack.com/services/T0000/B0000/SECRET"},
+    {"tenant_id": "zeta", "owner_contact": "http://169.254.169.254/latest"},
+    {"tenant_id": "zeta", "owner_contact": "oncall team"},
+    {"tenant_id": "zeta", "display_name": "Acme\u202eproC"},
+    {"tenant_id": "zeta", "display_name": "   "},
+    {"tenant_id": "zeta", "success_rate_slo": "0.999"},
+    {"tenant_id": "zeta", "queue_alert_threshold": "\u0663"},
 ], ids=lambda answers: ",".join(f"{k}={v[:8]}" for k, v in answers.items()))
 def test_without_agentmon_the_hook_refuses_what_the_schema_refuses_in_the_same_words(repo, plain_python, answers):
     expected = schema_problems({"display_name": "Zeta", **answers})
