@@ -117,6 +117,11 @@ TENANT_CASES = {
     "hex-address": (owner("https://0x7f.0.0.1/hook"),
                     "3: owner_contact: 'https://0x7f.0.0.1/hook' points at 0x7f.0.0.1, a numeric host that resolves "
                     f"as an address: {INSIDE}"),
+    "address-spelled-in-name": (owner("https://127.0.0.1.nip.io/hook"),
+                                "3: owner_contact: 'https://127.0.0.1.nip.io/hook' points at 127.0.0.1.nip.io, which "
+                                f"spells out the address 127.0.0.1 (such names resolve to it): {INSIDE}"),
+    "escaped-host": (owner("https://%6c%6fcalhost/hook"),
+                     "3: owner_contact: 'https://%6c%6fcalhost/hook': write the host without %-escapes"),
     "port-zero": (owner("https://pager.example.com:0/hook"),
                   "3: owner_contact: 'https://pager.example.com:0/hook': the port must be a number from 1 to 65535"),
     "secret-key-traversal": (owner("{webhook_secret: ..}"),
@@ -151,6 +156,9 @@ TENANT_CASES = {
     "same-name-other-case": ("tenant_id: zeta\ndisplay_name: ACME corp\n", f"2: display_name: 'ACME corp' {SAME_NAME}"),
     "same-name-full-width": ('tenant_id: zeta\ndisplay_name: "\\uff21cme Corp"\n',
                              f"2: display_name: '\uff21cme Corp' {SAME_NAME}"),
+    "cyrillic-lookalike": ('tenant_id: zeta\ndisplay_name: "\u0410cme Corp"\n',
+                           "2: display_name: '\u0410cme Corp' mixes Cyrillic and Latin letters, which can pass for "
+                           "another name: write it in one script"),
     "yaml-directive": ("%YAML 1.1\n---\n" + TENANT, "1: <document>: YAML directives (%YAML, %TAG) are not supported: "
                                                     "this file is YAML 1.2 core; remove the directive line"),
     "tag-directive": ("%TAG !e! tag:example.com,2000:\n---\n" + TENANT,
@@ -334,3 +342,18 @@ def test_an_allowed_host_is_exact_not_a_suffix(project):
     with pytest.raises(ConfigError) as info:
         load_platform(platform)
     assert "points at the internal host name evil.relay.monitoring.svc" in str(info.value)
+
+
+def test_a_huge_file_is_refused_before_it_is_read(project, capfd):
+    (project / "tenants/zeta").mkdir()
+    (project / "tenants/zeta/tenant.yaml").write_text(TENANT + "# " + "x" * 1_000_000 + "\n")
+    # 16 + 19 bytes of TENANT, "# ", a million x and a newline: 1,000,038 bytes
+    assert refused_by_build(project, capfd) == ("tenants/zeta/tenant.yaml: <document>: is 1000038 bytes, more than a "
+                                                "configuration file needs (1000000): is it the right file?")
+
+
+def test_a_folder_named_with_a_newline_or_a_bidi_override_stays_one_visible_line(project, capfd):
+    (project / "tenants/zeta\u202e\n").mkdir()
+    (project / "tenants/zeta\u202e\n/tenant.yaml").write_text(TENANT)
+    assert refused_by_build(project, capfd) == ("tenants/zeta\\u202e\\n/tenant.yaml:1: tenant_id: 'zeta' must equal "
+                                                "its folder name 'zeta\\u202e\\n'")

@@ -61,6 +61,7 @@ INTERNAL_LAST_LABELS = ("test", "example", "invalid", "localhost", "local", "int
                         "intranet", "private", "localdomain", "svc", "cluster", "default", "monitoring",
                         "observability", "prometheus", "alertmanager", "grafana", "ingress-nginx", "kube-system",
                         "kube-public")
+_EMBEDDED_IPV4 = re.compile(r"(?<![0-9])[0-9]{1,3}([-.])[0-9]{1,3}\1[0-9]{1,3}\1[0-9]{1,3}(?![0-9])")
 _RANDOM_MIXED = re.compile(r"(?=.*[a-z])(?=.*[A-Z])(?=.*[0-9])[A-Za-z0-9_-]{16,}")
 _RANDOM_HEX = re.compile(r"(?=.*[0-9])[0-9a-fA-F-]{20,}")
 _SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:")
@@ -105,8 +106,22 @@ def display_name_key(name: str) -> str:
     return unicodedata.normalize("NFKC", name).casefold().strip()
 
 
+# Scripts whose letters look like Latin ones: a name mixing two of them (a Cyrillic "а" in "Acme") passes for
+# another (Unicode TS #39's mixed-script rule, for the scripts that matter here).
+LOOKALIKE_SCRIPTS = ("LATIN", "CYRILLIC", "GREEK", "ARMENIAN", "CHEROKEE", "COPTIC")
+
+
+def mixed_script_problem(value: str) -> str | None:
+    scripts = sorted({unicodedata.name(char, "").split(" ")[0] for char in value if char.isalpha()}
+                     & set(LOOKALIKE_SCRIPTS))
+    if len(scripts) > 1:
+        return (f"{excerpt(value)} mixes {' and '.join(s.title() for s in scripts)} letters, which can pass for "
+                "another name: write it in one script")
+    return None
+
+
 def name_problem(value: str) -> str | None:
-    problem = text_problem(value)
+    problem = text_problem(value) or mixed_script_problem(value)
     if problem:
         return problem
     if not value.strip():
@@ -192,6 +207,8 @@ def webhook_url_problem(url: str, allowed_hosts: Iterable[str] = ()) -> str | No
         return f"{excerpt(url)} is not an https:// URL with a host: write {CONTACT_FORMS}"
     if "@" in parts.netloc:
         return _inline_secret(shown, "holds credentials (user:password@)")
+    if "%" in parts.netloc:  # Go unescapes a host: %6c%6fcalhost is localhost
+        return f"{excerpt(url)}: write the host without %-escapes"
     credential = _credential_shape(parts, host)
     if credential:
         return _inline_secret(shown, credential)
@@ -240,7 +257,9 @@ def _credential_shape(parts: Any, host: str) -> str | None:
 
 
 def _internal_host(host: str) -> str | None:
-    """What kind of internal host this is, or None for a host on the internet."""
+    """What kind of internal host this is, or None for a host on the internet. No DNS look-up is made: a public
+    name that resolves to an internal address (besides the nip.io kind, which spells the address out) passes;
+    docs/operations/alerts.md#secrets says to limit Alertmanager's egress as well."""
     try:
         address = ipaddress.ip_address(host.strip("[]"))
     except ValueError:
@@ -249,6 +268,9 @@ def _internal_host(host: str) -> str | None:
         mapped = getattr(address, "ipv4_mapped", None)
         address = mapped or address
         return None if address.is_global and not address.is_multicast else f"the non-public address {address}"
+    embedded = _EMBEDDED_IPV4.search(host)
+    if embedded:
+        return f"{host}, which spells out the address {embedded.group(0)} (such names resolve to it)"
     if host in INTERNAL_HOSTS or host.endswith(INTERNAL_SUFFIXES):
         return f"the internal host name {host}"
     labels = host.split(".")

@@ -206,9 +206,15 @@ def _raise_all(errors: list[ConfigError]) -> None:
         raise ConfigErrors(sorted(errors, key=lambda e: (e.path, e.line or 0)))
 
 
+MAX_FILE_BYTES = 1_000_000  # a configuration file is a few kilobytes; a larger one is refused before it is read
+
+
 def _parse_yaml(path: Path) -> Any:
     _refuse_symlink(path)
     try:
+        if path.stat().st_size > MAX_FILE_BYTES:
+            raise ConfigError(path, "", f"is {path.stat().st_size} bytes, more than a configuration file needs "
+                                        f"({MAX_FILE_BYTES}): is it the right file?")
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ConfigError(path, "", "file not found") from None
