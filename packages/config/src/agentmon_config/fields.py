@@ -106,7 +106,7 @@ def display_name_key(name: str) -> str:
     return unicodedata.normalize("NFKC", name).casefold().strip()
 
 
-# Scripts whose letters look like Latin ones: a name mixing two of them (a Cyrillic "а" in "Acme") passes for
+# Scripts whose letters look like Latin ones: a name mixing two of them (a Cyrillic a, U+0430, in "Acme") passes for
 # another (Unicode TS #39's mixed-script rule, for the scripts that matter here).
 LOOKALIKE_SCRIPTS = ("LATIN", "CYRILLIC", "GREEK", "ARMENIAN", "CHEROKEE", "COPTIC")
 
