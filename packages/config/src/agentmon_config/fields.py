@@ -36,10 +36,10 @@ SECRET_KEY = re.compile(r"[-._a-zA-Z0-9]+")
 SECRETS_DOC = "docs/operations/alerts.md#secrets"
 CONTACT_FORMS = "an e-mail address, an https:// URL, or {webhook_secret: KEY}"
 # Unicode categories refused in text: control (Cc), format (Cf: bidi overrides, zero-width characters),
-# line and paragraph separators (Zl, Zp), surrogates (Cs) and private use (Co).
+# line and paragraph separators (Zl, Zp), surrogates (Cs), private use (Co) and unassigned code points (Cn).
 REFUSED_CATEGORIES = {"Cc": "a control character", "Cf": "an invisible Unicode format character",
                       "Zl": "a line separator", "Zp": "a paragraph separator", "Cs": "a surrogate",
-                      "Co": "a private-use character"}
+                      "Co": "a private-use character", "Cn": "an unassigned code point"}
 # Characters a URL may hold as written (RFC 3986's unreserved and reserved characters, and %-escapes), less
 # the quote, which ends an attribute in the HTML Grafana and mail clients build from it.
 URL_CHARACTERS = re.compile(r"[A-Za-z0-9\-._~:/?#\[\]@!$&()*+,;=%]+")
