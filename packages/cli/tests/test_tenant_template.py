@@ -300,8 +300,9 @@ def test_the_questions_refuse_what_the_build_refuses_and_ask_again(repo):
         "SLO is a percentage: write 99.9 for 99.9 %, not 0.999)",
         "  refused: owner_contact: 'oncall team' is not an e-mail address (An email address must have an @-sign.); "
         "write an e-mail address, an https:// URL, or {webhook_secret: KEY}"]
-    assert "Grafana folder" not in asked.stdout.split("Display name")[1].split("]")[0]
-    assert "the name of the tenant's Grafana folder" in asked.stdout.split("Display name")[0]
+    display_prompt = asked.stdout.split("Display name")[1].split("[")[0]
+    assert display_prompt == (" (the dashboard's title, at most 60 characters, unique among tenants; the Grafana "
+                              "folder is named by the tenant id) ")
     assert "channel" not in asked.stdout
     assert "as a percentage (99.5 means 99.5 % of requests succeed; not 0.995)" in asked.stdout
     assert (repo / "tenants/zeta/tenant.yaml").read_text().splitlines()[4:6] == [
