@@ -95,8 +95,9 @@ def readme_command(program: str, first_argument: str) -> list[str]:
 
 
 def scratch_repository(root: Path) -> Path:
-    for name in ("config", "base", "overlays", "components", "compose", "templates"):
-        shutil.copytree(REPO / name, root / name, ignore=shutil.ignore_patterns("generated"))
+    # packages/config/src: the template's hook reads agentmon's rules there when cookiecutter cannot import them.
+    for name in ("config", "base", "overlays", "components", "compose", "templates", "packages/config/src"):
+        shutil.copytree(REPO / name, root / name, ignore=shutil.ignore_patterns("generated", "__pycache__"))
     for name in ("noxfile.py", "pyproject.toml"):
         shutil.copy(REPO / name, root / name)
     return root

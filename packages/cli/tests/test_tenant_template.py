@@ -16,7 +16,7 @@ from cookiecutter.main import cookiecutter
 from agentmon_bundle.outputs import render
 from agentmon_checks.kustomize import render_overlays
 from agentmon_cli import main as cli
-from agentmon_config import ConfigError, check_tenant_answers, load_platform
+from agentmon_config import ConfigError, check_tenant_answers, fields, load_platform
 from agentmon_live.panelrun import panel_by_title
 from agentmon_live.panelstyle import field_style, threshold_colour
 
@@ -27,8 +27,8 @@ REPO = Path(__file__).resolve().parents[3]
 
 @pytest.fixture
 def repo(tmp_path: Path) -> Path:
-    for name in ("config", "base", "overlays", "components", "compose", "templates"):
-        shutil.copytree(REPO / name, tmp_path / name, ignore=shutil.ignore_patterns("generated"))
+    for name in ("config", "base", "overlays", "components", "compose", "templates", "packages/config/src"):
+        shutil.copytree(REPO / name, tmp_path / name, ignore=shutil.ignore_patterns("generated", "__pycache__"))
     (tmp_path / "tenants").mkdir()
     return tmp_path
 
@@ -112,16 +112,17 @@ def test_agentmon_tenant_prints_only_the_hooks_message(repo):
 
 
 def test_agentmon_tenant_writes_answers_literally_not_as_jinja(repo):
-    result = agentmon_tenant(repo, "tenant_id=zeta", "display_name={{ 7*7 }} {% raw %}",
-                             "owner_contact={# team #}@example.com")
+    """{{ }} is refused (Prometheus and Alertmanager would run it); Jinja's other tags are plain text to them."""
+    result = agentmon_tenant(repo, "tenant_id=zeta", "display_name={% raw %} {#x#} {%",
+                             "owner_contact={#team#}@example.com")
     assert result.returncode == 0, result.stderr
     assert result.stdout == "created tenants/zeta/tenant.yaml; next: nox -s build validate\n"
     text = (repo / "tenants/zeta/tenant.yaml").read_text()
-    assert 'display_name: "{{ 7*7 }} {% raw %}"' in text
-    assert 'owner_contact: "{# team #}@example.com"' in text
+    assert 'display_name: "{% raw %} {#x#} {%"' in text
+    assert 'owner_contact: "{#team#}@example.com"' in text
     assert cli.main(["--root", str(repo), "build"]) == 0
     board = json.loads((repo / "dashboards/zeta/tenant-zeta.json").read_text())
-    assert board["title"] == "{{ 7*7 }} {% raw %} - Enhancement Pipeline"
+    assert board["title"] == "{% raw %} {#x#} {% - Enhancement Pipeline"
 
 
 @pytest.mark.parametrize(("answers", "message"), [
@@ -140,10 +141,14 @@ def test_agentmon_tenant_refuses_unknown_or_malformed_answers(repo, answers, mes
 
 def test_agentmon_tenant_without_answers_asks_and_says_when_the_input_ends(repo):
     command = [sys.executable, "-m", "agentmon_cli", "--root", str(repo), "tenant"]
-    asked = subprocess.run(command, input="zeta\n{{ 7*7 }}\n\n\n\n\n", capture_output=True, text=True, timeout=60)
+    asked = subprocess.run(command, input="zeta\n{{ 7*7 }}\n\n\n\n\n\n", capture_output=True, text=True,
+                           timeout=60)
     assert asked.returncode == 0, asked.stderr
+    assert asked.stderr.splitlines() == [
+        "  refused: display_name: '{{ 7*7 }}' holds {{ or }}, which Prometheus and Alertmanager would run as a "
+        "template: write the text without them"]
     assert (repo / "tenants/zeta/tenant.yaml").read_text().splitlines()[3:5] == [
-        "tenant_id: zeta", 'display_name: "{{ 7*7 }}"']
+        "tenant_id: zeta", 'display_name: "Zeta"']
     ended = subprocess.run(command, input="", capture_output=True, text=True, timeout=60)
     assert ended.returncode == 2
     assert ended.stderr.strip() == ("ERROR: tenant not created: a question got no answer; give the answers as "
@@ -155,7 +160,9 @@ def test_agentmon_tenant_refuses_an_existing_tenant(repo):
     assert agentmon_tenant(repo, "tenant_id=zeta").returncode == 0
     result = agentmon_tenant(repo, "tenant_id=zeta", "display_name=Other")
     assert result.returncode == 2
-    assert result.stderr.strip() == "ERROR: tenant not created: tenants/zeta already exists"
+    assert result.stderr.strip() == ("ERROR: tenant not created: tenants/zeta already exists: edit "
+                                     "tenants/zeta/tenant.yaml (then nox -s build validate), or run `agentmon tenant "
+                                     "--overwrite ...` to replace it")
     assert 'display_name: "Zeta"' in (repo / "tenants/zeta/tenant.yaml").read_text()
 
 
@@ -175,8 +182,8 @@ def test_a_cookiecutter_without_agentmon_creates_the_tenant_and_leaves_the_rest_
     result = plain_bake(plain_python, repo, {"tenant_id": "zeta", "display_name": "Zeta"})
     assert result.returncode == 0, result.stderr
     assert result.stderr.strip() == (
-        "note: this cookiecutter cannot import agentmon, so the answers were checked with the template's own "
-        "rules; `nox -s build validate` checks the tenant against the full schema")
+        "note: this cookiecutter cannot import agentmon, so the answers were checked with agentmon's rules read "
+        "from the repository, except the display names of the other tenants; `nox -s build validate` checks those")
     assert (repo / "tenants/zeta/tenant.yaml").read_text().splitlines()[3:5] == [
         "tenant_id: zeta", 'display_name: "Zeta"']
     assert cli.main(["--root", str(repo), "build"]) == 0
@@ -184,20 +191,11 @@ def test_a_cookiecutter_without_agentmon_creates_the_tenant_and_leaves_the_rest_
         "Zeta - Enhancement Pipeline"
 
 
-def as_yaml_value(text: str) -> int | float | str:
-    for kind in (int, float):
-        try:
-            return kind(text)
-        except ValueError:
-            pass
-    return text
-
-
 def schema_problems(answers: dict[str, str]) -> set[str]:
     """What agentmon's full check says about these answers (the template's defaults filling the others)."""
     defaults = {"display_name": "Zeta", "success_rate_slo": "99.0", "p95_latency_sla_seconds": "120",
                 "queue_alert_threshold": "100", "owner_contact": "platform-ops@example.com"}
-    tree = {key: as_yaml_value(value) if key in ("success_rate_slo", "p95_latency_sla_seconds",
+    tree = {key: fields.yaml_number(value) if key in ("success_rate_slo", "p95_latency_sla_seconds",
                                                  "queue_alert_threshold") else value
             for key, value in {**defaults, **answers}.items()}
     try:
@@ -219,6 +217,14 @@ def schema_problems(answers: dict[str, str]) -> set[str]:
     {"tenant_id": "zeta", "p95_latency_sla_seconds": "0"},
     {"tenant_id": "zeta", "queue_alert_threshold": "2.5"},
     {"tenant_id": "Z", "queue_alert_threshold": "0", "success_rate_slo": "-1"},
+    # issue 20's families, as the build refuses them
+    {"tenant_id": "zeta", "owner_contact": "https://hooks.slack.com/services/T0000/B0000/SECRET"},
+    {"tenant_id": "zeta", "owner_contact": "http://169.254.169.254/latest"},
+    {"tenant_id": "zeta", "owner_contact": "oncall team"},
+    {"tenant_id": "zeta", "display_name": "Acme\u202eproC"},
+    {"tenant_id": "zeta", "display_name": "   "},
+    {"tenant_id": "zeta", "success_rate_slo": "0.999"},
+    {"tenant_id": "zeta", "queue_alert_threshold": "\u0663"},
 ], ids=lambda answers: ",".join(f"{k}={v[:8]}" for k, v in answers.items()))
 def test_without_agentmon_the_hook_refuses_what_the_schema_refuses_in_the_same_words(repo, plain_python, answers):
     expected = schema_problems({"display_name": "Zeta", **answers})
@@ -234,9 +240,17 @@ def test_without_agentmon_the_hook_refuses_what_the_schema_refuses_in_the_same_w
 @pytest.mark.parametrize(("answers", "message"), [
     ({"tenant_id": "zeta\n"}, "tenant answers: tenant_id: 'zeta\\n' does not match the expected format "
                               "^[a-z][a-z0-9-]{0,29}[a-z0-9]$"),
-    ({"tenant_id": "zeta", "success_rate_slo": "nan"}, "tenant answers: success_rate_slo: nan is not a finite number"),
-    ({"tenant_id": "zeta", "p95_latency_sla_seconds": "inf"},
-     "tenant answers: p95_latency_sla_seconds: inf is not a finite number"),
+    ({"tenant_id": "zeta", "success_rate_slo": "nan"},
+     "tenant answers: success_rate_slo: 'nan' is not of type 'number'"),  # YAML reads nan as text, .nan as NaN
+    ({"tenant_id": "zeta", "success_rate_slo": ".nan"},
+     "tenant answers: success_rate_slo: must be a finite number, not NaN"),
+    ({"tenant_id": "zeta", "p95_latency_sla_seconds": ".inf"},
+     "tenant answers: p95_latency_sla_seconds: must be a finite number, not infinity"),
+    # Arabic-Indic and full-width digits: Python's float() reads them, YAML (so the build) does not.
+    ({"tenant_id": "zeta", "queue_alert_threshold": "\u0665\u0660"},
+     "tenant answers: queue_alert_threshold: '\u0665\u0660' is not of type 'integer'"),
+    ({"tenant_id": "zeta", "success_rate_slo": "\uff19\uff19"},
+     "tenant answers: success_rate_slo: '\uff19\uff19' is not of type 'number'"),
 ])
 def test_a_trailing_newline_or_a_non_finite_number_is_refused_with_or_without_agentmon(repo, plain_python, answers,
                                                                                        message):
@@ -254,7 +268,7 @@ def test_every_answer_reaches_the_tenants_dashboard(repo):
     answered values, and the owner is named on the dashboard."""
     assert cli.main(["--root", str(repo), "tenant", "tenant_id=zeta", "display_name=Zeta", "success_rate_slo=97.5",
                      "p95_latency_sla_seconds=60", "queue_alert_threshold=250",
-                     "owner_contact=#zeta-oncall"]) == 0
+                     "owner_contact=zeta-oncall@example.com"]) == 0
     assert cli.main(["--root", str(repo), "build"]) == 0
     board = json.loads((repo / "dashboards/zeta/tenant-zeta.json").read_text())
     gauge, budget = panel_by_title(board, "Success Rate vs SLO"), panel_by_title(board, "Error Budget Remaining (30 d)")
@@ -265,4 +279,40 @@ def test_every_answer_reaches_the_tenants_dashboard(repo):
         panel = panel_by_title(board, title)
         assert panel["fieldConfig"]["defaults"]["custom"]["thresholdsStyle"] == {"mode": "dashed"}
         assert [s["value"] for s in field_style(panel).steps] == [None, line], title
-    assert board["description"] == "Enhancement pipeline of tenant zeta. Owner: #zeta-oncall"
+    assert board["description"] == "Enhancement pipeline of tenant zeta. Owner: zeta-oncall@example.com"
+
+
+def test_the_questions_refuse_what_the_build_refuses_and_ask_again(repo):
+    """Each refused answer is explained and asked again (an SLO as a fraction, a display name another tenant has,
+    a contact that is no address), so the tenant written builds; the prompts name what each answer is."""
+    assert agentmon_tenant(repo, "tenant_id=acme", "display_name=Acme Corp").returncode == 0
+    command = [sys.executable, "-m", "agentmon_cli", "--root", str(repo), "tenant"]
+    answers = ["acme", "zeta", "ACME CORP", "Zeta", "0.999", "99.9", "", "", "oncall team", "ops@zeta.example.com"]
+    asked = subprocess.run(command, input="\n".join(answers) + "\n", capture_output=True, text=True, timeout=60)
+    assert asked.returncode == 0, asked.stderr
+    assert asked.stderr.splitlines() == [
+        "  refused: tenants/acme already exists: edit tenants/acme/tenant.yaml (then nox -s build validate), or run "
+        "`agentmon tenant --overwrite ...` to replace it",
+        "  refused: display_name: 'ACME CORP' is already the display name of tenant acme (compared ignoring case "
+        "and Unicode compatibility forms): choose another",
+        "  refused: success_rate_slo: 0.999 % leaves an error budget of 99.001 %: the 14.4x burn-rate alert (1h/5m) "
+        "would need more than 100 % of requests to fail and could never fire; use an SLO of at least 93.0556 % (the "
+        "SLO is a percentage: write 99.9 for 99.9 %, not 0.999)",
+        "  refused: owner_contact: 'oncall team' is not an e-mail address (An email address must have an @-sign.); "
+        "write an e-mail address, an https:// URL, or {webhook_secret: KEY}"]
+    display_prompt = asked.stdout.split("Display name")[1].split("[")[0]
+    assert display_prompt == (" (the dashboard's title, at most 60 characters, unique among tenants; the Grafana "
+                              "folder is named by the tenant id) ")
+    assert "channel" not in asked.stdout
+    assert "as a percentage (99.5 means 99.5 % of requests succeed; not 0.995)" in asked.stdout
+    assert (repo / "tenants/zeta/tenant.yaml").read_text().splitlines()[4:6] == [
+        'display_name: "Zeta"', "success_rate_slo: 99.9          # percent of requests that must succeed"]
+    assert cli.main(["--root", str(repo), "build"]) == 0
+
+
+def test_overwrite_replaces_an_existing_tenant_and_only_then(repo):
+    assert agentmon_tenant(repo, "tenant_id=zeta").returncode == 0
+    replaced = agentmon_tenant(repo, "--overwrite", "tenant_id=zeta", "display_name=Zed")
+    assert replaced.returncode == 0, replaced.stderr
+    assert 'display_name: "Zed"' in (repo / "tenants/zeta/tenant.yaml").read_text()
+    assert written(repo) == ["zeta", "zeta/tenant.yaml"]

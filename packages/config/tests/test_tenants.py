@@ -72,7 +72,8 @@ def test_valid_tenant_ids_are_accepted(tenant_id):
 def test_one_line_fields_refuse_a_newline(field, value):
     with pytest.raises(ConfigError) as info:
         check_tenant_answers(answers(**{field: value}))
-    assert str(info.value).startswith(f"cookiecutter answers: {field}: {value!r} does not match the expected format")
+    assert str(info.value) == (f"cookiecutter answers: {field}: {value!r} holds a control character (U+000A): "
+                               "write plain text on one line")
 
 
 @pytest.mark.parametrize(("value", "message"), [

@@ -1,18 +1,17 @@
 """Check the answers before cookiecutter writes anything (this hook only validates, it never edits).
 
-Run by the Python that runs cookiecutter. The answers are checked with the rules below (the schema's own,
-standard library only, kept in agreement by packages/cli/tests/test_tenant_template.py) and, in agentmon's
-environment (`nox -s tenant`, `agentmon tenant`, or cookiecutter installed with agentmon), also against the
-JSON Schema `agentmon build` uses. A cookiecutter installed on its own (pipx, for example) cannot import
-agentmon: the hook then says that the build checks the tenant against the full schema.
+Run by the Python that runs cookiecutter, with the rules `agentmon build` applies: in agentmon's environment
+(`nox -s tenant`, `agentmon tenant`, or cookiecutter installed with agentmon) agentmon's own check, against the
+JSON Schema, the other tenants and config/platform.yaml. A cookiecutter installed on its own (pipx, for example)
+cannot import agentmon: the hook then loads the same rules from the repository the template lies in
+(packages/config/src/agentmon_config/fields.py and the tenant schema, standard library only) and says which
+checks only the build makes (other tenants' names; e-mail addresses when email-validator is missing).
 A refused answer prints one line per problem and exits 1: cookiecutter then writes nothing.
-Standard library only, and Python 3.8 syntax: this runs on whatever Python the user's cookiecutter has.
 """
 
 import json
-import math
-import re
 import sys
+import types
 from pathlib import Path
 
 ANSWERS = json.loads(r"""{{ cookiecutter | jsonify }}""")
@@ -20,19 +19,7 @@ SOURCE = "tenant answers"
 UNANSWERED = "CHANGE-ME"  # cookiecutter.json's default for tenant_id: forces an answer
 NUMBERS = ("success_rate_slo", "p95_latency_sla_seconds", "queue_alert_threshold")
 FIELDS = ("tenant_id", "display_name", *NUMBERS, "owner_contact")
-
-# The standard-library rules: tenant.schema.json's, for when agentmon cannot be imported.
-TENANT_ID_PATTERN = "^[a-z][a-z0-9-]{0,29}[a-z0-9]$"
-ONE_LINE_PATTERN = "^[^\\x00-\\x1f\\x7f-\\x9f\\u2028\\u2029]+$"
-RESERVED = ("all", "default", "general", "agentmon", "admin", "grafana", "system", "platform", "generated",
-            "tenants", "shared", "monitoring", "__all__")
-LENGTHS = {"display_name": (None, 60), "owner_contact": (3, None)}  # (minimum, maximum) characters
-# field -> (lowest, lowest allowed?, highest, highest allowed?, whole number?)
-RANGES = {
-    "success_rate_slo": (0, False, 99.999, True, False),
-    "p95_latency_sla_seconds": (0, False, None, False, False),
-    "queue_alert_threshold": (1, True, None, False, True),
-}
+CONFIG_SOURCE = Path("packages/config/src/agentmon_config")  # in the repository the template lies in
 
 
 def fail(message):
@@ -40,85 +27,77 @@ def fail(message):
     sys.exit(1)
 
 
-def as_yaml_value(text):
-    """What the YAML file will hold for a numeric answer: a number when it reads as one."""
-    for kind in (int, float):
-        try:
-            return kind(text)
-        except ValueError:
-            pass
-    return text
-
-
-def schema_check():
-    """agentmon's full check, or None when this cookiecutter cannot import agentmon."""
-    try:
-        from agentmon_config import check_tenant_answers
-    except ImportError:
-        return None
-    return check_tenant_answers
-
-
-def stdlib_problems(answers):
-    """One message per rule broken, worded like the schema check's."""
-    problems = []
-    tenant_id = answers["tenant_id"]
-    # fullmatch on the pattern's body: "$" alone would accept a trailing newline.
-    if not re.fullmatch(TENANT_ID_PATTERN[1:-1], tenant_id):
-        problems.append(f"tenant_id: {tenant_id!r} does not match the expected format {TENANT_ID_PATTERN}")
-    elif tenant_id in RESERVED:
-        problems.append(f"tenant_id: {tenant_id!r} is a reserved name ({', '.join(RESERVED)})")
-    for field, (shortest, longest) in LENGTHS.items():
-        text = answers[field]
-        if shortest is not None and len(text) < shortest:
-            problems.append(f"{field}: {text!r} is too short")
-        if longest is not None and len(text) > longest:
-            problems.append(f"{field}: {text!r} is too long")
-        if not re.fullmatch(ONE_LINE_PATTERN[1:-1], text):
-            problems.append(f"{field}: {text!r} does not match the expected format {ONE_LINE_PATTERN}")
-    for field, rule in RANGES.items():
-        problem = range_problem(answers[field], *rule)
-        if problem:
-            problems.append(f"{field}: {problem}")
-    return [f"{SOURCE}: {problem}" for problem in problems]
-
-
-def range_problem(value, low, low_allowed, high, high_allowed, whole):
-    kind = "integer" if whole else "number"
-    if isinstance(value, str) or (whole and not float(value).is_integer()):
-        return f"{value!r} is not of type {kind!r}"
-    if not math.isfinite(value):
-        return f"{value!r} is not a finite number"
-    if value < low or (value == low and not low_allowed):
-        return f"{value!r} is less than {'' if low_allowed else 'or equal to '}the minimum of {low}"
-    if high is not None and (value > high or (value == high and not high_allowed)):
-        return f"{value!r} is greater than {'' if high_allowed else 'or equal to '}the maximum of {high}"
+def repository():
+    """The repository the tenant is created in (the nearest folder above the output folder holding agentmon's
+    configuration package), else the one holding this template. None when neither holds it."""
+    starts = [Path(ANSWERS["_output_dir"])]
+    if Path(ANSWERS.get("_repo_dir", "")).is_absolute():
+        starts.append(Path(ANSWERS["_repo_dir"]))
+    for start in starts:
+        for folder in (start, *start.parents):
+            if (folder / CONFIG_SOURCE / "fields.py").is_file():
+                return folder
     return None
+
+
+def shared_rules():
+    """agentmon_config.fields: imported in agentmon's environment, else loaded from the repository without
+    agentmon_config's __init__ (which needs agentmon's dependencies)."""
+    try:
+        from agentmon_config import fields
+        return fields, True
+    except ImportError:
+        pass
+    if repository() is None:
+        fail(f"cannot check the answers: no {CONFIG_SOURCE / 'fields.py'} above {ANSWERS['_output_dir']} (create "
+             "the tenant inside an agentmon repository: cookiecutter templates/tenant-dashboard -o tenants)")
+    source = repository() / CONFIG_SOURCE
+    package = types.ModuleType("agentmon_config")
+    package.__path__ = [str(source)]
+    sys.modules["agentmon_config"] = package
+    from agentmon_config import fields
+    return fields, False
+
+
+def agentmon_problems(answers):
+    """The build's own check (schema, rules, other tenants, platform.yaml), one line per problem."""
+    from agentmon_config import check_tenant_answers
+    try:
+        check_tenant_answers(answers, SOURCE, tenants_dir=Path(ANSWERS["_output_dir"]))
+    except Exception as exc:  # ConfigError(s): one line per problem, naming the field
+        return str(exc).splitlines()
+    return []
+
+
+def standalone_problems(fields, answers):
+    schema = json.loads((repository() / CONFIG_SOURCE / "schemas" / "tenant.schema.json").read_text())
+    found = fields.schema_problems(answers, schema)
+    if not found:
+        found = fields.tenant_problems(dict(answers))
+    return [f"{SOURCE}: {'.'.join(keys)}: {message}" for keys, message in found]
 
 
 def main():
     answers = {field: ANSWERS[field] for field in FIELDS}
     if answers["tenant_id"] == UNANSWERED:
         fail("tenant_id is required, e.g. `nox -s tenant -- tenant_id=zeta display_name=Zeta`")
+    fields, in_agentmon = shared_rules()
     for field in NUMBERS:
-        answers[field] = as_yaml_value(str(answers[field]))
-    check = schema_check()
-    problems = []
-    if check is not None:
-        try:
-            check(answers, SOURCE)
-        except Exception as exc:  # ConfigError(s): one line per problem, naming the field
-            problems = str(exc).splitlines()
-    # The template's own rules apply in both cases (they also refuse what the schema's "$" lets through: a
-    # trailing newline); a problem both report is said once.
-    problems += [problem for problem in stdlib_problems(answers) if problem not in problems]
+        answers[field] = fields.yaml_number(str(answers[field]))
+    problems = agentmon_problems(answers) if in_agentmon else standalone_problems(fields, answers)
     if problems:
         fail("invalid answers\n" + "\n".join(problems))
-    if Path("tenant.yaml").exists():  # cookiecutter runs the hook inside the tenant's folder
-        fail(f"tenant {answers['tenant_id']!r} already exists ({Path.cwd() / 'tenant.yaml'})")
-    if check is None:
-        print("note: this cookiecutter cannot import agentmon, so the answers were checked with the template's "
-              "own rules; `nox -s build validate` checks the tenant against the full schema", file=sys.stderr)
+    # cookiecutter runs the hook inside the tenant's folder; `agentmon tenant --overwrite` replaces on purpose.
+    if Path("tenant.yaml").exists() and ANSWERS.get("_overwrite") != "yes":
+        fail(f"tenant {answers['tenant_id']!r} already exists ({Path.cwd() / 'tenant.yaml'}): edit that file, or "
+             "run `agentmon tenant --overwrite ...` to replace it")
+    if not in_agentmon:
+        unchecked = "display names of the other tenants"
+        if not fields.email_checked():
+            unchecked += " and e-mail addresses (email-validator is not installed here)"
+        print(f"note: this cookiecutter cannot import agentmon, so the answers were checked with agentmon's rules "
+              f"read from the repository, except the {unchecked}; `nox -s build validate` checks those",
+              file=sys.stderr)
 
 
 main()

@@ -179,8 +179,13 @@ def link_warnings(config: PlatformConfig) -> Iterator[Finding]:
 
 
 def amtool_check(file: str, content: bytes) -> Iterator[Finding]:
-    """`amtool check-config` on the rendered file; skipped (no finding) when amtool is not on PATH."""
-    yield from tool_check(file, content, "amtool", "check-config")
+    """`amtool check-config` on the rendered file; skipped (no finding) when amtool is not on PATH.
+    A webhook read from a Secret's file (url_file, Alertmanager 0.26+, which compose and the dev overlay run) is
+    checked as a URL naming that file: amtool 0.25 (Debian's) does not know url_file, and no amtool reads the file."""
+    yield from tool_check(file, _URL_FILE.sub(rb"url: https://url-file.invalid\1", content), "amtool", "check-config")
+
+
+_URL_FILE = re.compile(rb"url_file: (/\S+)")
 
 
 def check_alerts(root: Path, config: PlatformConfig, rules_root: str, rules: Mapping[str, Any],

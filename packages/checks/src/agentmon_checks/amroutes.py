@@ -113,12 +113,28 @@ def inhibits(rule: Mapping[str, Any], source: Labels, target: Labels) -> bool:
             and all(source.get(label, "") == target.get(label, "") for label in rule.get("equal") or []))
 
 
+# A webhook whose URL is a Secret's key: alertmanager.yml reads the key's file (url_file), the Operator the Secret
+# (urlSecret, which agentmon_checks.operator_merge writes as this placeholder when the overlay does not ship the
+# Secret: you create it). Both are the same contact: "secret <key>".
+SECRET_FILE_PREFIX = "/etc/alertmanager/secrets/"
+SECRET_URL_PREFIX = "https://secret.invalid/"
+
+
+def webhook_identity(config: Mapping[str, Any]) -> str:
+    url, url_file = str(config.get("url") or ""), str(config.get("url_file") or "")
+    if url_file.startswith(SECRET_FILE_PREFIX):
+        return f"secret {url_file.removeprefix(SECRET_FILE_PREFIX)}"
+    if url.startswith(SECRET_URL_PREFIX):
+        return f"secret {url.rsplit('/', 1)[-1]}"
+    return url or url_file
+
+
 def receiver_contacts(config: Mapping[str, Any]) -> dict[str, tuple[str, ...]]:
     """Receiver name -> who it notifies ("e-mail <to>", "webhook <url>", other kinds by name); () for nobody."""
     table = {}
     for receiver in config.get("receivers") or []:
         found = [f"e-mail {c.get('to')}" for c in receiver.get("email_configs") or []]
-        found += [f"webhook {c.get('url') or c.get('url_file')}" for c in receiver.get("webhook_configs") or []]
+        found += [f"webhook {webhook_identity(c)}" for c in receiver.get("webhook_configs") or []]
         found += [kind.removesuffix("_configs") for kind in sorted(receiver)
                   if kind.endswith("_configs") and kind not in ("email_configs", "webhook_configs")]
         table[receiver.get("name")] = tuple(sorted(found))

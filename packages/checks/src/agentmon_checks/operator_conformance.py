@@ -27,7 +27,7 @@ from agentmon_checks.operator_merge import (
     merged_config,
 )
 from agentmon_checks.tools import tool_check
-from agentmon_config import PlatformConfig
+from agentmon_config import Contact, PlatformConfig
 from agentmon_config.alertnames import (
     ERROR_BUDGET_BURN_FAST,
     HEARTBEAT,
@@ -46,10 +46,14 @@ CLUSTER_ALERTS = ({"alertname": "KubePodCrashLooping", "severity": "warning", "n
 TWO_TENANTS = ("tenant-a", "tenant-b")
 
 
-def _contact(contact: str) -> tuple[str, ...]:
-    if not contact:
+def _contact(contact: Contact | None) -> tuple[str, ...]:
+    """Who a contact is, as agentmon_checks.amroutes.receiver_contacts names a receiver's."""
+    if contact is None:
         return ()
-    return (f"webhook {contact}",) if contact.startswith(("http://", "https://")) else (f"e-mail {contact}",)
+    contact = Contact.of(contact)
+    if contact.email:
+        return (f"e-mail {contact.email}",)
+    return (f"webhook {contact.url}",) if contact.url else (f"webhook secret {contact.secret_key}",)
 
 
 def _agentmon(alertname: str, severity: str, namespace: str | None, **labels: str) -> dict[str, str]:

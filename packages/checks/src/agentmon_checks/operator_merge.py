@@ -28,6 +28,8 @@ from typing import Any
 
 from ruamel.yaml import YAML
 
+from agentmon_checks.amroutes import SECRET_URL_PREFIX
+
 KUBE_PROMETHEUS_STACK_VERSION = "88.5.3"
 _BASE_FILE = "kube-prometheus-stack-alertmanager-config.yaml"
 _DURATIONS = {"groupWait": "group_wait", "groupInterval": "group_interval", "repeatInterval": "repeat_interval"}
@@ -91,10 +93,9 @@ def _webhook(webhook: Mapping[str, Any], secrets: Mapping[tuple[str, str], str],
     url = webhook.get("url")
     if url is None and webhook.get("urlSecret"):
         ref = webhook["urlSecret"]
-        url = secrets.get((ref.get("name"), ref.get("key")))
-        if url is None:
-            raise OperatorRefusal(f"AlertmanagerConfig {where}: failed to get URL: secret {ref.get('name')!r} key "
-                                  f"{ref.get('key')!r} not found")
+        # A Secret the overlay does not ship is one you create (docs/operations/alerts.md#secrets): its URL is
+        # unknown here, so a placeholder naming it stands in (agentmon_checks.amroutes.webhook_identity).
+        url = secrets.get((ref.get("name"), ref.get("key")), f"{SECRET_URL_PREFIX}{ref.get('name')}/{ref.get('key')}")
     out: dict[str, Any] = {"url": url}
     if webhook.get("sendResolved") is not None:
         out["send_resolved"] = webhook["sendResolved"]

@@ -5,6 +5,7 @@ from agentmon_config.loader import check_tenant_answers, load_platform, load_sim
 from agentmon_config.model import (
     AlertRule,
     Alerts,
+    Contact,
     Datasource,
     Kubernetes,
     MainDashboard,
@@ -20,6 +21,7 @@ __all__ = [
     "AlertRule",
     "Alerts",
     "ConfigError",
+    "Contact",
     "Datasource",
     "GrafanaOperator",
     "KubePrometheusStack",

@@ -17,7 +17,7 @@ from pathlib import PurePosixPath
 from typing import Any
 from urllib.parse import SplitResult, urlsplit
 
-from agentmon_config.contract import LATENCY_BUCKETS_SECONDS
+from agentmon_config import fields
 from agentmon_config.durations import duration_seconds
 
 Problem = tuple[list[Any], str]
@@ -30,6 +30,9 @@ PROVISIONING_DIR = PurePosixPath("/etc/grafana/provisioning")  # GF_PATHS_PROVIS
 GRAFANA_DATA_DIR = PurePosixPath("/var/lib/grafana")
 _QUANTITY = re.compile(r"([0-9]+)(m|Mi|Gi)?")
 _QUANTITY_UNITS = {None: Fraction(1), "m": Fraction(1, 1000), "Mi": Fraction(2**20), "Gi": Fraction(2**30)}
+# Labels agentmon sets on the objects it generates (app.kubernetes.io/part-of, ...): configured labels may not
+# replace them, or the objects would no longer be found as agentmon's.
+RESERVED_LABEL_PREFIX = "app.kubernetes.io/"
 
 
 def number_problems(node: Any, path: list[Any] | None = None) -> Iterator[Problem]:
@@ -50,13 +53,39 @@ def number_problems(node: Any, path: list[Any] | None = None) -> Iterator[Proble
 def platform_problems(doc: dict[str, Any]) -> Iterator[Problem]:
     """Every rule on a schema-valid, default-filled platform document."""
     yield from _threshold_order(doc["thresholds"])
-    if problem := latency_sla_problem(doc["thresholds"]["p95_latency_sla_seconds"]):
+    if problem := fields.latency_sla_problem(doc["thresholds"]["p95_latency_sla_seconds"]):
         yield ["thresholds", "p95_latency_sla_seconds"], problem
     yield from _resources(doc["kubernetes"])
     yield from _datasource_url(doc["datasource"]["url"])
     yield from _timezone(doc["main_dashboard"]["timezone"])
     yield from _dashboards_path(doc["provisioning"]["dashboards_path"])
     yield from _rule_interval(doc["rules"]["evaluation_interval"], doc["datasource"]["scrape_interval"])
+    yield from fields.first_per_field([*_alert_texts(doc["alerts"]), *_reserved_labels(doc),
+                                       *fields.text_problems(doc)])
+
+
+def _alert_texts(alerts: dict[str, Any]) -> Iterator[Problem]:
+    """The alert section's contacts and links, each as what it is."""
+    checks = [("operations_contact", fields.contact_problem(alerts["operations_contact"],
+                                                            alerts["allowed_webhook_hosts"])),
+              ("heartbeat_contact", alerts["heartbeat_contact"] and fields.contact_problem(
+                  alerts["heartbeat_contact"], alerts["allowed_webhook_hosts"])),
+              ("grafana_url", fields.link_problem(alerts["grafana_url"], relative_allowed=False)),
+              ("runbooks_url", fields.link_problem(alerts["runbooks_url"], relative_allowed=True)),
+              ("smtp_smarthost", fields.smarthost_problem(alerts["smtp_smarthost"])),
+              ("smtp_from", fields.text_problem(alerts["smtp_from"])
+               or fields.email_problem(alerts["smtp_from"], "an e-mail address"))]
+    for field, message in checks:
+        if message:
+            yield ["alerts", field], message
+
+
+def _reserved_labels(doc: dict[str, Any]) -> Iterator[Problem]:
+    for section, field in (("rules", "prometheus_rule_labels"), ("alerts", "alertmanager_config_labels")):
+        for name in doc[section][field]:
+            if name.startswith(RESERVED_LABEL_PREFIX):
+                yield [section, field, name], (f"{name!r} is reserved: agentmon sets the {RESERVED_LABEL_PREFIX}* "
+                                               "labels of what it generates; use a label of your own")
 
 
 def _rule_interval(interval: str, scrape: str) -> Iterator[Problem]:
@@ -73,15 +102,6 @@ def _threshold_order(t: dict[str, Any]) -> Iterator[Problem]:
         yield ["thresholds", "success_rate_critical"], "must be below thresholds.success_rate_warning"
     if not t["error_rate_warning"] < t["error_rate_critical"]:
         yield ["thresholds", "error_rate_warning"], "must be below thresholds.error_rate_critical"
-
-
-def latency_sla_problem(seconds: float) -> str | None:
-    """A latency SLA is read off one histogram bucket exactly (agentmon_config.contract): it must be a bound."""
-    if seconds in LATENCY_BUCKETS_SECONDS:
-        return None
-    bounds = ", ".join(f"{b:g}" for b in LATENCY_BUCKETS_SECONDS)
-    return (f"{seconds:g} s is not a latency bucket bound of the metrics contract, so the p95 alert could not tell "
-            f"exactly whether 5 % of requests were slower: use one of {bounds}")
 
 
 def quantity(text: str) -> Fraction:

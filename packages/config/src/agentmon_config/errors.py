@@ -16,8 +16,15 @@ class ConfigError(Exception):
         super().__init__(str(self))
 
     def __str__(self) -> str:
-        where = f"{self.path}:{self.line}" if self.line else self.path
-        return f"{where}: {self.field or '<document>'}: {self.message}"
+        where = f"{_printable(self.path)}:{self.line}" if self.line else _printable(self.path)
+        return f"{where}: {_printable(self.field) or '<document>'}: {self.message}"
+
+
+def _printable(text: str, limit: int = 120) -> str:
+    """A path or field as one line that shows what it is: a file or key named with a newline, a bidi override
+    or 10,000 characters cannot break the one-line error or disguise it."""
+    shown = "".join(char if char.isprintable() else repr(char)[1:-1] for char in text)
+    return shown if len(shown) <= limit else shown[:limit - 3] + "..."
 
 
 class ConfigErrors(ConfigError):

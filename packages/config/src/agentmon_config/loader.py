@@ -18,12 +18,20 @@ from typing import Any
 import jsonschema
 from ruamel.yaml import YAML
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
-from ruamel.yaml.events import Event
+from ruamel.yaml.events import (
+    DocumentStartEvent,
+    Event,
+    MappingEndEvent,
+    MappingStartEvent,
+    ScalarEvent,
+    SequenceEndEvent,
+    SequenceStartEvent,
+)
 
 from agentmon_config import constraints
 from agentmon_config.errors import ConfigError, ConfigErrors
-from agentmon_config.model import PlatformConfig, Tenant
-from agentmon_config.slo import minimum_slo, unreachable_tiers
+from agentmon_config.fields import display_name_key, excerpt, tenant_problems
+from agentmon_config.model import Contact, PlatformConfig, Tenant
 
 TENANT_FILE = "tenant.yaml"
 
@@ -43,52 +51,91 @@ def load_platform(path: Path | str, tenants_dir: Path | str | None = None) -> Pl
     config = PlatformConfig.from_document(path, doc)
     if tenants_dir is None:
         return config
-    return dataclasses.replace(config, tenants=load_tenants(Path(tenants_dir)))
+    alerts = config.alerts
+    return dataclasses.replace(config, tenants=load_tenants(Path(tenants_dir), alerts.allowed_webhook_hosts,
+                                                            alerts.webhook_secret_name))
 
 
-def load_tenants(tenants_dir: Path) -> tuple[Tenant, ...]:
-    """tenants/<tenant_id>/tenant.yaml for every tenant, sorted by id; the folder name must equal tenant_id."""
-    tenants = []
-    for folder in _tenant_folders(tenants_dir):
+def load_tenants(tenants_dir: Path, allowed_webhook_hosts: tuple[str, ...] = (),
+                 webhook_secret_name: str | None = None, skip: str | None = None) -> tuple[Tenant, ...]:
+    """tenants/<tenant_id>/tenant.yaml for every tenant, sorted by id; the folder name must equal tenant_id.
+    allowed_webhook_hosts and webhook_secret_name come from config/platform.yaml (the schema's defaults without);
+    the folder named skip is left out (a tenant being created)."""
+    if webhook_secret_name is None:
+        webhook_secret_name = load_schema("platform")["properties"]["alerts"]["properties"][
+            "webhook_secret_name"]["default"]
+    tenants, trees = [], {}
+    for folder in _tenant_folders(tenants_dir, skip):
         path = folder / TENANT_FILE
         tree = _parse_yaml(path)
         doc = _validated(path, tree, load_schema("tenant"))
         if doc["tenant_id"] != folder.name:
             raise ConfigError(path, "tenant_id", f"{doc['tenant_id']!r} must equal its folder name "
                                                  f"{folder.name!r}", _line_of(tree, ["tenant_id"]))
-        if unreachable := unreachable_tiers(doc["success_rate_slo"]):
-            tier = unreachable[0]
-            raise ConfigError(path, "success_rate_slo", (
-                f"{doc['success_rate_slo']:g} % leaves an error budget of {100 - doc['success_rate_slo']:g} %: the "
-                f"{tier.factor}x burn-rate alert ({tier.long_window}/{tier.short_window}) would need more than 100 % "
-                f"of requests to fail and could never fire; use an SLO of at least "
-                f"{minimum_slo(max(t.factor for t in unreachable)):g} %"), _line_of(tree, ["success_rate_slo"]))
-        if problem := constraints.latency_sla_problem(doc["p95_latency_sla_seconds"]):
-            raise ConfigError(path, "p95_latency_sla_seconds", problem, _line_of(tree, ["p95_latency_sla_seconds"]))
-        tenants.append(Tenant(source=path, **doc))
+        _raise_all([_problem(path, tree, keys, message)
+                    for keys, message in tenant_problems(doc, allowed_webhook_hosts)])
+        trees[path] = tree
+        tenants.append(Tenant(source=path, **{
+            **doc, "owner_contact": Contact.of(doc["owner_contact"], webhook_secret_name)}))
+    _raise_all([_problem(t.source, trees[t.source], ["display_name"], message)
+                for t, message in duplicate_display_names(tenants)])
     return tuple(tenants)
 
 
-def _tenant_folders(tenants_dir: Path) -> list[Path]:
+def duplicate_display_names(tenants: list[Tenant]) -> Iterator[tuple[Tenant, str]]:
+    """Each tenant whose display name an earlier tenant already has (compared as display_name_key does: two
+    dashboards titled alike, or alike but for case or a full-width letter, are indistinguishable in Grafana)."""
+    first: dict[str, Tenant] = {}
+    for tenant in tenants:
+        other = first.setdefault(display_name_key(tenant.display_name), tenant)
+        if other is not tenant:
+            yield tenant, (f"{excerpt(tenant.display_name)} is already the display name of tenant "
+                           f"{other.tenant_id} (compared ignoring case and Unicode compatibility forms): "
+                           "choose another")
+
+
+def _tenant_folders(tenants_dir: Path, skip: str | None = None) -> list[Path]:
     """Every tenant folder, sorted. Anything else under tenants_dir (a tenant.yml, a stray file, a folder
-    without tenant.yaml) is an error rather than silently skipped; hidden entries (.gitkeep) are ignored."""
-    if not tenants_dir.is_dir():
+    without tenant.yaml) is an error rather than silently skipped; hidden entries (.gitkeep) are ignored.
+    Symbolic links are refused: a tenant file must lie inside the project, not point at any readable file."""
+    _refuse_symlink(tenants_dir)
+    if not tenants_dir.exists():
         return []
+    if not tenants_dir.is_dir():
+        raise ConfigError(tenants_dir, "", f"not a folder: tenants are defined in {tenants_dir.name}/<tenant_id>/"
+                                           f"{TENANT_FILE} (remove the file, or make it a folder)")
     layout = f"{tenants_dir.name}/<tenant_id>/{TENANT_FILE}"
     folders, errors = [], []
     for entry in _visible(tenants_dir):
+        if entry.name == skip:
+            continue
+        if entry.is_symlink():
+            errors.append(_symlink_error(entry))
+            continue
         if not entry.is_dir():
             errors.append(ConfigError(entry, "", f"not a tenant folder: a tenant is defined in {layout}"))
             continue
-        errors += [ConfigError(extra, "", f"unexpected in a tenant folder, which holds only {TENANT_FILE} "
+        errors += [_symlink_error(extra) if extra.is_symlink() else
+                   ConfigError(extra, "", f"unexpected in a tenant folder, which holds only {TENANT_FILE} "
                                           f"(misnamed? a tenant is defined in {layout})")
-                   for extra in _visible(entry) if extra.name != TENANT_FILE or not extra.is_file()]
-        if not (entry / TENANT_FILE).is_file():
+                   for extra in _visible(entry) if extra.name != TENANT_FILE or not extra.is_file()
+                   or extra.is_symlink()]
+        if not (entry / TENANT_FILE).is_file() and not (entry / TENANT_FILE).is_symlink():
             errors.append(ConfigError(entry / TENANT_FILE, "", f"file not found: every tenant folder needs its "
                                                                f"{TENANT_FILE} (or remove the folder)"))
         folders.append(entry)
     _raise_all(errors)
     return folders
+
+
+def _refuse_symlink(path: Path) -> None:
+    if path.is_symlink():
+        raise _symlink_error(path)
+
+
+def _symlink_error(path: Path) -> ConfigError:
+    return ConfigError(path, "", "is a symbolic link: configuration is read only from real files and folders "
+                                 "inside the project (copy the file here instead)")
 
 
 def _visible(folder: Path) -> list[Path]:
@@ -125,9 +172,26 @@ def check_document(source: Path | str, tree: Any, schema: dict[str, Any]) -> Non
     _raise_all(errors)
 
 
-def check_tenant_answers(answers: dict[str, Any], source: str = "cookiecutter answers") -> None:
-    """Validate a would-be tenant.yaml (as a dict) before anything is written; used by the template's hook."""
-    check_document(source, answers, load_schema("tenant"))
+def check_tenant_answers(answers: dict[str, Any], source: str = "cookiecutter answers",
+                         tenants_dir: Path | str | None = None) -> None:
+    """Validate a would-be tenant.yaml (as a dict) before anything is written, with the rules the build applies;
+    used by `agentmon tenant` and the template's hook. With tenants_dir (and its platform.yaml beside it), also
+    against the other tenants (display names) and the platform's allowed webhook hosts."""
+    schema = load_schema("tenant")
+    check_document(source, answers, schema)
+    doc = fill_defaults(schema, answers, schema)
+    others: tuple[Tenant, ...] = ()
+    allowed: tuple[str, ...] = ()
+    if tenants_dir is not None:
+        platform = Path(tenants_dir).parent / "config" / "platform.yaml"
+        allowed = load_platform(platform).alerts.allowed_webhook_hosts if platform.is_file() else ()
+        # The candidate's own folder is skipped: cookiecutter creates it before its hook runs.
+        others = load_tenants(Path(tenants_dir), allowed, skip=str(doc["tenant_id"]))
+    problems = tenant_problems(doc, allowed)
+    if not any(keys == ["display_name"] for keys, _ in problems):
+        candidate = Tenant(source=Path(source), **{**doc, "owner_contact": Contact.of(doc["owner_contact"])})
+        problems += [(["display_name"], message) for _, message in duplicate_display_names([*others, candidate])]
+    _raise_all([ConfigError(source, ".".join(map(str, keys)), message) for keys, message in problems])
 
 
 def _problem(path: Path, tree: Any, keys: list[Any], message: str) -> ConfigError:
@@ -142,13 +206,20 @@ def _raise_all(errors: list[ConfigError]) -> None:
         raise ConfigErrors(sorted(errors, key=lambda e: (e.path, e.line or 0)))
 
 
+MAX_FILE_BYTES = 1_000_000  # a configuration file is a few kilobytes; a larger one is refused before it is read
+
+
 def _parse_yaml(path: Path) -> Any:
+    _refuse_symlink(path)
     try:
+        if path.stat().st_size > MAX_FILE_BYTES:
+            raise ConfigError(path, "", f"is {path.stat().st_size} bytes, more than a configuration file needs "
+                                        f"({MAX_FILE_BYTES}): is it the right file?")
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ConfigError(path, "", "file not found") from None
     except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(path, "", f"cannot read: {exc}") from None
+        raise ConfigError(path, "", f"cannot read: {excerpt(str(exc))}") from None
     yaml = YAML(typ="rt")
     try:
         _refuse_yaml_extras(path, yaml.parse(text))
@@ -163,18 +234,46 @@ def _parse_yaml(path: Path) -> Any:
     return tree
 
 
+MAX_DEPTH = 20  # nested mappings and lists; a configuration needs 4, and 50,000 levels must fail at once
+
+
 def _refuse_yaml_extras(path: Path, events: Iterator[Event]) -> None:
-    """Refuse anchors, aliases and explicit tags while parsing, before anything is composed: a few lines of
-    aliases (a "billion laughs" bomb) expand to billions of values, tags (!!binary, !custom) make values no
-    schema type matches, and a configuration needs none of them."""
+    """Keep to plain YAML 1.2 core, refused while parsing, before anything is composed (one pass, stopping at the
+    first problem): anchors and aliases (a few lines of aliases, a "billion laughs" bomb, expand to billions of
+    values), tags (!!binary, !custom make values no schema type matches), %YAML and %TAG directives (`%YAML 1.1`
+    turns 1:30 into 90 and 0100 into 64), merge keys `<<` (they inject or silently drop fields) and nesting
+    deeper than MAX_DEPTH (composing 1,000 levels recurses past Python's limit)."""
+    open_nodes: list[list[bool]] = []  # per open collection: [is a mapping, the next node is a key]
+    documents = 0
     for event in events:
+        line = event.start_mark.line + 1
+        if isinstance(event, DocumentStartEvent) and (event.version or event.tags):
+            # Directives stand before the document's `---`; the first document's start on line 1.
+            raise ConfigError(path, "", "YAML directives (%YAML, %TAG) are not supported: this file is YAML 1.2 "
+                                        "core; remove the directive line", line if documents else 1)
+        documents += isinstance(event, DocumentStartEvent)
         anchor, tag = getattr(event, "anchor", None), getattr(event, "tag", None)
         if anchor is not None:
-            raise ConfigError(path, "", f"YAML anchors and aliases (&{anchor}, *{anchor}) are not supported: "
-                                        "write the values out", event.start_mark.line + 1)
+            raise ConfigError(path, "", f"YAML anchors and aliases (&{anchor[:40]}, *{anchor[:40]}) are not "
+                                        "supported: write the values out", line)
         if tag is not None:
-            raise ConfigError(path, "", f"YAML tag {tag} is not supported: write a plain value (quoted for text)",
-                              event.start_mark.line + 1)
+            raise ConfigError(path, "", f"YAML tag {tag[:80]} is not supported: write a plain value "
+                                        "(quoted for text)", line)
+        if isinstance(event, (MappingEndEvent, SequenceEndEvent)):
+            open_nodes.pop()
+            continue
+        if not isinstance(event, (ScalarEvent, MappingStartEvent, SequenceStartEvent)):
+            continue
+        is_key = bool(open_nodes) and open_nodes[-1][0] and open_nodes[-1][1]
+        if open_nodes and open_nodes[-1][0]:
+            open_nodes[-1][1] = not open_nodes[-1][1]
+        if is_key and isinstance(event, ScalarEvent) and event.value == "<<":
+            raise ConfigError(path, "", "YAML merge keys (<<) are not supported: write every field out", line)
+        if isinstance(event, (MappingStartEvent, SequenceStartEvent)):
+            open_nodes.append([isinstance(event, MappingStartEvent), True])
+            if len(open_nodes) > MAX_DEPTH:
+                raise ConfigError(path, "", f"nested more than {MAX_DEPTH} levels deep: a configuration needs a "
+                                            "few levels; flatten it", line)
 
 
 def _schema_errors(schema: dict[str, Any], tree: Any) -> list[jsonschema.ValidationError]:
@@ -203,9 +302,12 @@ def _locate(path: Path, tree: Any, error: jsonschema.ValidationError) -> ConfigE
     elif error.validator == "pattern":
         # `(?!\n)` only makes the schema's `$` mean "end of value"; the reader needs the format itself.
         shown = error.validator_value.removesuffix(WHOLE_VALUE_SUFFIX)
-        message = f"{error.instance!r} does not match the expected format {shown}"
+        message = f"{excerpt(error.instance)} does not match the expected format {shown}"
     elif error.validator == "not" and isinstance(error.validator_value, dict) and "enum" in error.validator_value:
-        message = f"{error.instance!r} is a reserved name ({', '.join(error.validator_value['enum'])})"
+        message = f"{excerpt(error.instance)} is a reserved name ({', '.join(error.validator_value['enum'])})"
+    # jsonschema quotes the whole offending value (a file's worth, for a document that is a long string): an
+    # excerpt is enough to find it.
+    message = message.replace(repr(error.instance), excerpt(error.instance))
     field = ".".join([str(k) for k in error.absolute_path] + extra)
     return ConfigError(path, field, message, _line_of(tree, keys))
 

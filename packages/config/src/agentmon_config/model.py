@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from agentmon_config.fields import is_url_contact
 from agentmon_config.targets import Targets
 
 
@@ -75,12 +76,41 @@ class AlertRule:
 
 
 @dataclass(frozen=True)
+class Contact:
+    """Who receives alerts: exactly one of an e-mail address, an https:// webhook URL (written inline: it holds
+    no credential), or the key of a Kubernetes Secret that holds the webhook URL (secret_name/secret_key)."""
+
+    email: str = ""
+    url: str = ""
+    secret_name: str = ""
+    secret_key: str = ""
+
+    @classmethod
+    def of(cls, value: Contact | str | dict[str, str], secret_name: str = "") -> Contact:
+        """From a validated configuration value: a string with a scheme is a URL, another string an e-mail
+        address, {webhook_secret: KEY} a Secret reference (secret_name: alerts.webhook_secret_name)."""
+        if isinstance(value, Contact):
+            return value
+        if isinstance(value, dict):
+            return cls(secret_name=secret_name, secret_key=value["webhook_secret"])
+        return cls(url=value) if is_url_contact(value) else cls(email=value)
+
+    def __str__(self) -> str:
+        """What may be shown to anyone (a dashboard description, a log): never a webhook's URL."""
+        if self.email:
+            return self.email
+        return f"a webhook (Secret {self.secret_name}, key {self.secret_key})" if self.secret_key else "a webhook"
+
+
+@dataclass(frozen=True)
 class Alerts:
     grafana_url: str
-    operations_contact: str
-    heartbeat_contact: str  # empty: the heartbeat route notifies nobody
+    operations_contact: Contact
+    heartbeat_contact: Contact | None  # None (configured as ""): the heartbeat route notifies nobody
     smtp_smarthost: str
     smtp_from: str
+    webhook_secret_name: str  # the Kubernetes Secret whose keys hold the webhook URLs contacts refer to
+    allowed_webhook_hosts: tuple[str, ...]  # hosts a webhook may name though internal or plain http
     alertmanager_config_labels: tuple[tuple[str, str], ...]  # sorted (name, value) pairs, like prometheus_rule_labels
     runbooks_url: str
     minimum_failures: int
@@ -98,10 +128,14 @@ class Alerts:
 
     @classmethod
     def from_section(cls, section: dict[str, Any]) -> Alerts:
-        labels = "alertmanager_config_labels"
+        special = ("alertmanager_config_labels", "operations_contact", "heartbeat_contact", "allowed_webhook_hosts")
         fields = {k: AlertRule(for_=v["for"], severity=v["severity"]) if isinstance(v, dict) else v
-                  for k, v in section.items() if k != labels}
-        return cls(**fields, alertmanager_config_labels=tuple(sorted(section[labels].items())))
+                  for k, v in section.items() if k not in special}
+        return cls(**fields, alertmanager_config_labels=tuple(sorted(section["alertmanager_config_labels"].items())),
+                   operations_contact=Contact.of(section["operations_contact"], section["webhook_secret_name"]),
+                   heartbeat_contact=(Contact.of(section["heartbeat_contact"], section["webhook_secret_name"])
+                                      if section["heartbeat_contact"] else None),
+                   allowed_webhook_hosts=tuple(section["allowed_webhook_hosts"]))
 
 
 @dataclass(frozen=True)
@@ -112,7 +146,7 @@ class Tenant:
     success_rate_slo: float
     p95_latency_sla_seconds: float
     queue_alert_threshold: int
-    owner_contact: str
+    owner_contact: Contact
 
 
 @dataclass(frozen=True)

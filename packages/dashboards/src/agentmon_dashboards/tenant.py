@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from grafana_foundation_sdk.builders import dashboard as dashboard_b
 
-from agentmon_config import PlatformConfig, Tenant
+from agentmon_config import Contact, PlatformConfig, Tenant
 from agentmon_config.identity import TENANT_PANELS
 from agentmon_config.slo import ERROR_BUDGET_WINDOW
 from agentmon_dashboards import queries as q
@@ -28,7 +28,7 @@ def tenant_dashboard(config: PlatformConfig, tenant: Tenant) -> dashboard_b.Dash
     board = (
         dashboard_b.Dashboard(f"{tenant.display_name} - Enhancement Pipeline")
         .uid(tenant_dashboard_uid(tenant.tenant_id))
-        .description(f"Enhancement pipeline of tenant {tenant.tenant_id}. Owner: {tenant.owner_contact}")
+        .description(f"Enhancement pipeline of tenant {tenant.tenant_id}. Owner: {Contact.of(tenant.owner_contact)}")
         .tags(["tenant", tenant.tenant_id, GENERATED_TAG]).refresh(main.refresh).time(main.time_from, "now")
         .timezone(main.timezone).editable().timepicker(time_picker(main.refresh_intervals, main.quick_ranges))
         .annotation(firing_alerts(ds, q.firing_alerts_of(tenant.tenant_id), [

@@ -31,7 +31,7 @@ import zlib
 from dataclasses import dataclass
 from typing import Any
 
-from agentmon_config import PlatformConfig, Tenant
+from agentmon_config import Contact, PlatformConfig, Tenant
 from agentmon_config.alertnames import (
     CRITICAL,
     ERROR_BUDGET_BURN_FAST,
@@ -66,6 +66,7 @@ INHIBITION = (
     ((_MANAGED, ("alertname", "=", ERROR_BUDGET_BURN_FAST)), (_MANAGED, ("alertname", "=", ERROR_BUDGET_BURN_SLOW)),
      (TENANT_LABEL,)),
 )
+WEBHOOK_SECRETS_DIR = "/etc/alertmanager/secrets"  # the webhook Secret's keys, one file each
 
 
 @dataclass(frozen=True)
@@ -101,25 +102,32 @@ class Route:
 
 @dataclass(frozen=True)
 class Subtree:
-    """One AlertmanagerConfig: its name, file, routing tree and receivers (name -> contact, "" for nobody)."""
+    """One AlertmanagerConfig: its name, file, routing tree and receivers (name -> contact, None for nobody)."""
 
     name: str
     path: str
     route: Route
-    receivers: tuple[tuple[str, str], ...]
+    receivers: tuple[tuple[str, Contact | None], ...]
     inhibit: bool = False  # the inhibit rules live in the main subtree only
 
 
-def owner_receiver(contact: str) -> str:
-    """One receiver per contact, named after it: the e-mail address, or a hash for a webhook (its URL may carry a
-    token and is kept out of names)."""
-    if contact.startswith(("http://", "https://")):
-        return f"owner-webhook-{hashlib.sha256(contact.encode()).hexdigest()[:12]}"
-    return f"owner-{contact}"
+def contact_identity(contact: Contact | str) -> str:
+    """What tells contacts apart, stable across builds: the address, the URL, or the Secret key holding a URL."""
+    contact = Contact.of(contact)
+    return contact.email or contact.url or f"secret:{contact.secret_name}/{contact.secret_key}"
 
 
-def contact_shard(contact: str) -> int:
-    return zlib.crc32(contact.encode()) % CONTACT_SHARDS
+def owner_receiver(contact: Contact | str) -> str:
+    """One receiver per contact, named after it: the e-mail address, the Secret key of a secret webhook, or a hash
+    for an inline webhook URL (kept out of names all the same)."""
+    contact = Contact.of(contact)
+    if contact.url:
+        return f"owner-webhook-{hashlib.sha256(contact.url.encode()).hexdigest()[:12]}"
+    return f"owner-{contact.email}" if contact.email else f"owner-webhook-secret-{contact.secret_key}"
+
+
+def contact_shard(contact: Contact | str) -> int:
+    return zlib.crc32(contact_identity(contact).encode()) % CONTACT_SHARDS
 
 
 def tenants_regex(tenants: tuple[Tenant, ...]) -> str:
@@ -127,11 +135,11 @@ def tenants_regex(tenants: tuple[Tenant, ...]) -> str:
     return "|".join(sorted(t.tenant_id for t in tenants))
 
 
-def _by_contact(tenants: tuple[Tenant, ...]) -> dict[str, tuple[Tenant, ...]]:
-    found: dict[str, list[Tenant]] = {}
+def _by_contact(tenants: tuple[Tenant, ...]) -> dict[Contact, tuple[Tenant, ...]]:
+    found: dict[Contact, list[Tenant]] = {}
     for tenant in tenants:
-        found.setdefault(tenant.owner_contact, []).append(tenant)
-    return {contact: tuple(found[contact]) for contact in sorted(found)}
+        found.setdefault(Contact.of(tenant.owner_contact), []).append(tenant)
+    return {contact: tuple(found[contact]) for contact in sorted(found, key=contact_identity)}
 
 
 def _timing(timing: Timing) -> tuple[tuple[str, str], ...]:
@@ -158,7 +166,7 @@ def _main_subtree(config: PlatformConfig, own: tuple[Tenant, ...], others: tuple
     return Subtree(ALERTMANAGER_CONFIG_NAME, ALERTMANAGER_CONFIG_PATH, top, receivers, inhibit=True)
 
 
-def _shard_subtree(shard: int, contacts: dict[str, tuple[Tenant, ...]], timing: Timing) -> Subtree:
+def _shard_subtree(shard: int, contacts: dict[Contact, tuple[Tenant, ...]], timing: Timing) -> Subtree:
     routes = tuple(_owner_route(owner_receiver(c), tenants) for c, tenants in contacts.items())
     everyone = tuple(t for tenants in contacts.values() for t in tenants)
     top = Route(routes[0].receiver, (_MANAGED, (TENANT_LABEL, "=~", tenants_regex(everyone))),
@@ -172,7 +180,7 @@ def subtrees(config: PlatformConfig, timing: Timing = PRODUCTION) -> tuple[Subtr
     """The main subtree, then the non-empty contact shards in shard order."""
     contacts = _by_contact(config.tenants)
     own = contacts.pop(config.alerts.operations_contact, ())
-    shards: dict[int, dict[str, tuple[Tenant, ...]]] = {}
+    shards: dict[int, dict[Contact, tuple[Tenant, ...]]] = {}
     for contact, tenants in contacts.items():
         shards.setdefault(contact_shard(contact), {})[contact] = tenants
     others = tuple(t for t in config.tenants if t.owner_contact != config.alerts.operations_contact)
@@ -182,13 +190,24 @@ def subtrees(config: PlatformConfig, timing: Timing = PRODUCTION) -> tuple[Subtr
 
 # --- alertmanager.yml ----------------------------------------------------------------------------------------------
 
-def receiver(name: str, contact: str) -> dict[str, Any]:
-    if contact.startswith(("http://", "https://")):
-        return {"name": name, "webhook_configs": [{"url": contact, "send_resolved": True}]}
-    return {"name": name, "email_configs": [{"to": contact, "send_resolved": True}]}
+def receiver(name: str, contact: Contact | str) -> dict[str, Any]:
+    """A receiver of the plain configuration. A webhook whose URL is a secret is read from the file the Secret's
+    key is mounted as (compose: compose/secrets/KEY; dev overlay: the Secret): url_file, Alertmanager 0.26+."""
+    contact = Contact.of(contact)
+    if contact.secret_key:
+        return {"name": name, "webhook_configs": [{"url_file": webhook_secret_file(contact.secret_key),
+                                                   "send_resolved": True}]}
+    if contact.url:
+        return {"name": name, "webhook_configs": [{"url": contact.url, "send_resolved": True}]}
+    return {"name": name, "email_configs": [{"to": contact.email, "send_resolved": True}]}
 
 
-def _file_receiver(name: str, contact: str) -> dict[str, Any]:
+def webhook_secret_file(key: str) -> str:
+    """Where compose and the dev overlay mount the webhook Secret's key (docs/operations/alerts.md#secrets)."""
+    return f"{WEBHOOK_SECRETS_DIR}/{key}"
+
+
+def _file_receiver(name: str, contact: Contact | None) -> dict[str, Any]:
     return receiver(name, contact) if contact else {"name": name}
 
 
@@ -275,10 +294,17 @@ def alertmanager_operator_config(config: PlatformConfig) -> dict[str, Any]:
     return operator_document(config, subtrees(config)[0])
 
 
-def _operator_receiver(name: str, contact: str, smtp: dict[str, Any]) -> dict[str, Any]:
-    if contact.startswith(("http://", "https://")):
-        return {"name": name, "webhookConfigs": [{"url": contact, "sendResolved": True}]}
-    return {"name": name, "emailConfigs": [{"to": contact, "sendResolved": True, **smtp}]}
+def _operator_receiver(name: str, contact: Contact | str, smtp: dict[str, Any]) -> dict[str, Any]:
+    """A receiver of the AlertmanagerConfig; a secret webhook URL is the Operator's urlSecret reference (a Secret
+    in the AlertmanagerConfig's namespace), never written here. E-mail carries the SMTP settings itself: the
+    cluster's Alertmanager may have no global ones (kube-prometheus-stack sets none)."""
+    contact = Contact.of(contact)
+    if contact.secret_key:
+        return {"name": name, "webhookConfigs": [{"urlSecret": {"name": contact.secret_name, "key": contact.secret_key},
+                                                  "sendResolved": True}]}
+    if contact.url:
+        return {"name": name, "webhookConfigs": [{"url": contact.url, "sendResolved": True}]}
+    return {"name": name, "emailConfigs": [{"to": contact.email, "sendResolved": True, **smtp}]}
 
 
 def render_alertmanager(config: PlatformConfig) -> dict[str, dict[str, Any]]:
