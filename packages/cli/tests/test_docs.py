@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from agentmon_bundle.outputs import GENERATED_ROOTS
 from agentmon_cli import main as cli
 from agentmon_config.loader import load_schema
 
@@ -126,3 +127,28 @@ def test_the_readme_plain_cookiecutter_command_works_as_written(tmp_path):
     subprocess.run([str(python), "-m", "cookiecutter", *command[1:]], cwd=repo, check=True, capture_output=True,
                    timeout=60)
     assert built_title(repo) == "Zeta - Enhancement Pipeline"
+
+
+def test_onboarding_as_tenants_md_shows_it_commits_what_a_clean_checkout_validates(tmp_path):
+    """docs/operations/tenants.md's `git add ... && git commit` after a new tenant's build: it names every generated
+    root, and a fresh clone of the commit passes validate (a root left out fails it with a drift error)."""
+    (line,) = re.findall(r"^(git add .+?) && git commit", TEXT[REPO / "docs/operations/tenants.md"], re.M)
+    named = shlex.split(line)[2:]
+    assert "tenants/zeta" in named
+    assert all(any(root == n or root.startswith(f"{n}/") for n in named) for root in GENERATED_ROOTS), named
+    repo = scratch_repository(tmp_path / "repo")
+    shutil.copytree(REPO / "tenants", repo / "tenants")
+    assert cli.main(["--root", str(repo), "build"]) == 0
+
+    def git(*args: str, cwd: Path = repo) -> None:
+        subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@example.com", "-c", "commit.gpgsign=false",
+                        *args], cwd=cwd, check=True, capture_output=True, timeout=60)
+    git("init", "-q", "-b", "main")
+    git("add", "-A")
+    git("commit", "-q", "-m", "before zeta")
+    assert cli.main(["--root", str(repo), "tenant", "tenant_id=zeta", "display_name=Zeta"]) == 0
+    assert cli.main(["--root", str(repo), "build"]) == 0
+    git(*shlex.split(line)[1:])
+    git("commit", "-q", "-m", "Onboard tenant zeta")
+    git("clone", "-q", str(repo), str(tmp_path / "checkout"), cwd=tmp_path)
+    assert cli.main(["--root", str(tmp_path / "checkout"), "validate"]) == 0
