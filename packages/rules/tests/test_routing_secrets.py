@@ -1,6 +1,7 @@
 """Contacts whose webhook URL is a secret ({webhook_secret: KEY}) are references in every generated file: the
 plain routing reads the URL from the file the Secret's key is mounted as (url_file), the AlertmanagerConfig names
-the Secret (urlSecret). Checked with the real amtool and the routing parity check."""
+the Secret (urlSecret). Checked with the real amtool and the routing checks (the plain file, and the configuration
+the Operator builds)."""
 
 from __future__ import annotations
 
@@ -8,11 +9,12 @@ import dataclasses
 from pathlib import Path
 
 from agentmon_bundle.serialize import yaml_bytes
-from agentmon_checks.alertmanager_config import routing_differences
 from agentmon_checks.alerts import amtool_check
+from agentmon_checks.operator_conformance import check_alertmanager_file, routing_problems
+from agentmon_checks.operator_merge import kube_prometheus_stack_config, merged_config
 from agentmon_checks.tools import tool_check
 from agentmon_config import Contact, load_platform
-from agentmon_rules.routing import alertmanager_config, alertmanager_operator_config
+from agentmon_rules.routing import alertmanager_config, render_alertmanager
 from agentmon_testkit import prerequisite
 
 REPO = Path(__file__).resolve().parents[3]
@@ -29,21 +31,31 @@ def with_contacts() -> object:
     return dataclasses.replace(CONFIG, alerts=alerts, tenants=tenants)
 
 
+def operator_objects(config) -> list[dict]:
+    """Every AlertmanagerConfig of the configuration, in the overlay's namespace."""
+    docs = [doc for name, doc in render_alertmanager(config).items() if name.startswith("operator/alertmanagerconfig")]
+    return [{**doc, "metadata": {**doc["metadata"], "namespace": "monitoring"}} for doc in docs]
+
+
 def test_a_secret_webhook_is_a_file_in_the_plain_routing_and_a_secret_reference_for_the_operator():
     config = with_contacts()
     plain = {r["name"]: r for r in alertmanager_config(config)["receivers"]}
-    operator = {r["name"]: r for r in alertmanager_operator_config(config)["spec"]["receivers"]}
+    operator = {r["name"]: r for doc in operator_objects(config) for r in doc["spec"]["receivers"]}
     assert plain["operations"] == {"name": "operations", "webhook_configs": [
         {"url_file": "/etc/alertmanager/secrets/ops", "send_resolved": True}]}
-    assert plain["tenant-acme"] == {"name": "tenant-acme", "webhook_configs": [
+    assert plain["owner-webhook-secret-acme.pager"] == {"name": "owner-webhook-secret-acme.pager", "webhook_configs": [
         {"url_file": "/etc/alertmanager/secrets/acme.pager", "send_resolved": True}]}
-    assert plain["tenant-globex"]["webhook_configs"] == [
-        {"url": "https://pager.example.com/hooks/globex", "send_resolved": True}]
+    (globex,) = [r for name, r in plain.items() if name.startswith("owner-webhook-") and "secret" not in name]
+    assert globex["webhook_configs"] == [{"url": "https://pager.example.com/hooks/globex", "send_resolved": True}]
     assert operator["operations"] == {"name": "operations", "webhookConfigs": [
         {"urlSecret": {"name": SECRET, "key": "ops"}, "sendResolved": True}]}
-    assert operator["tenant-acme"]["webhookConfigs"] == [
+    assert operator["owner-webhook-secret-acme.pager"]["webhookConfigs"] == [
         {"urlSecret": {"name": SECRET, "key": "acme.pager"}, "sendResolved": True}]
-    assert list(routing_differences(alertmanager_config(config), alertmanager_operator_config(config))) == []
+    # each tenant reaches its own secret webhook, in the plain file and as the Operator builds it (the Secret is
+    # created by the user: a placeholder stands in for its URL)
+    assert list(check_alertmanager_file("alertmanager/alertmanager.yml", alertmanager_config(config), config)) == []
+    merged = merged_config(kube_prometheus_stack_config(), operator_objects(config), "monitoring", {})
+    assert list(routing_problems(merged, config, "monitoring")) == []
 
 
 def test_amtool_checks_the_routing_with_secret_files_though_0_25_does_not_know_url_file():
@@ -58,8 +70,12 @@ def test_amtool_checks_the_routing_with_secret_files_though_0_25_does_not_know_u
     assert [f.where for f in amtool_check("alertmanager/alertmanager.yml", broken)] == ["amtool check-config"]
 
 
-def test_the_parity_check_names_a_secret_key_that_differs():
+def test_a_secret_key_routed_to_another_key_is_named():
     config = with_contacts()
-    operator = alertmanager_operator_config(config)
-    operator["spec"]["receivers"][1]["webhookConfigs"][0]["urlSecret"]["key"] = "other"
-    assert [where for where, _ in routing_differences(alertmanager_config(config), operator)] == ["spec.route.routes"]
+    objects = operator_objects(config)
+    receiver = next(r for doc in objects for r in doc["spec"]["receivers"]
+                    if r["name"] == "owner-webhook-secret-acme.pager")
+    receiver["webhookConfigs"][0]["urlSecret"]["key"] = "other"
+    merged = merged_config(kube_prometheus_stack_config(), objects, "monitoring", {})
+    problems = list(routing_problems(merged, config, "monitoring"))
+    assert problems and all("'acme'" in p and "secret other" in p for p in problems), problems
