@@ -32,6 +32,7 @@ SEES = "packages/dashboards/tests/test_what_the_user_sees.py"
 MAIN_E2E = "packages/live/tests/test_e2e_main_dashboard.py"
 TENANT_E2E = "packages/live/tests/test_e2e_tenant_dashboard.py"
 K8S = "packages/checks/tests/test_kubernetes.py"
+TARGETS = "packages/checks/tests/test_targets.py"
 TIMEOUT_SECONDS = 900
 out = Console(highlight=False, width=shutil.get_terminal_size((150, 24)).columns)  # wide when piped
 
@@ -174,6 +175,21 @@ MUTANTS = (
            'OUTCOME_COLOURS = {"success": "green", "failure": "red"}',
            'OUTCOME_COLOURS = {"success": "red", "failure": "green"}', (SEES, "-k", "success_green_and_failure_red"),
            "a tenant's failures are drawn green and its successes red"),
+    # --- the kube-prometheus-stack and grafana-operator targets, the ServiceMonitor ---
+    Mutant("kps-dashboards-keep-agentmon-datasource", "packages/bundle/src/agentmon_bundle/outputs.py",
+           "return dashboards if uid == config.datasource.uid else render_dashboards(with_datasource_uid(config, uid))",
+           "return dashboards", (TARGETS,),
+           "every panel in kube-prometheus-stack's Grafana says datasource agentmon-prometheus not found"),
+    Mutant("kps-folder-annotation-is-the-file-path", "packages/deploy/src/agentmon_deploy/targets.py",
+           'options["annotations"] = {kps.folder_annotation: folder_of(path)}',
+           'options["annotations"] = {kps.folder_annotation: path}', (TARGETS,),
+           "the sidecar writes acme's dashboard to /tmp/dashboards/acme/tenant-acme.json/tenant-acme.json"),
+    Mutant("operator-folder-ref-is-the-title", "packages/deploy/src/agentmon_deploy/targets.py",
+           'spec["folderRef"] = folder_name(folder_of(path))', 'spec["folderRef"] = folder_of(path)', (TARGETS,),
+           "grafana-operator waits forever for a GrafanaFolder 'acme': the tenant dashboards never appear"),
+    Mutant("service-monitor-without-interval", "packages/deploy/src/agentmon_deploy/targets.py",
+           '"path": monitor.path, "interval": config.datasource.scrape_interval}', '"path": monitor.path}',
+           (TARGETS,), "kube-prometheus-stack scrapes the platform every 30 s: rates read half the samples assumed"),
 )
 
 

@@ -178,6 +178,9 @@ def test_the_operator_resources_fold_every_dashboard_into_its_tenants_folder_on_
         "dashboard-agentmon-system-health": None, "dashboard-tenant-acme": "agentmon-acme",
         "dashboard-tenant-globex": "agentmon-globex"}
     assert set().union(*(datasource_uids(json.loads(s["json"])) for s in boards.values())) == {"agentmon-prometheus"}
+    # kustomize reads back exactly the dashboards of dashboards/ (same datasource uid by default)
+    assert {name: json.loads(spec["json"]) for name, spec in boards.items()} == {
+        f"dashboard-{board['uid']}": board for board in RENDERED.dashboards.values()}
     datasource = find(objects, "GrafanaDatasource", "agentmon-datasource")["spec"]["datasource"]
     assert (datasource["uid"], datasource["url"]) == ("agentmon-prometheus",
                                                       "http://prometheus-operated.monitoring.svc:9090")

@@ -54,7 +54,15 @@ def test_baked_tenant_is_found_by_the_build_and_lands_in_its_own_folder(repo):
     assert board["title"] == "Zeta - Enhancement Pipeline"
     config = load_platform(repo / "config/platform.yaml", repo / "tenants")
     for overlay in render_overlays(repo, render(config).files):
+        found = {f"{o['kind']}/{o['metadata']['name']}": o for o in overlay.objects}
         if "+" in overlay.name:
+            continue
+        if overlay.name == "kube-prometheus-stack":  # the chart's Grafana: its sidecar reads the folder annotation
+            assert found["ConfigMap/dashboard-tenant-zeta"]["metadata"]["annotations"] == {"grafana_folder": "zeta"}
+            continue
+        if overlay.name == "grafana-operator":
+            assert found["GrafanaDashboard/dashboard-tenant-zeta"]["spec"]["folderRef"] == "agentmon-zeta"
+            assert found["GrafanaFolder/agentmon-zeta"]["spec"]["title"] == "zeta"
             continue
         (grafana,) = [o for o in overlay.objects if o["kind"] == "Deployment" and o["metadata"]["name"] == "grafana"]
         mounts = [m["mountPath"] for m in grafana["spec"]["template"]["spec"]["containers"][0]["volumeMounts"]]

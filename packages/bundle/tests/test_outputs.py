@@ -1,0 +1,41 @@
+"""The grafana-operator dashboards' inline JSON, written by json.dumps, reads back exactly in YAML and kustomize."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from ruamel.yaml import YAML
+
+from agentmon_bundle.outputs import _yaml_with_inline_json
+from agentmon_bundle.serialize import yaml_bytes
+from agentmon_checks.kustomize import build
+
+TITLES = ['Acme "quoted" \\ back\tslash', "Café Zürich \u2028 line separator \u0001",
+          "emoji \U0001F600 beyond U+FFFF"]
+
+
+def dashboard(title: str) -> dict:
+    board = json.dumps({"title": title, "uid": "tenant-acme"}, sort_keys=True, separators=(",", ":"),
+                       ensure_ascii=False)  # raw characters, to exercise the escapes (the generator's is ASCII)
+    return {"apiVersion": "grafana.integreatly.org/v1beta1", "kind": "GrafanaDashboard",
+            "metadata": {"name": "dashboard-tenant-acme"}, "spec": {"json": board, "uid": "tenant-acme"}}
+
+
+@pytest.mark.parametrize("title", TITLES)
+def test_the_inline_json_reads_back_exactly_with_both_yaml_loaders_and_kustomize(tmp_path: Path, title: str):
+    doc = dashboard(title)
+    written = _yaml_with_inline_json(doc)
+    assert YAML(typ="safe").load(written) == YAML(typ="safe", pure=True).load(written) == doc
+    (tmp_path / "dashboard.yaml").write_bytes(written)
+    (tmp_path / "kustomization.yaml").write_text("resources: [dashboard.yaml]\n")
+    assert build(tmp_path) == [doc]
+
+
+def test_json_dumps_writes_the_json_and_ruamel_the_rest():
+    plain, emoji = dashboard(TITLES[0]), dashboard(TITLES[2])
+    assert ("  json: " + json.dumps(plain["spec"]["json"]) + "\n").encode() in _yaml_with_inline_json(plain)
+    assert _yaml_with_inline_json(emoji) == yaml_bytes(emoji)  # a surrogate pair YAML would refuse
+    assert _yaml_with_inline_json({"kind": "GrafanaFolder", "spec": {"title": "acme"}}) == yaml_bytes(
+        {"kind": "GrafanaFolder", "spec": {"title": "acme"}})
