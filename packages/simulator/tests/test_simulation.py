@@ -19,7 +19,7 @@ from agentmon_simulator import Limits, Simulation, TenantProfile, default_profil
 # The configuration's thresholds as of config/platform.yaml (test_healthy_defaults reads the file itself).
 LIMITS = Limits(Thresholds(success_rate_critical=90, success_rate_warning=95, queue_depth_reference=100,
                            p95_latency_sla_seconds=120, error_rate_warning=1, error_rate_critical=5,
-                           workers_minimum=1))
+                           workers_minimum=1, error_budget_warning=25))
 ACME = TenantProfile("acme", requests_per_second=10, failure_ratio=0.1, latency_median_seconds=5,
                      latency_spread=0.3, queue_depth=12, active_workers=3)
 
