@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 from pathlib import Path
@@ -52,6 +53,11 @@ def commits(target: Path) -> list[str]:
     return result.stdout.splitlines() if result.returncode == 0 else []
 
 
+def show(target: Path, path: str) -> str:
+    return subprocess.run(["git", "--git-dir", str(target), "show", f"main:{path}"], capture_output=True, text=True,
+                          check=True).stdout
+
+
 def files(target: Path) -> list[str]:
     return subprocess.run(["git", "--git-dir", str(target), "ls-tree", "-r", "--name-only", "main"],
                           capture_output=True, text=True, check=True).stdout.splitlines()
@@ -64,12 +70,15 @@ def test_first_publish_commits_one_file_per_resource_naming_the_source_commit(so
     body = subprocess.run(["git", "--git-dir", str(target), "log", "-1", "--format=%b", "main"],
                           capture_output=True, text=True, check=True).stdout
     assert f"Source commit: {head}\n" in body
-    assert files(target) == sorted(f"clusters/prod/{name}.yaml" for name in (
+    manifests = [f"{name}.yaml" for name in (
         "alertmanagerconfig-agentmon-routing", "configmap-grafana-dashboard-providers", "configmap-grafana-dashboards",
         "configmap-grafana-dashboards-acme", "configmap-grafana-dashboards-globex",
         "configmap-grafana-datasources", "deployment-grafana", "networkpolicy-grafana",
         "prometheusrule-agentmon-alerts", "prometheusrule-agentmon-recording-rules", "service-grafana",
-        "serviceaccount-grafana"))
+        "serviceaccount-grafana")]
+    assert files(target) == sorted(f"clusters/prod/{m}" for m in [".agentmon-published", *manifests])
+    assert json.loads(show(target, "clusters/prod/.agentmon-published")) == {
+        "files": sorted(manifests), "overlay": "overlays/prod", "source_commit": head, "written_by": "agentmon publish"}
     assert "published overlays/prod (12 files)" in " ".join(capsys.readouterr().out.split())
 
 
@@ -163,13 +172,13 @@ def test_a_symlink_on_the_path_in_the_target_branch_is_refused_and_nothing_is_wr
     outside.mkdir()
     commit_to_target(target, tmp_path, lambda work: (work / "clusters").symlink_to(outside))
     before = commits(target)
-    assert run(source, target) == 1
+    assert run(source, target) == 4
     err = " ".join(capsys.readouterr().err.split())
     assert (f"publish failed: clusters is a symbolic link in the target branch (to {outside}); --path must not go "
             "through links, which could write outside the repository") in err
     assert list(outside.iterdir()) == []
     assert commits(target) == before
-    assert run(source, target, "--dry-run") == 1
+    assert run(source, target, "--dry-run") == 4
     assert "clusters is a symbolic link in the target branch" in capsys.readouterr().err
 
 
@@ -182,7 +191,7 @@ def test_a_symlink_in_place_of_a_manifest_is_refused(source, target, tmp_path, c
         (work / "clusters/prod/deployment-grafana.yaml").symlink_to(victim)
 
     commit_to_target(target, tmp_path, plant)
-    assert run(source, target) == 1
+    assert run(source, target) == 4
     assert ("clusters/prod/deployment-grafana.yaml is a symbolic link in the target branch (to "
             f"{victim}); a manifest must not go through links") in " ".join(capsys.readouterr().err.split())
     assert victim.read_text() == "kept\n"
@@ -248,7 +257,7 @@ def test_a_repo_that_looks_like_an_option_is_refused(source, tmp_path, monkeypat
 
 def test_a_file_in_place_of_a_folder_on_the_path_is_refused(source, target, tmp_path, capsys):
     commit_to_target(target, tmp_path, lambda work: (work / "clusters").write_text("a file\n"))
-    assert run(source, target) == 1
+    assert run(source, target) == 4
     assert capsys.readouterr().err == ("publish failed: --path clusters/prod: clusters is a file in the target "
                                        "branch, not a folder; choose another --path\n")
     assert commits(target) == ["planted"]
@@ -263,6 +272,6 @@ def test_a_symlink_deeper_on_the_path_is_refused(source, target, tmp_path, capsy
         (work / "clusters/prod").symlink_to(outside)
 
     commit_to_target(target, tmp_path, plant)
-    assert run(source, target) == 1
+    assert run(source, target) == 4
     assert "clusters/prod is a symbolic link in the target branch" in capsys.readouterr().err
     assert list(outside.iterdir()) == []

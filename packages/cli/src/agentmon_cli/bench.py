@@ -16,7 +16,6 @@ import shutil
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -26,6 +25,8 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
+
+from agentmon_live.owned import scratch_dir
 
 HAND_WRITTEN = ("config", "base", "overlays", "components", "compose")
 TARGET_TENANTS, TARGET_SECONDS = 500, 60.0
@@ -132,7 +133,7 @@ def scratch_repo(repo: Path, target: Path, tenants: int) -> None:
 
 
 def measure_once(repo: Path, tenants: int) -> tuple[Run, Run]:
-    with tempfile.TemporaryDirectory(prefix=f"agentmon-bench-{tenants}-") as scratch:
+    with scratch_dir(f"bench-{tenants}") as scratch:
         scratch_repo(repo, Path(scratch), tenants)
         command = [sys.executable, "-m", "agentmon_cli", "--root", scratch]
         return timed([*command, "build"]), timed([*command, "validate"])

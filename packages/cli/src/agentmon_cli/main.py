@@ -24,7 +24,8 @@ from agentmon_cli import backfill, bench, buildreport, project, querybench, tena
 from agentmon_config import ConfigError, PlatformConfig, load_platform
 from agentmon_live import demo as live
 from agentmon_live.grafana import ALL
-from agentmon_live.prometheus import PrerequisiteMissing
+from agentmon_live.owned import sweep_scratch
+from agentmon_live.prometheus import PrerequisiteMissing, PrometheusFailed
 from agentmon_publish import publish
 
 DEFAULT_CONFIG = project.DEFAULT_CONFIG
@@ -41,6 +42,7 @@ err = Console(stderr=True, highlight=False)
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    sweep_scratch()  # temporary folders of agentmon commands that were killed (their owner process is gone)
     try:
         args.root = args.root or _project_root(args)
         if getattr(args, "needs_config", False):
@@ -52,13 +54,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (ValueError, publish.BadRequest) as exc:  # bad option values (incident syntax, unknown tenant, ...)
         return fail("error", exc, EXIT_CONFIG)
     except publish.PublishError as exc:
-        return fail("publish failed", exc, EXIT_INVALID)
+        return fail("publish failed", exc, exc.exit_code)
     except KustomizeError as exc:
         return fail("kustomize failed", exc, EXIT_INVALID)
     except writer.WriteError as exc:
         return fail("error", exc, EXIT_INVALID)
     except PrerequisiteMissing as exc:
         return fail("missing prerequisite", exc, EXIT_PREREQUISITE)
+    except PrometheusFailed as exc:
+        return fail("prometheus failed", exc, EXIT_PREREQUISITE)
 
 
 def _project_root(args: argparse.Namespace) -> Path:
@@ -154,17 +158,39 @@ def _traffic(args: argparse.Namespace) -> live.Traffic:
                         noise=args.noise, incidents=tuple(args.incident))
 
 
+PUBLISH_EXIT_STATUS = f"""exit status:
+  0  published, or nothing changed, or the dry run's list was printed
+  {publish.EXIT_REFUSED}  refused before contacting the target: validate fails, or the source tree has uncommitted \
+changes
+  2  bad option (a --path that is absolute, has '..' or a dot-folder; an invalid --branch; an unknown --overlay)
+  3  a prerequisite is missing (kubectl, for kustomize)
+  {publish.EXIT_TARGET_FOLDER}  the target folder holds files publish did not write (see --replace-unowned), a \
+symbolic link, or a file in place of a folder
+  {publish.EXIT_PUSH_REFUSED}  the target refused the push (a hook, permissions, a checked-out branch): git's reason \
+is printed
+  {publish.EXIT_GIT_FAILED}  git failed or timed out: clone, fetch or commit (commit signing, for example)
+  {publish.EXIT_RACE_LOST}  someone else pushed first on every one of {publish.MAX_ATTEMPTS} attempts"""
+
+
 def _add_publish_parser(commands: Any) -> None:
-    p = commands.add_parser("publish", help="commit the rendered overlay to a GitOps repository")
+    p = commands.add_parser("publish", help="commit the rendered overlay to a GitOps repository",
+                            epilog=PUBLISH_EXIT_STATUS, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--repo", dest="target", required=True, help="target git repository: URL or local path")
     p.add_argument("--branch", required=True, help="branch to commit to (created if missing)")
-    p.add_argument("--path", required=True, help="folder inside the target repository for the manifests")
+    p.add_argument("--path", required=True, help="folder inside the target repository for the manifests; publish "
+                   f"owns it: it records the files it wrote there in {publish.RECORD}")
     p.add_argument("--overlay", default="prod", help="overlay to render (default: prod)")
-    p.add_argument("--dry-run", action="store_true", help="write nothing; print what would change")
+    p.add_argument("--dry-run", action="store_true",
+                   help="write nothing; print every file that would be added, changed or removed, and the "
+                        "dashboards, panels, queries and resources that would change")
     p.add_argument("--allow-dirty", action="store_true", help="publish even if the source tree has changes")
+    p.add_argument("--replace-unowned", action="store_true",
+                   help="take the folder over: remove or replace files publish did not write (default: refuse)")
+    p.add_argument("--timeout", type=traffic.positive_seconds, default=publish.DEFAULT_TIMEOUT,
+                   help=f"seconds each git command may talk to the target (default {publish.DEFAULT_TIMEOUT:g})")
     p.set_defaults(needs_config=True, run=lambda root, config, args: publish.publish(root, config, publish.Request(
         target=args.target, branch=args.branch, path=args.path, overlay=args.overlay, dry_run=args.dry_run,
-        allow_dirty=args.allow_dirty)))
+        allow_dirty=args.allow_dirty, replace_unowned=args.replace_unowned, timeout=args.timeout)))
 
 
 def _add_preview_parser(commands: Any) -> None:

@@ -17,13 +17,14 @@ import os
 import shutil
 import subprocess
 import sys
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from rich.console import Console
 from rich.table import Table
+
+from agentmon_live.owned import scratch_dir
 
 TEMPLATE = "templates/tenant-dashboard/{{cookiecutter.tenant_id}}/tenant.yaml"
 DASHBOARDS = "packages/dashboards/src/agentmon_dashboards"
@@ -246,7 +247,7 @@ def _last_line(text: str) -> str:
 def run_mutants(root: Path, mutants: tuple[Mutant, ...]) -> list[Verdict]:
     files = source_files(root)
     verdicts = []
-    with tempfile.TemporaryDirectory(prefix="agentmon-mutants-") as scratch:
+    with scratch_dir("mutants") as scratch:
         for number, mutant in enumerate(mutants, 1):
             tree = Path(scratch) / f"{number:02d}-{mutant.name}"
             copy_tree(root, files, tree)

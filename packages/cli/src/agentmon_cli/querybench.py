@@ -34,7 +34,6 @@ import platform
 import shutil
 import statistics
 import subprocess
-import tempfile
 import threading
 import time
 import urllib.request
@@ -53,6 +52,7 @@ from agentmon_config.slo import SLI_COARSE_STEP, SLI_WINDOWS
 from agentmon_dashboards import main_dashboard, to_json_dict
 from agentmon_live.demo import local_prometheus_config
 from agentmon_live.grafana import QueryWindow, format_variable, interpolate
+from agentmon_live.owned import scratch_dir
 from agentmon_live.prometheus import PrometheusServer, find_binary
 from agentmon_live.rules import backfill
 from agentmon_rules import RULE_FILE, render_rules
@@ -342,7 +342,7 @@ def growth(root: Path, config: PlatformConfig, args: argparse.Namespace) -> list
     recorded = panel_queries(config)
     for tenants in (10, 100):
         history = raw_history(args.cache, config, tenants, DAY)
-        with tempfile.TemporaryDirectory(prefix="agentmon-querybench-") as work, \
+        with scratch_dir("querybench") as work, \
                 history_server(Path(work), history.data) as server:
             for title, query in recorded.items():
                 for name, raw_variable in selections(history.tenants, raw=True).items():
@@ -358,7 +358,7 @@ def raw_week(config: PlatformConfig, args: argparse.Namespace) -> list[dict[str,
     """The raw queries over 7 days at 10 tenants: the base of the 1,000-tenant raw estimate."""
     history = raw_history(args.cache, config, 10, 7 * DAY, with_rules=False)
     rows = []
-    with tempfile.TemporaryDirectory(prefix="agentmon-querybench-") as work, \
+    with scratch_dir("querybench") as work, \
             history_server(Path(work), history.data) as server:
         for title, query in RAW_QUERIES.items():
             for name, variable in selections(history.tenants, raw=True).items():
@@ -370,7 +370,7 @@ def raw_week(config: PlatformConfig, args: argparse.Namespace) -> list[dict[str,
 def scale(root: Path, config: PlatformConfig, args: argparse.Namespace) -> list[dict[str, Any]]:
     history = scale_history(args.cache, 1000, 7 * DAY)
     rows = []
-    with tempfile.TemporaryDirectory(prefix="agentmon-querybench-") as work, \
+    with scratch_dir("querybench") as work, \
             history_server(Path(work), history.data) as server:
         for name, variable in selections(history.tenants, raw=False).items():
             for title, query in panel_queries(config).items():
@@ -406,7 +406,7 @@ def rule_timings(root: Path, config: PlatformConfig, args: argparse.Namespace) -
     ready.wait(30)
     worst: dict[str, dict[str, float]] = {}
     try:
-        with tempfile.TemporaryDirectory(prefix="agentmon-querybench-") as work:
+        with scratch_dir("querybench") as work:
             rules = Path(work) / RULE_FILE
             rules.write_bytes(yaml_bytes(render_rules(config)[RULE_FILE]))
             prometheus_config = local_prometheus_config((root / "compose/prometheus.yml").read_text(),
@@ -433,7 +433,7 @@ def sli_costs(config: PlatformConfig, args: argparse.Namespace) -> list[dict[str
     history = sli_history(args.cache, 1000)
     (group,) = (g for g in render_rules(config)[RULE_FILE]["groups"] if g["name"] == SLI_GROUP)
     rows = []
-    with tempfile.TemporaryDirectory(prefix="agentmon-querybench-") as work, \
+    with scratch_dir("querybench") as work, \
             history_server(Path(work), history.data) as server:
         for rule in group["rules"]:
             cost = measure(server, (True, rule["expr"]), "", 3600, history.end, args.runs)

@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import math
 import subprocess
-import tempfile
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
@@ -18,6 +17,7 @@ from typing import Any, TextIO
 from agentmon_config import PlatformConfig
 from agentmon_live.demo import COMPOSE_PROMETHEUS, Traffic, local_stack, simulation_from
 from agentmon_live.grafana import ALL, QueryWindow, seconds
+from agentmon_live.owned import scratch_dir
 from agentmon_live.panelrun import run_panel
 from agentmon_live.preview.panels import PanelResult
 from agentmon_live.prometheus import PrometheusClient, PrometheusServer, QueryError, find_binary
@@ -68,7 +68,7 @@ def live_simulator(root: Path, traffic: Traffic, config: PlatformConfig) -> Iter
     find_binary("prometheus")
     scrape_config = (root / COMPOSE_PROMETHEUS).read_text()
     rule_doc = local_rule_file(config, LIVE_SCRAPE)
-    with local_stack(simulation_from(traffic), scrape_config, LIVE_SCRAPE, rule_doc, "agentmon-preview-") as stack:
+    with local_stack(simulation_from(traffic), scrape_config, LIVE_SCRAPE, rule_doc, "preview") as stack:
         yield stack.prometheus
 
 
@@ -94,7 +94,7 @@ def backfilled(traffic: Traffic, config: PlatformConfig, range_seconds: float, e
     rule_window = longest_window(rule_doc)
     last = int(end) // step * step
     first = (last - int(range_seconds) - backfill_warmup(range_seconds, scrape_interval, rule_window)) // step * step
-    with tempfile.TemporaryDirectory(prefix="agentmon-preview-") as work:
+    with scratch_dir("preview") as work:
         storage = Path(work) / "data"
         source = Path(work) / "history.om"
         with source.open("w") as out:
