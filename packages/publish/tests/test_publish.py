@@ -428,11 +428,12 @@ def test_a_server_that_never_answers_is_a_one_line_timeout(source, scheme, capsy
 
 # --- options refused before anything runs ----------------------------------------------------------------------
 
-@pytest.mark.parametrize("branch", ["@", "@{-1}"])
-def test_a_branch_git_would_expand_is_refused(source, target, branch, capsys):
+@pytest.mark.parametrize("branch, why", [("@", " (git reads '@' as the current commit)"),
+                                         ("HEAD", " (git reads 'HEAD' as the current commit)"), ("@{-1}", "")])
+def test_a_branch_git_reads_as_another_commit_is_refused(source, target, branch, why, capsys):
     assert cli.main(["--root", str(source), "publish", "--repo", str(target), f"--branch={branch}",
                      "--path", "clusters/prod"]) == 2
-    assert capsys.readouterr().err == f"error: --branch {branch!r} is not a valid git branch name\n"
+    assert capsys.readouterr().err == f"error: --branch {branch!r} is not a valid git branch name{why}\n"
     assert commits(target) == []
 
 

@@ -98,6 +98,9 @@ def target_path(path: str) -> PurePosixPath:
 def branch_name(branch: str, cwd: Path) -> str:
     """git's own rule for branch names; also keeps a name starting with '-' from reading as an option. git
     expands '@' and '@{-1}' to another branch's name: only a name it keeps as written is a branch name."""
+    if branch in ("@", "HEAD"):  # git accepts refs/heads/@ and refs/heads/HEAD, then reads both as HEAD
+        raise BadRequest(f"--branch {branch!r} is not a valid git branch name (git reads {branch!r} as the current "
+                         f"commit)")
     checked = git("check-ref-format", "--branch", branch, cwd=cwd, check=False) if not branch.startswith("-") \
         else None
     if checked is None or checked.returncode or checked.stdout.strip() != branch:
