@@ -46,7 +46,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         args.root = args.root or _project_root(args)
         if getattr(args, "needs_config", False):
-            config = load_platform(args.root / (args.config or DEFAULT_CONFIG), args.root / TENANTS_DIR)
+            config = load_platform(args.root / (args.config or DEFAULT_CONFIG), tenants_dir(args.root))
             return args.run(args.root, config, args)
         return args.run(args)
     except ConfigError as exc:
@@ -63,6 +63,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         return fail("missing prerequisite", exc, EXIT_PREREQUISITE)
     except PrometheusFailed as exc:
         return fail("prometheus failed", exc, EXIT_PREREQUISITE)
+
+
+def tenants_dir(root: Path) -> Path:
+    """tenants/, refused when it is not a folder: read as "no tenants", a stray file would make build remove
+    every tenant's dashboard, rules and route, and validate agree."""
+    tenants = root / TENANTS_DIR
+    if (tenants.exists() or tenants.is_symlink()) and not tenants.is_dir():
+        raise ValueError(f"{TENANTS_DIR}: is a file, not the folder of tenants (one tenants/<id>/tenant.yaml per "
+                         f"tenant); move it away, or create the folder")
+    return tenants
 
 
 def _project_root(args: argparse.Namespace) -> Path:
@@ -215,7 +225,7 @@ def _add_preview_parser(commands: Any) -> None:
         from agentmon_live.preview import command as preview  # here: only this command loads matplotlib
 
         root = args.root
-        config = load_platform(root / (args.config or DEFAULT_CONFIG), root / TENANTS_DIR)
+        config = load_platform(root / (args.config or DEFAULT_CONFIG), tenants_dir(root))
         written = preview.preview(root, preview.Request(
             traffic=_traffic(args), config=config, uids=tuple(args.uid),
             prometheus=args.prometheus, backfill=args.backfill, range_text=args.range, tenants=_names(args.tenant),
@@ -231,6 +241,7 @@ def _add_preview_parser(commands: Any) -> None:
 
 def build(root: Path, config: PlatformConfig, _args: argparse.Namespace | None = None) -> int:
     buildreport.recovered(writer.recover(root))
+    writer.check_roots(root, GENERATED_ROOTS)
     checked = check_bundle(root, config, against_disk=False)
     if checked.findings:
         return report_failure(checked.findings, "build refused: nothing was written")
@@ -241,6 +252,7 @@ def build(root: Path, config: PlatformConfig, _args: argparse.Namespace | None =
 
 def validate(root: Path, config: PlatformConfig, _args: argparse.Namespace | None = None) -> int:
     buildreport.recovered(writer.recover(root))
+    writer.check_roots(root, GENERATED_ROOTS)
     checked = check_bundle(root, config, against_disk=True)
     if checked.findings:
         return report_failure(checked.findings, "validate failed")
