@@ -26,7 +26,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from agentmon_live.owned import scratch_dir
+from agentmon_live.owned import die_with_parent, scratch_dir
 
 HAND_WRITTEN = ("config", "base", "overlays", "components", "compose")
 TARGET_TENANTS, TARGET_SECONDS = 500, 60.0
@@ -113,7 +113,8 @@ class Spread:
 def timed(command: list[str]) -> Run:
     """Wall time and peak resident memory of one child process."""
     started = time.perf_counter()
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                               preexec_fn=die_with_parent())
     _, status, usage = os.wait4(process.pid, 0)
     elapsed = time.perf_counter() - started
     if os.waitstatus_to_exitcode(status) != 0:

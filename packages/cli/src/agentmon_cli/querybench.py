@@ -52,7 +52,7 @@ from agentmon_config.slo import SLI_COARSE_STEP, SLI_WINDOWS
 from agentmon_dashboards import main_dashboard, to_json_dict
 from agentmon_live.demo import local_prometheus_config
 from agentmon_live.grafana import QueryWindow, format_variable, interpolate
-from agentmon_live.owned import scratch_dir
+from agentmon_live.owned import die_with_parent, scratch_dir
 from agentmon_live.prometheus import PrometheusServer, find_binary
 from agentmon_live.rules import backfill
 from agentmon_rules import RULE_FILE, render_rules
@@ -208,7 +208,7 @@ def _cached(cache: Path, name: str, build: Callable[[Path], int], tenants: list[
 
 def _import(promtool: str, source: Path, data: Path) -> None:
     subprocess.run([promtool, "tsdb", "create-blocks-from", "openmetrics", "--quiet", str(source), str(data)],
-                   check=True)
+                   check=True, preexec_fn=die_with_parent())
     source.unlink()
 
 

@@ -17,7 +17,7 @@ from typing import Any, TextIO
 from agentmon_config import PlatformConfig
 from agentmon_live.demo import COMPOSE_PROMETHEUS, Traffic, local_stack, simulation_from
 from agentmon_live.grafana import ALL, QueryWindow, seconds
-from agentmon_live.owned import scratch_dir
+from agentmon_live.owned import die_with_parent, scratch_dir
 from agentmon_live.panelrun import run_panel
 from agentmon_live.preview.panels import PanelResult
 from agentmon_live.prometheus import PrometheusClient, PrometheusServer, QueryError, find_binary
@@ -100,7 +100,7 @@ def backfilled(traffic: Traffic, config: PlatformConfig, range_seconds: float, e
         with source.open("w") as out:
             write_openmetrics(_simulation(traffic, shift=last - int(range_seconds) - first), first, last, step, out)
         subprocess.run([promtool, "tsdb", "create-blocks-from", "openmetrics", "--quiet", str(source), str(storage)],
-                       check=True, capture_output=True)
+                       check=True, capture_output=True, preexec_fn=die_with_parent())
         config_file = Path(work) / "prometheus.yml"
         config_file.write_text(f"global:\n  scrape_interval: {scrape_interval}\nscrape_configs: []\n")
         rules = Path(work) / "agentmon.rules.yml"
