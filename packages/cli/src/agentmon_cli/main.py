@@ -212,7 +212,8 @@ def _add_preview_parser(commands: Any) -> None:
     p.add_argument("--backfill", action="store_true", help="simulate the whole range at once into the local "
                    "Prometheus (needs promtool): same --seed and --time, same picture; @Ns counts from the range start")
     _traffic_options(p)
-    p.add_argument("--range", default="1h", help="time range shown, ending at --time (default 1h)")
+    p.add_argument("--range", type=traffic.time_range, default="1h",
+                   help="time range shown, ending at --time (default 1h)")
     p.add_argument("--tenant", default=ALL, help="tenant(s) selected on dashboards with a tenant variable "
                    "(default: all)")
     p.add_argument("--time", help="range end: RFC3339 (UTC when no offset) or unix seconds (default: now)")

@@ -46,6 +46,7 @@ from rich.console import Console
 from rich.table import Table
 
 from agentmon_bundle.serialize import yaml_bytes
+from agentmon_cli import traffic
 from agentmon_config import PlatformConfig
 from agentmon_config.recorded import ALL_TENANTS, RECORDED, REQUEST_RATE, sli_error_rate, sli_request_rate
 from agentmon_config.slo import SLI_COARSE_STEP, SLI_WINDOWS
@@ -78,12 +79,16 @@ RAW_QUERIES = {
 out = Console(highlight=False)
 
 
+PARTS = ("growth", "scale", "rules", "sli")
+
+
 def add_querybench_parser(commands: Any) -> None:
     p = commands.add_parser("querybench", help="measure the dashboard's query cost: raw vs recorded series")
-    p.add_argument("--only", default="growth,scale,rules,sli",
-                   help="comma-separated parts: growth, scale, rules, sli")
-    p.add_argument("--runs", type=int, default=7, help="timed runs per query (median reported; default 7)")
-    p.add_argument("--rules-seconds", type=float, default=240.0,
+    p.add_argument("--only", type=traffic.names_from(PARTS), default=PARTS,
+                   help=f"comma-separated parts: {', '.join(PARTS)} (default: all)")
+    p.add_argument("--runs", type=traffic.positive_count, default=7,
+                   help="timed runs per query (median reported; default 7)")
+    p.add_argument("--rules-seconds", type=traffic.positive_seconds, default=240.0,
                    help="how long the 1,000-tenant simulator is scraped for the rule timings (default 240)")
     p.add_argument("--cache", type=Path, default=Path.home() / ".cache" / "agentmon" / "querybench",
                    help="where generated histories are kept between runs (default ~/.cache/agentmon/querybench)")
@@ -459,7 +464,7 @@ def _rule_group_metrics(url: str) -> dict[str, dict[str, float]]:
 def run(root: Path, config: PlatformConfig, args: argparse.Namespace) -> int:
     find_binary("prometheus")
     find_binary("promtool")
-    parts = {p.strip() for p in args.only.split(",")}
+    parts = set(args.only)
     results: dict[str, Any] = {"machine": _machine()}
     if "growth" in parts:
         out.print("[bold]growth[/]: samples per panel, raw vs recorded, 10 and 100 tenants over 24 h")
