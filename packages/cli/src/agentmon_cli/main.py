@@ -170,8 +170,8 @@ def _traffic(args: argparse.Namespace) -> live.Traffic:
 
 PUBLISH_EXIT_STATUS = f"""exit status:
   0  published, or nothing changed, or the dry run's list was printed
-  {publish.EXIT_REFUSED}  refused before contacting the target: validate fails, or the source tree has uncommitted \
-changes
+  {publish.EXIT_REFUSED}  refused before contacting the target: validate or kustomize fails, or the source tree has \
+uncommitted changes
   2  bad option (a --path that is absolute, has '..' or a dot-folder; an invalid --branch; an unknown --overlay)
   3  a prerequisite is missing (kubectl, for kustomize)
   {publish.EXIT_TARGET_FOLDER}  the target folder holds files publish did not write (see --replace-unowned), a \
