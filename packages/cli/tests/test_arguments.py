@@ -69,3 +69,18 @@ def test_demo_refuses_zero_and_negative_durations(capsys, option, value, expecte
 ])
 def test_bench_refuses_zero_counts(capsys, option, value, expected):
     assert refused(capsys, "bench", f"{option}={value}") == f"agentmon bench: error: argument {option}: {expected}"
+
+
+def test_the_help_summary_names_every_command(capsys):
+    with pytest.raises(SystemExit):
+        cli.main(["--help"])
+    assert " ".join(capsys.readouterr().out.split()).count(
+        "Commands: build, validate, bench, tenant, backfill, querybench, simulate, demo, publish, preview.") == 1
+
+
+def test_the_demo_help_counts_no_panels(capsys):
+    with pytest.raises(SystemExit):
+        cli.main(["--help"])
+    out = " ".join(capsys.readouterr().out.split())
+    assert "demo simulator + local prometheus: the main dashboard's panels in the terminal" in out
+    assert "five" not in out

@@ -1,4 +1,4 @@
-"""`agentmon` command line: build, validate, publish, simulate, demo, bench, backfill.
+"""`agentmon` command line: monitoring as code for the AI agents platform, one command per stage.
 
 Exit status: 0 success, 1 validation failed, 2 bad configuration or usage, 3 missing prerequisite.
 """
@@ -110,6 +110,8 @@ def _parser() -> argparse.ArgumentParser:
     _add_demo_parser(commands)
     _add_publish_parser(commands)
     _add_preview_parser(commands)
+    # Listed from the parser itself, so a new command can never be missing from the summary.
+    parser.description = f"{__doc__.splitlines()[0]} Commands: {', '.join(commands.choices)}."
     return parser
 
 
@@ -124,7 +126,7 @@ def _add_simulate_parser(commands: Any) -> None:
 
 
 def _add_demo_parser(commands: Any) -> None:
-    p = commands.add_parser("demo", help="simulator + local prometheus: the five panels' values in the terminal",
+    p = commands.add_parser("demo", help="simulator + local prometheus: the main dashboard's panels in the terminal",
                             add_help=False)
     _traffic_options(p)
     p.add_argument("--tenant", default=ALL, help="tenant(s) to show, comma-separated (default: all)")
