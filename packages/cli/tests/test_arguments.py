@@ -47,7 +47,7 @@ def test_querybench_refuses_zero_and_negative_counts_and_durations(capsys, optio
         f"agentmon querybench: error: argument {option}: {expected}")
 
 
-@pytest.mark.parametrize("value", ["0s", "0", "-5m"])
+@pytest.mark.parametrize("value", ["0s", "0", "-5m", "an hour"])
 def test_preview_refuses_an_empty_or_negative_range(capsys, value):
     assert refused(capsys, "preview", f"--range={value}") == (
         f"agentmon preview: error: argument --range: {value!r}: expected a duration above 0 such as 15m, 1h, 6h "

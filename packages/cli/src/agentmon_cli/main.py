@@ -209,10 +209,14 @@ def _add_preview_parser(commands: Any) -> None:
     p = commands.add_parser("preview", help="draw dashboards to PNG with real numbers (not Grafana screenshots)",
                             add_help=False)
     p.add_argument("--uid", action="append", default=[], help="dashboard uid, repeatable (default: every dashboard)")
-    p.add_argument("--prometheus", metavar="URL", help="query this Prometheus (default: start the simulator and a "
-                   "local Prometheus, as `agentmon demo` does, and wait for data)")
-    p.add_argument("--backfill", action="store_true", help="simulate the whole range at once into the local "
-                   "Prometheus (needs promtool): same --seed and --time, same picture; @Ns counts from the range start")
+    p.add_argument("--prometheus", metavar="URL", help="query this Prometheus (default: the simulator's traffic "
+                   "backfilled over the whole range, see --backfill)")
+    source = p.add_mutually_exclusive_group()
+    source.add_argument("--backfill", action="store_true", help="the default without --prometheus: simulate the "
+                        "whole range at once into a local Prometheus (needs promtool), so the data fills the range; "
+                        "same --seed and --time, same picture; @Ns counts from the range start")
+    source.add_argument("--live", action="store_true", help="start the simulator and a local Prometheus, as "
+                        "`agentmon demo` does, and wait for data: the range holds only the minutes since the start")
     _traffic_options(p)
     p.add_argument("--range", type=traffic.time_range, default="1h",
                    help="time range shown, ending at --time (default 1h)")
@@ -228,10 +232,15 @@ def _add_preview_parser(commands: Any) -> None:
         from agentmon_live.preview import command as preview  # here: only this command loads matplotlib
 
         root = args.root
+        if args.live and args.prometheus:
+            raise ValueError("--prometheus and --live exclude each other: numbers come from one place")
         config = load_platform(root / (args.config or DEFAULT_CONFIG), tenants_dir(root))
+        # A live simulator holds seconds of data when the picture starts: by default the traffic is backfilled
+        # over the whole range instead, so no panel is drawn over an empty hour.
+        backfill = args.backfill or not (args.prometheus or args.live)
         written = preview.preview(root, preview.Request(
             traffic=_traffic(args), config=config, uids=tuple(args.uid),
-            prometheus=args.prometheus, backfill=args.backfill, range_text=args.range, tenants=_names(args.tenant),
+            prometheus=args.prometheus, backfill=backfill, range_text=args.range, tenants=_names(args.tenant),
             time=args.time, output=args.output, against=args.against))
         for path in written:
             out.print(f"  wrote {path.relative_to(root) if path.is_relative_to(root) else path}")

@@ -86,8 +86,8 @@ def backfilled(traffic: Traffic, config: PlatformConfig, range_seconds: float, e
     scrape interval, written with promtool, and the recording rules evaluated over it, as an operator
     backfills them (docs/operations/recording-rules.md): no waiting, and the same inputs give the same numbers.
     An incident's @Ns counts from the start of the range."""
+    find_binary("prometheus")  # the first prerequisite named, as in every mode
     promtool, step = find_binary("promtool"), int(seconds(scrape_interval))
-    find_binary("prometheus")
     # The rules the panels read: those of the first backfill pass. The SLI rules read recorded series over days
     # for the alerts, which a picture does not show.
     rule_doc = rule_levels(local_rule_file(config, scrape_interval))[0]
