@@ -133,7 +133,7 @@ MUTANTS = (
            ("packages/cli/tests/test_cli.py::test_validate_names_a_hand_edited_file",),
            "a hand-edited dashboard passes validate"),
     Mutant("publish-force-push", "packages/publish/src/agentmon_publish/publish.py",
-           'result = git("push", "--quiet", "origin",', 'result = git("push", "--force", "--quiet", "origin",',
+           'pushed = git("push", "--quiet", "origin",', 'pushed = git("push", "--force", "--quiet", "origin",',
            ("packages/publish/tests/test_publish.py::test_two_concurrent_publishers_both_land",),
            "publishing overwrites what another team pushed"),
     Mutant("publish-path-escape", "packages/publish/src/agentmon_publish/publish.py",
