@@ -108,7 +108,7 @@ def lint(session: nox.Session) -> None:
 
 @nox.session(python=False)
 def demo(session: nox.Session) -> None:
-    """Show the five panels live in the terminal (simulator + local prometheus, no Docker)."""
+    """Show the main dashboard's panels live in the terminal (simulator + local prometheus, no Docker)."""
     run(session, "agentmon", "demo", *session.posargs)
 
 

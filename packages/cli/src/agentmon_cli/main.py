@@ -126,8 +126,9 @@ def _add_simulate_parser(commands: Any) -> None:
 
 
 def _add_demo_parser(commands: Any) -> None:
-    p = commands.add_parser("demo", help="simulator + local prometheus: the main dashboard's panels in the terminal",
-                            add_help=False)
+    summary = "simulator + local prometheus: the main dashboard's panels in the terminal"
+    p = commands.add_parser("demo", help=summary, add_help=False,
+                            description=f"{summary}, every panel of {live.MAIN_DASHBOARD}, coloured by its thresholds")
     _traffic_options(p)
     p.add_argument("--tenant", default=ALL, help="tenant(s) to show, comma-separated (default: all)")
     p.add_argument("--scrape-interval", type=traffic.scrape_interval, default="5s",
