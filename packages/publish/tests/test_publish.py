@@ -460,3 +460,29 @@ def test_publish_help_lists_every_exit_status(capsys):
     help_text = capsys.readouterr().out
     for status in ("0", "1", "2", "3", "4", "5", "6", "7"):
         assert f"\n  {status}  " in help_text
+
+
+def test_a_race_lost_on_every_attempt_gives_up_with_its_own_status(source, target, tmp_path, capsys):
+    config = load_platform(source / "config/platform.yaml", source / "tenants")
+    rival = tmp_path / "rival"
+    git("clone", "-q", str(target), str(rival), cwd=tmp_path)
+    pushes = []
+
+    def rival_pushes_first() -> None:  # another team's commit lands between each of our commits and its push
+        pushes.append(len(pushes) + 1)
+        (rival / "notes.txt").write_text(f"push {len(pushes)}\n")
+        git("add", "-A", cwd=rival)
+        git("commit", "-qm", f"rival {len(pushes)}", cwd=rival)
+        git("push", "-q", "origin", "HEAD:main", cwd=rival)
+
+    request = publish.Request(target=str(target), branch="main", path="clusters/prod")
+    with pytest.raises(publish.PublishError) as failed:
+        publish.publish(source, config, request, before_push=rival_pushes_first)
+    assert failed.value.exit_code == 7
+    assert str(failed.value) == ("gave up after 5 attempts: someone else pushed to main before each of them; "
+                                 "publish again once the other publisher is done")
+    out = capsys.readouterr().out.splitlines()
+    assert [line.split("(")[1] for line in out if line.startswith("someone else pushed")] == [
+        f"attempt {n} of 5)" for n in (2, 3, 4, 5)]
+    assert pushes == [1, 2, 3, 4, 5]
+    assert commits(target) == [f"rival {n}" for n in (5, 4, 3, 2, 1)]

@@ -127,7 +127,7 @@ def clone_source(target: str, cwd: Path) -> str:
 
 def publish(root: Path, config: PlatformConfig, args: Request,
             before_push: Callable[[], None] | None = None) -> int:
-    """before_push runs between commit and push; tests use it to make another publisher win the race."""
+    """before_push runs between each commit and its push; tests use it to make another publisher win the race."""
     folder = target_path(args.path)
     source = clone_source(args.target, Path.cwd())
     branch_name(args.branch, root)
@@ -163,7 +163,6 @@ def _publish(clone: Path, folder: PurePosixPath, files: Mapping[str, bytes], rec
                        f"Source commit: {commit}\nOverlay: overlays/{args.overlay}\nFiles: {len(files)}\n")
         if before_push:
             before_push()
-            before_push = None
         pushed = git("push", "--quiet", "origin", f"HEAD:refs/heads/{args.branch}", cwd=clone, check=False,
                      timeout=args.timeout)
         if pushed.returncode == 0:
