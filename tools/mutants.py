@@ -18,13 +18,14 @@ import os
 import shutil
 import subprocess
 import sys
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from rich.console import Console
 from rich.table import Table
+
+from agentmon_live.owned import scratch_dir
 
 TEMPLATE = "templates/tenant-dashboard/{{cookiecutter.tenant_id}}/tenant.yaml"
 DASHBOARDS = "packages/dashboards/src/agentmon_dashboards"
@@ -134,7 +135,7 @@ MUTANTS = (
            ("packages/cli/tests/test_cli.py::test_validate_names_a_hand_edited_file",),
            "a hand-edited dashboard passes validate"),
     Mutant("publish-force-push", "packages/publish/src/agentmon_publish/publish.py",
-           'result = git("push", "--quiet", "origin",', 'result = git("push", "--force", "--quiet", "origin",',
+           'pushed = git("push", "--quiet", "origin",', 'pushed = git("push", "--force", "--quiet", "origin",',
            ("packages/publish/tests/test_publish.py::test_two_concurrent_publishers_both_land",),
            "publishing overwrites what another team pushed"),
     Mutant("publish-path-escape", "packages/publish/src/agentmon_publish/publish.py",
@@ -264,7 +265,7 @@ def _last_line(text: str) -> str:
 def run_mutants(root: Path, mutants: tuple[Mutant, ...]) -> list[Verdict]:
     files = source_files(root)
     verdicts = []
-    with tempfile.TemporaryDirectory(prefix="agentmon-mutants-") as scratch:
+    with scratch_dir("mutants") as scratch:
         for number, mutant in enumerate(mutants, 1):
             tree = Path(scratch) / f"{number:02d}-{mutant.name}"
             copy_tree(root, files, tree)

@@ -234,5 +234,80 @@ def test_a_journal_that_cannot_be_read_is_named_with_how_to_repair(repo):
     assert " ".join(result.stderr.split()) == (
         "error: .agentmon-staging-broken/swap.json is not a journal this build wrote, so the generated folders "
         "cannot be put back automatically: compare .agentmon-staging-broken/old/ with the generated folders, "
-        "restore what is missing, then delete .agentmon-staging-broken/")
+        "restore what is missing, then delete .agentmon-staging-broken/ (nothing was changed)")
+    assert tree(repo) == before
+
+
+# --- recovery restores only from a saved copy and never deletes a live folder ----------------------------------
+
+def damaged_message(staging: str, what: str) -> str:
+    return (f"error: {staging}/{what}, so the generated folders cannot be put back automatically: compare "
+            f"{staging}/old/ with the generated folders, restore what is missing, then delete {staging}/ "
+            "(nothing was changed)")
+
+
+@pytest.mark.parametrize("root, plant_old", [("rules", False), ("dashboards", True)])
+def test_a_journal_naming_a_folder_with_no_saved_copy_changes_nothing(repo, root, plant_old):
+    staging = repo / ".agentmon-staging-x"
+    staging.mkdir()
+    if plant_old:
+        (staging / "old").mkdir()
+    (staging / writer.JOURNAL).write_text(f'{{"roots": ["{root}"]}}\n')
+    before = tree(repo)
+    for command in ("validate", "build"):
+        result = agentmon(repo, command)
+        assert result.returncode == 1
+        assert " ".join(result.stderr.split()) == damaged_message(
+            ".agentmon-staging-x", f"swap.json names {root}/ but .agentmon-staging-x/ holds no saved copy of it")
+        assert tree(repo) == before  # the live folder and the staging folder both stay
+
+
+def test_saved_files_without_a_journal_are_kept(repo):
+    saved = repo / ".agentmon-staging-y/old/rules"
+    saved.mkdir(parents=True)
+    (saved / "agentmon.rules.yml").write_text("the only copy\n")
+    before = tree(repo)
+    result = agentmon(repo, "validate")
+    assert result.returncode == 1
+    assert " ".join(result.stderr.split()) == damaged_message(
+        ".agentmon-staging-y", ".agentmon-staging-y/old/ holds files but there is no swap.json")
+    assert tree(repo) == before
+
+
+# --- inputs that are not what they should be ---------------------------------------------------------------------
+
+@pytest.mark.parametrize("root", ["rules", "base/generated"])
+def test_a_generated_folder_that_is_a_symlink_is_refused(repo, tmp_path, root):
+    elsewhere = tmp_path / "elsewhere"
+    (repo / root).rename(elsewhere)
+    (repo / root).symlink_to(elsewhere)
+    before = tree(elsewhere)
+    for command in ("build", "validate"):
+        result = agentmon(repo, command)
+        assert result.returncode == 1
+        assert " ".join(result.stderr.split()) == (
+            f"error: {root} is a symbolic link (to {elsewhere}); generated folders are written and checked in the "
+            f"project itself: replace {root} with a real folder (or remove it: build recreates it)")
+    assert (repo / root).is_symlink() and tree(elsewhere) == before
+
+
+def test_a_file_in_place_of_a_generated_folder_is_refused(repo):
+    (repo / "alertmanager").rename(repo / "alertmanager.saved")
+    (repo / "alertmanager").write_text("not a folder\n")
+    result = agentmon(repo, "build")
+    assert result.returncode == 1
+    assert result.stderr == ("error: alertmanager is a file, not the folder the generated files go to: move it away "
+                             "(build recreates the folder)\n")
+    assert (repo / "alertmanager").read_text() == "not a folder\n"
+
+
+@pytest.mark.parametrize("command", ["build", "validate"])
+def test_a_tenants_file_is_refused_before_anything_is_written(repo, command):
+    (repo / "tenants").rename(repo / "tenants.saved")
+    (repo / "tenants").write_text("acme\n")
+    before = tree(repo)
+    result = agentmon(repo, command)
+    assert result.returncode == 2
+    assert result.stderr == ("error: tenants: is a file, not the folder of tenants (one tenants/<id>/tenant.yaml per "
+                             "tenant); move it away, or create the folder\n")
     assert tree(repo) == before

@@ -6,6 +6,8 @@ import os
 import platform
 import re
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -70,3 +72,50 @@ def test_a_failing_build_ends_the_bench_with_one_error(tmp_path, capsys):
     assert err.startswith("bench failed: --root")
     assert "build failed: configuration error" in err
     assert not (tmp_path / "docs/bench/build-validate.md").exists()
+    assert not (tmp_path / "build/bench/build-validate.md").exists()
+
+
+def hand_written_copy(root: Path) -> Path:
+    for name in bench.HAND_WRITTEN:
+        shutil.copytree(REPO / name, root / name, ignore=shutil.ignore_patterns("generated"))
+    return root
+
+
+def test_bench_writes_to_build_unless_asked_for_the_docs_and_prints_the_whole_table_in_a_pipe(tmp_path):
+    root = hand_written_copy(tmp_path / "repo")
+    docs = root / "docs/bench/build-validate.md"
+    result = subprocess.run([sys.executable, "-m", "agentmon_cli", "--root", str(root), "bench", "--tenants", "1",
+                             "--repeat", "1"], capture_output=True, text=True, timeout=300,
+                            env={**os.environ, "COLUMNS": "60"})
+    assert result.returncode == 0, result.stderr
+    assert (root / "build/bench/build-validate.md").is_file() and not docs.exists()
+    header = next(line for line in result.stdout.splitlines() if "peak MiB validate" in line)
+    assert all(column in header for column in bench.COLUMNS) and "…" not in result.stdout
+    assert re.search(r"load average \d+\.\d at start, \d+\.\d at the end", result.stdout)
+    assert "figures written to build/bench/build-validate.md" in result.stdout
+
+
+@pytest.mark.parametrize(("args", "output"), [
+    ([], "build/bench/build-validate.md"), (["--write-docs"], "docs/bench/build-validate.md"),
+    (["--output", "x/y.md"], "x/y.md")])
+def test_where_the_bench_figures_go(tmp_path, args, output):
+    parsed = cli._parser().parse_args(["--root", str(tmp_path), "bench", *args])
+    parsed.root = tmp_path
+    assert bench.figures_file(parsed) == Path(output)
+    assert (tmp_path / output).parent.is_dir()
+
+
+@pytest.mark.parametrize(("args", "output"), [
+    ([], "build/bench/query-cost.md"), (["--write-docs"], "docs/operations/query-cost.md")])
+def test_where_the_querybench_figures_go(tmp_path, args, output):
+    parsed = cli._parser().parse_args(["--root", str(tmp_path), "querybench", *args])
+    parsed.root = tmp_path
+    assert bench.figures_file(parsed) == Path(output)
+
+
+@pytest.mark.parametrize("command", ["bench", "querybench"])
+def test_output_and_write_docs_exclude_each_other(command, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        cli.main([command, "--output", "a.md", "--write-docs"])
+    assert exit_.value.code == 2
+    assert "argument --write-docs: not allowed with argument --output" in capsys.readouterr().err

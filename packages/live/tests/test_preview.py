@@ -275,11 +275,12 @@ def test_unreachable_prometheus_is_a_one_line_error_and_writes_nothing(tmp_path,
 
 
 @pytest.mark.parametrize(("args", "message"), [
-    (["--range", "an hour"], "error: --range 'an hour': expected a duration such as 15m, 1h, 6h, 7d"),
     (["--prometheus", "http://x:9090", "--time", "yesterday"],
      "error: --time 'yesterday': expected RFC3339 (2026-01-01T12:00:00Z) or unix seconds"),
-    (["--time", "1767268800"], "error: --time needs --prometheus URL or --backfill: the live simulator has only "
-                               "the last minutes"),
+    (["--live", "--time", "1767268800"], "error: --time cannot be combined with --live: the live simulator has "
+                                         "only the last minutes"),
+    (["--live", "--prometheus", "http://x:9090"], "error: --prometheus and --live exclude each other: numbers come "
+                                                  "from one place"),
     (["--prometheus", "http://x:9090", "--incident", "workers-down:acme"],
      "error: --incident needs the simulator: it cannot be combined with --prometheus"),
     (["--output", "one.png"], "error: --output one.png: a .png file holds one picture, and this preview has 3 "
@@ -388,12 +389,25 @@ def test_backfilled_previews_are_the_same_bytes_every_run(tmp_path):
 
 
 @pytest.mark.e2e
-def test_default_preview_runs_the_simulator_live_and_waits_for_data(tmp_path):
+def test_live_preview_runs_the_simulator_live_and_waits_for_data(tmp_path):
     prerequisite("prometheus")
     out = tmp_path / "acme.png"
-    assert preview("--uid", "tenant-acme", "--tenants", "acme", "--noise", "0", "--range", "5m",
+    assert preview("--live", "--uid", "tenant-acme", "--tenants", "acme", "--noise", "0", "--range", "5m",
                    "--output", str(out)) == 0
     assert png_size(out.read_bytes())[0] == 1600
+
+
+def test_the_default_preview_backfills_the_whole_range_so_it_needs_promtool(tmp_path, capsys):
+    """Live, the default hour held about 30 s of data and blank latency panels: the default now backfills."""
+    prerequisite("prometheus")
+    only_prometheus = tmp_path / "bin"
+    only_prometheus.mkdir()
+    (only_prometheus / "prometheus").symlink_to(shutil.which("prometheus"))
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("PATH", str(only_prometheus))
+        assert preview("--uid", "tenant-acme", "--output", str(tmp_path / "out")) == 3
+    assert capsys.readouterr().err.startswith("missing prerequisite: `promtool` not found on PATH")
+    assert not (tmp_path / "out").exists()
 
 
 def panel_texts(figure, title, gid):

@@ -26,6 +26,7 @@ from pathlib import Path, PurePosixPath
 
 STAGING_PREFIX = ".agentmon-staging-"
 JOURNAL = "swap.json"
+JOURNAL_LIMIT = 1 << 16  # bytes: a journal names a handful of folders
 
 
 class WriteError(RuntimeError):
@@ -57,9 +58,27 @@ class Changes:
     recovered: tuple[Recovered, ...] = ()
 
 
+def check_roots(repo: Path, roots: Iterable[str]) -> None:
+    """Each generated root, and each folder on the way to it, is a real folder of the project (or missing): a
+    symbolic link would send validate's reads, and a build's files, somewhere else; a file is not a folder."""
+    for root in roots:
+        path = repo
+        for part in PurePosixPath(root).parts:
+            path = path / part
+            rel = path.relative_to(repo).as_posix()
+            if path.is_symlink():
+                raise WriteError(f"{rel} is a symbolic link (to {os.readlink(path)}); generated folders are "
+                                 f"written and checked in the project itself: replace {rel} with a real folder "
+                                 f"(or remove it: build recreates it)")
+            if path.exists() and not path.is_dir():
+                raise WriteError(f"{rel} is a file, not the folder the generated files go to: move it away "
+                                 f"(build recreates the folder)")
+
+
 def write_roots(repo: Path, roots: Iterable[str], files: Mapping[str, bytes]) -> Changes:
     """Replace every root with exactly `files`; raise WriteError (tree as before) when the OS refuses."""
     roots = list(roots)
+    check_roots(repo, roots)
     staging: Path | None = None
     try:
         with _locked(repo):
@@ -102,27 +121,64 @@ def _locked(repo: Path) -> Iterator[None]:
 
 
 def _recover(repo: Path) -> Iterator[Recovered]:
-    """Under the lock every staging folder belongs to a dead build (live ones hold the lock until cleaned up)."""
+    """Under the lock every staging folder belongs to a dead build (live ones hold the lock until cleaned up).
+    Only ever restores from a saved copy: a staging folder that does not hold one for a root its journal names
+    is an error, and every folder stays as it is."""
     for staging in sorted(p for p in repo.glob(f"{STAGING_PREFIX}*") if p.is_dir() and not p.is_symlink()):
         journal = staging / JOURNAL
-        roots = _journal_roots(journal) if journal.exists() else ()
-        _roll_back(repo, staging, roots)
+        if journal.exists() or journal.is_symlink():
+            roots, existed = _journal(journal)
+            _check_restorable(repo, staging, roots, existed)
+        else:
+            roots = existed = ()
+            _check_nothing_saved(staging)
+        _roll_back(repo, staging, roots, existed, remove_created=False)
         journal.unlink(missing_ok=True)
         shutil.rmtree(staging)
         yield Recovered(staging.name, roots)
 
 
-def _journal_roots(journal: Path) -> tuple[str, ...]:
+def _journal(journal: Path) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The roots the dead build was swapping, and those that existed before it (older journals: all)."""
     try:
-        roots = json.loads(journal.read_text())["roots"]
-        if isinstance(roots, list) and all(isinstance(root, str) and _inside(root) for root in roots):
-            return tuple(roots)
-    except (ValueError, KeyError, TypeError):
+        if journal.is_symlink() or journal.stat().st_size > JOURNAL_LIMIT:
+            raise ValueError("not a journal")
+        content = json.loads(journal.read_text())
+        roots, existed = content["roots"], content.get("existed", content["roots"])
+        if all(isinstance(names, list) and all(isinstance(r, str) and _inside(r) for r in names)
+               for names in (roots, existed)):
+            return tuple(roots), tuple(existed)
+    except (OSError, ValueError, KeyError, TypeError, AttributeError, RecursionError):
         pass
-    staging = journal.parent.name
-    raise WriteError(f"{staging}/{JOURNAL} is not a journal this build wrote, so the generated folders cannot be "
-                     f"put back automatically: compare {staging}/old/ with the generated folders, restore what is "
-                     f"missing, then delete {staging}/")
+    raise WriteError(_damaged(journal.parent, f"{JOURNAL} is not a journal this build wrote"))
+
+
+def _check_restorable(repo: Path, staging: Path, roots: tuple[str, ...], existed: tuple[str, ...]) -> None:
+    """Every root the journal names is in one of the states a swap goes through: not swapped yet (its new copy
+    waits in staging), or moved aside (its saved copy is in staging/old), or created by the dead build. A root
+    that existed, with neither copy, means the staging folder is not what the build left: touch nothing."""
+    for root in roots:
+        if root in existed and not _there(staging / "old" / root) and not _there(staging / "new" / root):
+            raise WriteError(_damaged(staging, f"{JOURNAL} names {root}/ but {staging.name}/ holds no saved copy "
+                                               f"of it"))
+
+
+def _check_nothing_saved(staging: Path) -> None:
+    """Without a journal the build died before its first rename, so old/ is empty; anything in it may be the only
+    copy of a generated folder: keep it."""
+    old = staging / "old"
+    if old.is_dir() and any(old.iterdir()):
+        raise WriteError(_damaged(staging, f"{staging.name}/old/ holds files but there is no {JOURNAL}"))
+
+
+def _damaged(staging: Path, what: str) -> str:
+    name = staging.name
+    return (f"{name}/{what}, so the generated folders cannot be put back automatically: compare {name}/old/ with "
+            f"the generated folders, restore what is missing, then delete {name}/ (nothing was changed)")
+
+
+def _there(path: Path) -> bool:
+    return path.exists() or path.is_symlink()
 
 
 def _inside(root: str) -> bool:
@@ -153,39 +209,46 @@ def _stage(new: Path, roots: list[str], files: Mapping[str, bytes]) -> None:
 
 def _swap(repo: Path, staging: Path, roots: list[str]) -> None:
     (staging / "old").mkdir()
-    _write_journal(staging, roots)
+    existed = [root for root in roots if _there(repo / root)]
+    _write_journal(staging, roots, existed)
     try:
         for root in roots:
             live, old = repo / root, staging / "old" / root
             old.parent.mkdir(parents=True, exist_ok=True)
-            if live.exists():
+            if _there(live):
                 os.rename(live, old)
             live.parent.mkdir(parents=True, exist_ok=True)
             os.rename(staging / "new" / root, live)
     except BaseException:
-        _roll_back(repo, staging, roots)
+        _roll_back(repo, staging, roots, existed, remove_created=True)
         (staging / JOURNAL).unlink()
         raise
     (staging / JOURNAL).unlink()
 
 
-def _write_journal(staging: Path, roots: list[str]) -> None:
+def _write_journal(staging: Path, roots: list[str], existed: list[str]) -> None:
     """Written whole, then renamed into place: a recovery never reads half a journal."""
     partial = staging / f"{JOURNAL}.partial"
-    partial.write_text(json.dumps({"roots": roots, "old": "old", "new": "new"}) + "\n")
+    partial.write_text(json.dumps({"roots": roots, "existed": existed, "old": "old", "new": "new"}) + "\n")
     os.rename(partial, staging / JOURNAL)
 
 
-def _roll_back(repo: Path, staging: Path, roots: Iterable[str]) -> None:
+def _roll_back(repo: Path, staging: Path, roots: Iterable[str], existed: Iterable[str], remove_created: bool) -> None:
     """Return each root to its state before the swap, whichever rename the swap stopped at. Idempotent, so an
-    interrupted roll-back is finished by the next one."""
+    interrupted roll-back is finished by the next one. A live folder is only ever replaced by its saved copy;
+    a root the build created is taken out only by the build itself (remove_created), never by a recovery."""
+    existed = set(existed)
     for root in reversed(tuple(roots)):
         live, old, new = repo / root, staging / "old" / root, staging / "new" / root
-        if not new.exists() and live.exists():  # the new folder was swapped in: take it out again
+        swapped_in = _there(live) and not _there(new)
+        if _there(old):  # the previous folder was moved aside: put it back, in place of the new one if swapped in
+            if swapped_in:
+                new.parent.mkdir(parents=True, exist_ok=True)
+                os.rename(live, new)
+            os.rename(old, live)
+        elif root not in existed and swapped_in and remove_created:
             new.parent.mkdir(parents=True, exist_ok=True)
             os.rename(live, new)
-        if old.exists():  # the previous folder was moved aside: put it back
-            os.rename(old, live)
 
 
 def _explain(exc: OSError, repo: Path, half_swapped: bool = False) -> str:

@@ -11,7 +11,6 @@ import re
 import shutil
 import subprocess
 import sys
-import tempfile
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -19,6 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from ruamel.yaml import YAML
+
+from agentmon_live.owned import scratch_dir
 
 OVERLAYS_DIR = "overlays"
 COMPONENTS_DIR = "components"
@@ -75,7 +76,7 @@ def render_overlays(repo: Path, generated: Mapping[str, bytes], with_components:
     """Every overlay (or those in `only`), plus each optional component applied on top of the overlays in
     with_components, except the components such an overlay already lists (kustomize refuses the same resource
     twice, and the overlay's own render covers them)."""
-    with tempfile.TemporaryDirectory(prefix="agentmon-kustomize-") as scratch:
+    with scratch_dir("kustomize") as scratch:
         tree = Path(scratch)
         for name in KUSTOMIZE_INPUTS:
             if (repo / name).is_dir():

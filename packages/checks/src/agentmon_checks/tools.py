@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import subprocess
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 from agentmon_checks.findings import Finding
+from agentmon_live.owned import scratch_dir
 from agentmon_live.prometheus import PrerequisiteMissing, find_binary
 
 
@@ -18,7 +18,7 @@ def tool_check(file: str, content: bytes, binary: str, *args: str) -> Iterator[F
         executable = find_binary(binary)
     except PrerequisiteMissing:
         return
-    with tempfile.TemporaryDirectory(prefix=f"agentmon-{binary}-") as scratch:
+    with scratch_dir(binary) as scratch:
         path = Path(scratch) / Path(file).name
         path.write_bytes(content)
         result = subprocess.run([executable, *args, str(path)], capture_output=True, text=True, timeout=60)

@@ -9,7 +9,6 @@ blocks for the operator to move into its data directory (docs/operations/recordi
 from __future__ import annotations
 
 import argparse
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +16,7 @@ from rich.console import Console
 
 from agentmon_bundle.serialize import yaml_bytes
 from agentmon_config import PlatformConfig
+from agentmon_live.owned import scratch_dir
 from agentmon_live.rules import BackfillError, backfill
 from agentmon_rules import RULE_FILE, render_rules
 
@@ -37,7 +37,7 @@ def add_backfill_parser(commands: Any) -> None:
 
 
 def run(_root: Path, config: PlatformConfig, args: argparse.Namespace) -> int:
-    with tempfile.TemporaryDirectory(prefix="agentmon-backfill-") as scratch:
+    with scratch_dir("backfill") as scratch:
         rules = Path(scratch) / RULE_FILE
         rules.write_bytes(yaml_bytes(render_rules(config)[RULE_FILE]))
         try:

@@ -16,7 +16,6 @@ import shutil
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -24,12 +23,18 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Console
+from rich.measure import Measurement as RichMeasurement
 from rich.table import Table
 from rich.text import Text
 
+from agentmon_live.owned import die_with_parent, scratch_dir
+
 HAND_WRITTEN = ("config", "base", "overlays", "components", "compose")
 TARGET_TENANTS, TARGET_SECONDS = 500, 60.0
-DEFAULT_OUTPUT = Path("docs/bench/build-validate.md")
+DOCS_OUTPUT = Path("docs/bench/build-validate.md")
+# Figures go to build/ (ignored by git) unless --write-docs: a run on a busy laptop must not rewrite the
+# figures the docs quote, measured on a quiet machine.
+BUILD_OUTPUT = Path("build/bench")
 COLUMNS = ("tenants", "build s", "validate s", "total s", "ms / tenant", "peak MiB build", "peak MiB validate")
 out = Console(highlight=False)
 err = Console(stderr=True, highlight=False)
@@ -41,9 +46,45 @@ def add_bench_parser(commands: Any) -> None:
                    help="comma-separated tenant counts (default 1,50,500)")
     p.add_argument("--repeat", type=_positive, default=3,
                    help="runs per tenant count; the median is reported, with min and max (default 3)")
-    p.add_argument("--output", type=Path, default=DEFAULT_OUTPUT,
-                   help=f"Markdown file for the figures, relative to --root (default {DEFAULT_OUTPUT})")
+    add_output_options(p, DOCS_OUTPUT)
     p.set_defaults(run=bench)
+
+
+def add_output_options(p: argparse.ArgumentParser, docs: Path) -> None:
+    """--output FILE or --write-docs (the docs' own figures file); neither: build/bench/<its name>."""
+    where = p.add_mutually_exclusive_group()
+    where.add_argument("--output", type=Path, default=None,
+                       help=f"Markdown file for the figures, relative to --root (default {BUILD_OUTPUT / docs.name})")
+    where.add_argument("--write-docs", dest="output", action="store_const", const=docs,
+                       help=f"write the figures to {docs}, which the docs quote (run on a quiet machine)")
+    p.set_defaults(default_output=BUILD_OUTPUT / docs.name)
+
+
+def figures_file(args: argparse.Namespace) -> Path:
+    """Where the figures go, relative to --root; its folder is created now, before minutes of measuring."""
+    relative = args.output or args.default_output
+    try:
+        (args.root / relative).parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ValueError(f"--output {relative}: {exc.strerror}: {exc.filename}") from exc
+    return relative
+
+
+def load_average() -> float:
+    """The 1-minute load average: figures measured under load are slower, and say so."""
+    return os.getloadavg()[0]
+
+
+def print_whole(console: Console, table: Table) -> None:
+    """The table at its natural width, never cut: piped to a file or a CI log rich assumes 80 columns and would
+    shorten cells to fit."""
+    natural = RichMeasurement.get(console, console.options.update_width(10_000), table).maximum
+    width = console.width
+    console.width = max(natural, width)  # print() never renders wider than the console
+    try:
+        console.print(table, crop=False)
+    finally:
+        console.width = width
 
 
 def _counts(text: str) -> list[int]:
@@ -112,7 +153,8 @@ class Spread:
 def timed(command: list[str]) -> Run:
     """Wall time and peak resident memory of one child process."""
     started = time.perf_counter()
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                               preexec_fn=die_with_parent())
     _, status, usage = os.wait4(process.pid, 0)
     elapsed = time.perf_counter() - started
     if os.waitstatus_to_exitcode(status) != 0:
@@ -132,7 +174,7 @@ def scratch_repo(repo: Path, target: Path, tenants: int) -> None:
 
 
 def measure_once(repo: Path, tenants: int) -> tuple[Run, Run]:
-    with tempfile.TemporaryDirectory(prefix=f"agentmon-bench-{tenants}-") as scratch:
+    with scratch_dir(f"bench-{tenants}") as scratch:
         scratch_repo(repo, Path(scratch), tenants)
         command = [sys.executable, "-m", "agentmon_cli", "--root", scratch]
         return timed([*command, "build"]), timed([*command, "validate"])
@@ -161,13 +203,9 @@ def method(repeat: int) -> str:
 
 def bench(args: argparse.Namespace) -> int:
     counts = args.tenants
-    output = args.root / args.output
-    try:  # before minutes of measuring, not after
-        output.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise ValueError(f"--output {args.output}: {exc.strerror}: {exc.filename}") from exc
+    relative = figures_file(args)
     started = datetime.datetime.now(datetime.UTC)
-    load = os.getloadavg()[0]
+    load = load_average()
     out.print(f"agentmon bench on {machine()}; load average {load:.1f} at start; "
               f"{started:%Y-%m-%d %H:%M} UTC", markup=False, soft_wrap=True)
     out.print(f"method: {method(args.repeat)}", markup=False, soft_wrap=True)
@@ -176,9 +214,11 @@ def bench(args: argparse.Namespace) -> int:
     except BenchFailed as exc:
         err.print(Text.assemble(("bench failed", "bold red"), f": {exc}"), soft_wrap=True)
         return 1
-    out.print(table(results))
-    output.write_text(markdown(results, args, started, load))
-    out.print(f"figures written to {args.output}", markup=False)
+    load_after = load_average()
+    print_whole(out, table(results))
+    out.print(f"load average {load:.1f} at start, {load_after:.1f} at the end", markup=False)
+    (args.root / relative).write_text(markdown(results, args, started, (load, load_after)))
+    out.print(f"figures written to {relative}", markup=False)
     over = [r for r in results if r.tenants >= TARGET_TENANTS and r.total.median > TARGET_SECONDS]
     if over:
         out.print(Text.assemble(("over budget", "red"), f": {TARGET_TENANTS} tenants must build and validate in "
@@ -213,14 +253,15 @@ def table(results: list[Measurement]) -> Table:
     return t
 
 
-def markdown(results: list[Measurement], args: argparse.Namespace, started: datetime.datetime, load: float) -> str:
+def markdown(results: list[Measurement], args: argparse.Namespace, started: datetime.datetime,
+             load: tuple[float, float]) -> str:
     counts = ",".join(str(r.tenants) for r in results)
     lines = [
         "# Build + validate benchmark",
         "",
         f"Written by `agentmon bench --tenants {counts} --repeat {args.repeat}` on {started:%Y-%m-%d %H:%M} UTC.",
         "",
-        f"- machine: {machine()}; load average {load:.1f} at start",
+        f"- machine: {machine()}; load average {load[0]:.1f} at start, {load[1]:.1f} at the end",
         f"- method: {method(args.repeat)}",
         f"- target: {TARGET_TENANTS} tenants build and validate in under {TARGET_SECONDS:.0f} s (median total)",
         "",

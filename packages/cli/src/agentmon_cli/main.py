@@ -1,4 +1,4 @@
-"""`agentmon` command line: build, validate, publish, simulate, demo, bench, backfill.
+"""`agentmon` command line: monitoring as code for the AI agents platform, one command per stage.
 
 Exit status: 0 success, 1 validation failed, 2 bad configuration or usage, 3 missing prerequisite.
 """
@@ -24,7 +24,8 @@ from agentmon_cli import backfill, bench, buildreport, project, querybench, tena
 from agentmon_config import ConfigError, PlatformConfig, load_platform
 from agentmon_live import demo as live
 from agentmon_live.grafana import ALL
-from agentmon_live.prometheus import PrerequisiteMissing
+from agentmon_live.owned import sweep_scratch
+from agentmon_live.prometheus import PrerequisiteMissing, PrometheusFailed
 from agentmon_publish import publish
 
 DEFAULT_CONFIG = project.DEFAULT_CONFIG
@@ -41,10 +42,11 @@ err = Console(stderr=True, highlight=False)
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    sweep_scratch()  # temporary folders of agentmon commands that were killed (their owner process is gone)
     try:
         args.root = args.root or _project_root(args)
         if getattr(args, "needs_config", False):
-            config = load_platform(args.root / (args.config or DEFAULT_CONFIG), args.root / TENANTS_DIR)
+            config = load_platform(args.root / (args.config or DEFAULT_CONFIG), tenants_dir(args.root))
             return args.run(args.root, config, args)
         return args.run(args)
     except ConfigError as exc:
@@ -52,13 +54,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (ValueError, publish.BadRequest) as exc:  # bad option values (incident syntax, unknown tenant, ...)
         return fail("error", exc, EXIT_CONFIG)
     except publish.PublishError as exc:
-        return fail("publish failed", exc, EXIT_INVALID)
+        return fail("publish failed", exc, exc.exit_code)
     except KustomizeError as exc:
         return fail("kustomize failed", exc, EXIT_INVALID)
     except writer.WriteError as exc:
         return fail("error", exc, EXIT_INVALID)
     except PrerequisiteMissing as exc:
         return fail("missing prerequisite", exc, EXIT_PREREQUISITE)
+    except PrometheusFailed as exc:
+        return fail("prometheus failed", exc, EXIT_PREREQUISITE)
+
+
+def tenants_dir(root: Path) -> Path:
+    """tenants/, refused when it is not a folder: read as "no tenants", a stray file would make build remove
+    every tenant's dashboard, rules and route, and validate agree."""
+    tenants = root / TENANTS_DIR
+    if (tenants.exists() or tenants.is_symlink()) and not tenants.is_dir():
+        raise ValueError(f"{TENANTS_DIR}: is a file, not the folder of tenants (one tenants/<id>/tenant.yaml per "
+                         f"tenant); move it away, or create the folder")
+    return tenants
 
 
 def _project_root(args: argparse.Namespace) -> Path:
@@ -96,6 +110,8 @@ def _parser() -> argparse.ArgumentParser:
     _add_demo_parser(commands)
     _add_publish_parser(commands)
     _add_preview_parser(commands)
+    # Listed from the parser itself, so a new command can never be missing from the summary.
+    parser.description = f"{__doc__.splitlines()[0]} Commands: {', '.join(commands.choices)}."
     return parser
 
 
@@ -110,8 +126,9 @@ def _add_simulate_parser(commands: Any) -> None:
 
 
 def _add_demo_parser(commands: Any) -> None:
-    p = commands.add_parser("demo", help="simulator + local prometheus: the five panels' values in the terminal",
-                            add_help=False)
+    summary = "simulator + local prometheus: the main dashboard's panels in the terminal"
+    p = commands.add_parser("demo", help=summary, add_help=False,
+                            description=f"{summary}, every panel of {live.MAIN_DASHBOARD}, coloured by its thresholds")
     _traffic_options(p)
     p.add_argument("--tenant", default=ALL, help="tenant(s) to show, comma-separated (default: all)")
     p.add_argument("--scrape-interval", type=traffic.scrape_interval, default="5s",
@@ -154,29 +171,56 @@ def _traffic(args: argparse.Namespace) -> live.Traffic:
                         noise=args.noise, incidents=tuple(args.incident))
 
 
+PUBLISH_EXIT_STATUS = f"""exit status:
+  0  published, or nothing changed, or the dry run's list was printed
+  {publish.EXIT_REFUSED}  refused before contacting the target: validate or kustomize fails, or the source tree has \
+uncommitted changes
+  2  bad option (a --path that is absolute, has '..' or a dot-folder; an invalid --branch; an unknown --overlay)
+  3  a prerequisite is missing (kubectl, for kustomize)
+  {publish.EXIT_TARGET_FOLDER}  the target folder holds files publish did not write (see --replace-unowned), a \
+symbolic link, or a file in place of a folder
+  {publish.EXIT_PUSH_REFUSED}  the target refused the push (a hook, permissions, a checked-out branch): git's reason \
+is printed
+  {publish.EXIT_GIT_FAILED}  git failed or timed out: clone, fetch or commit (commit signing, for example)
+  {publish.EXIT_RACE_LOST}  someone else pushed first on every one of {publish.MAX_ATTEMPTS} attempts"""
+
+
 def _add_publish_parser(commands: Any) -> None:
-    p = commands.add_parser("publish", help="commit the rendered overlay to a GitOps repository")
+    p = commands.add_parser("publish", help="commit the rendered overlay to a GitOps repository",
+                            epilog=PUBLISH_EXIT_STATUS, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--repo", dest="target", required=True, help="target git repository: URL or local path")
     p.add_argument("--branch", required=True, help="branch to commit to (created if missing)")
-    p.add_argument("--path", required=True, help="folder inside the target repository for the manifests")
+    p.add_argument("--path", required=True, help="folder inside the target repository for the manifests; publish "
+                   f"owns it: it records the files it wrote there in {publish.RECORD}")
     p.add_argument("--overlay", default="prod", help="overlay to render (default: prod)")
-    p.add_argument("--dry-run", action="store_true", help="write nothing; print what would change")
+    p.add_argument("--dry-run", action="store_true",
+                   help="write nothing; print every file that would be added, changed or removed, and the "
+                        "dashboards, panels, queries and resources that would change")
     p.add_argument("--allow-dirty", action="store_true", help="publish even if the source tree has changes")
+    p.add_argument("--replace-unowned", action="store_true",
+                   help="take the folder over: remove or replace files publish did not write (default: refuse)")
+    p.add_argument("--timeout", type=traffic.positive_seconds, default=publish.DEFAULT_TIMEOUT,
+                   help=f"seconds each git command may talk to the target (default {publish.DEFAULT_TIMEOUT:g})")
     p.set_defaults(needs_config=True, run=lambda root, config, args: publish.publish(root, config, publish.Request(
         target=args.target, branch=args.branch, path=args.path, overlay=args.overlay, dry_run=args.dry_run,
-        allow_dirty=args.allow_dirty)))
+        allow_dirty=args.allow_dirty, replace_unowned=args.replace_unowned, timeout=args.timeout)))
 
 
 def _add_preview_parser(commands: Any) -> None:
     p = commands.add_parser("preview", help="draw dashboards to PNG with real numbers (not Grafana screenshots)",
                             add_help=False)
     p.add_argument("--uid", action="append", default=[], help="dashboard uid, repeatable (default: every dashboard)")
-    p.add_argument("--prometheus", metavar="URL", help="query this Prometheus (default: start the simulator and a "
-                   "local Prometheus, as `agentmon demo` does, and wait for data)")
-    p.add_argument("--backfill", action="store_true", help="simulate the whole range at once into the local "
-                   "Prometheus (needs promtool): same --seed and --time, same picture; @Ns counts from the range start")
+    p.add_argument("--prometheus", metavar="URL", help="query this Prometheus (default: the simulator's traffic "
+                   "backfilled over the whole range, see --backfill)")
+    source = p.add_mutually_exclusive_group()
+    source.add_argument("--backfill", action="store_true", help="the default without --prometheus: simulate the "
+                        "whole range at once into a local Prometheus (needs promtool), so the data fills the range; "
+                        "same --seed and --time, same picture; @Ns counts from the range start")
+    source.add_argument("--live", action="store_true", help="start the simulator and a local Prometheus, as "
+                        "`agentmon demo` does, and wait for data: the range holds only the minutes since the start")
     _traffic_options(p)
-    p.add_argument("--range", default="1h", help="time range shown, ending at --time (default 1h)")
+    p.add_argument("--range", type=traffic.time_range, default="1h",
+                   help="time range shown, ending at --time (default 1h)")
     p.add_argument("--tenant", default=ALL, help="tenant(s) selected on dashboards with a tenant variable "
                    "(default: all)")
     p.add_argument("--time", help="range end: RFC3339 (UTC when no offset) or unix seconds (default: now)")
@@ -189,10 +233,15 @@ def _add_preview_parser(commands: Any) -> None:
         from agentmon_live.preview import command as preview  # here: only this command loads matplotlib
 
         root = args.root
-        config = load_platform(root / (args.config or DEFAULT_CONFIG), root / TENANTS_DIR)
+        if args.live and args.prometheus:
+            raise ValueError("--prometheus and --live exclude each other: numbers come from one place")
+        config = load_platform(root / (args.config or DEFAULT_CONFIG), tenants_dir(root))
+        # A live simulator holds seconds of data when the picture starts: by default the traffic is backfilled
+        # over the whole range instead, so no panel is drawn over an empty hour.
+        backfill = args.backfill or not (args.prometheus or args.live)
         written = preview.preview(root, preview.Request(
             traffic=_traffic(args), config=config, uids=tuple(args.uid),
-            prometheus=args.prometheus, backfill=args.backfill, range_text=args.range, tenants=_names(args.tenant),
+            prometheus=args.prometheus, backfill=backfill, range_text=args.range, tenants=_names(args.tenant),
             time=args.time, output=args.output, against=args.against))
         for path in written:
             out.print(f"  wrote {path.relative_to(root) if path.is_relative_to(root) else path}")
@@ -205,6 +254,7 @@ def _add_preview_parser(commands: Any) -> None:
 
 def build(root: Path, config: PlatformConfig, _args: argparse.Namespace | None = None) -> int:
     buildreport.recovered(writer.recover(root))
+    writer.check_roots(root, GENERATED_ROOTS)
     checked = check_bundle(root, config, against_disk=False)
     if checked.findings:
         return report_failure(checked.findings, "build refused: nothing was written")
@@ -216,6 +266,7 @@ def build(root: Path, config: PlatformConfig, _args: argparse.Namespace | None =
 
 def validate(root: Path, config: PlatformConfig, _args: argparse.Namespace | None = None) -> int:
     buildreport.recovered(writer.recover(root))
+    writer.check_roots(root, GENERATED_ROOTS)
     checked = check_bundle(root, config, against_disk=True)
     if checked.findings:
         return report_failure(checked.findings, "validate failed")

@@ -34,7 +34,6 @@ import platform
 import shutil
 import statistics
 import subprocess
-import tempfile
 import threading
 import time
 import urllib.request
@@ -47,12 +46,14 @@ from rich.console import Console
 from rich.table import Table
 
 from agentmon_bundle.serialize import yaml_bytes
+from agentmon_cli import bench, traffic
 from agentmon_config import PlatformConfig
 from agentmon_config.recorded import ALL_TENANTS, RECORDED, REQUEST_RATE, sli_error_rate, sli_request_rate
 from agentmon_config.slo import SLI_COARSE_STEP, SLI_WINDOWS
 from agentmon_dashboards import main_dashboard, to_json_dict
 from agentmon_live.demo import local_prometheus_config
 from agentmon_live.grafana import QueryWindow, format_variable, interpolate
+from agentmon_live.owned import die_with_parent, scratch_dir
 from agentmon_live.prometheus import PrometheusServer, find_binary
 from agentmon_live.rules import backfill
 from agentmon_rules import RULE_FILE, render_rules
@@ -78,17 +79,21 @@ RAW_QUERIES = {
 out = Console(highlight=False)
 
 
+PARTS = ("growth", "scale", "rules", "sli")
+DOCS_OUTPUT = Path("docs/operations/query-cost.md")
+
+
 def add_querybench_parser(commands: Any) -> None:
     p = commands.add_parser("querybench", help="measure the dashboard's query cost: raw vs recorded series")
-    p.add_argument("--only", default="growth,scale,rules,sli",
-                   help="comma-separated parts: growth, scale, rules, sli")
-    p.add_argument("--runs", type=int, default=7, help="timed runs per query (median reported; default 7)")
-    p.add_argument("--rules-seconds", type=float, default=240.0,
+    p.add_argument("--only", type=traffic.names_from(PARTS), default=PARTS,
+                   help=f"comma-separated parts: {', '.join(PARTS)} (default: all)")
+    p.add_argument("--runs", type=traffic.positive_count, default=7,
+                   help="timed runs per query (median reported; default 7)")
+    p.add_argument("--rules-seconds", type=traffic.positive_seconds, default=240.0,
                    help="how long the 1,000-tenant simulator is scraped for the rule timings (default 240)")
     p.add_argument("--cache", type=Path, default=Path.home() / ".cache" / "agentmon" / "querybench",
                    help="where generated histories are kept between runs (default ~/.cache/agentmon/querybench)")
-    p.add_argument("--output", type=Path, default=Path("docs/operations/query-cost.md"),
-                   help="figures file, relative to --root (default docs/operations/query-cost.md)")
+    bench.add_output_options(p, DOCS_OUTPUT)
     p.set_defaults(run=run, needs_config=True)
 
 
@@ -208,7 +213,7 @@ def _cached(cache: Path, name: str, build: Callable[[Path], int], tenants: list[
 
 def _import(promtool: str, source: Path, data: Path) -> None:
     subprocess.run([promtool, "tsdb", "create-blocks-from", "openmetrics", "--quiet", str(source), str(data)],
-                   check=True)
+                   check=True, preexec_fn=die_with_parent())
     source.unlink()
 
 
@@ -342,7 +347,7 @@ def growth(root: Path, config: PlatformConfig, args: argparse.Namespace) -> list
     recorded = panel_queries(config)
     for tenants in (10, 100):
         history = raw_history(args.cache, config, tenants, DAY)
-        with tempfile.TemporaryDirectory(prefix="agentmon-querybench-") as work, \
+        with scratch_dir("querybench") as work, \
                 history_server(Path(work), history.data) as server:
             for title, query in recorded.items():
                 for name, raw_variable in selections(history.tenants, raw=True).items():
@@ -358,7 +363,7 @@ def raw_week(config: PlatformConfig, args: argparse.Namespace) -> list[dict[str,
     """The raw queries over 7 days at 10 tenants: the base of the 1,000-tenant raw estimate."""
     history = raw_history(args.cache, config, 10, 7 * DAY, with_rules=False)
     rows = []
-    with tempfile.TemporaryDirectory(prefix="agentmon-querybench-") as work, \
+    with scratch_dir("querybench") as work, \
             history_server(Path(work), history.data) as server:
         for title, query in RAW_QUERIES.items():
             for name, variable in selections(history.tenants, raw=True).items():
@@ -370,7 +375,7 @@ def raw_week(config: PlatformConfig, args: argparse.Namespace) -> list[dict[str,
 def scale(root: Path, config: PlatformConfig, args: argparse.Namespace) -> list[dict[str, Any]]:
     history = scale_history(args.cache, 1000, 7 * DAY)
     rows = []
-    with tempfile.TemporaryDirectory(prefix="agentmon-querybench-") as work, \
+    with scratch_dir("querybench") as work, \
             history_server(Path(work), history.data) as server:
         for name, variable in selections(history.tenants, raw=False).items():
             for title, query in panel_queries(config).items():
@@ -406,7 +411,7 @@ def rule_timings(root: Path, config: PlatformConfig, args: argparse.Namespace) -
     ready.wait(30)
     worst: dict[str, dict[str, float]] = {}
     try:
-        with tempfile.TemporaryDirectory(prefix="agentmon-querybench-") as work:
+        with scratch_dir("querybench") as work:
             rules = Path(work) / RULE_FILE
             rules.write_bytes(yaml_bytes(render_rules(config)[RULE_FILE]))
             prometheus_config = local_prometheus_config((root / "compose/prometheus.yml").read_text(),
@@ -433,7 +438,7 @@ def sli_costs(config: PlatformConfig, args: argparse.Namespace) -> list[dict[str
     history = sli_history(args.cache, 1000)
     (group,) = (g for g in render_rules(config)[RULE_FILE]["groups"] if g["name"] == SLI_GROUP)
     rows = []
-    with tempfile.TemporaryDirectory(prefix="agentmon-querybench-") as work, \
+    with scratch_dir("querybench") as work, \
             history_server(Path(work), history.data) as server:
         for rule in group["rules"]:
             cost = measure(server, (True, rule["expr"]), "", 3600, history.end, args.runs)
@@ -459,37 +464,46 @@ def _rule_group_metrics(url: str) -> dict[str, dict[str, float]]:
 def run(root: Path, config: PlatformConfig, args: argparse.Namespace) -> int:
     find_binary("prometheus")
     find_binary("promtool")
-    parts = {p.strip() for p in args.only.split(",")}
+    parts = set(args.only)
+    relative = bench.figures_file(args)
     results: dict[str, Any] = {"machine": _machine()}
     if "growth" in parts:
         out.print("[bold]growth[/]: samples per panel, raw vs recorded, 10 and 100 tenants over 24 h")
         results["growth"] = growth(root, config, args)
-        out.print(growth_table(results["growth"]))
+        bench.print_whole(out, growth_table(results["growth"]))
     if "scale" in parts:
         out.print("[bold]scale[/]: 1,000 tenants over 7 days (recorded series only; see the note)")
         results["scale"] = scale(root, config, args)
         out.print("[bold]raw reference[/]: the raw queries over 7 days at 10 tenants")
         results["raw_week"] = raw_week(config, args)
-        out.print(scale_table(results["scale"], results["raw_week"]))
+        bench.print_whole(out, scale_table(results["scale"], results["raw_week"]))
     if "rules" in parts:
         out.print("[bold]rules[/]: rule group evaluation with 1,000 live tenants")
         results["rules"] = rule_timings(root, config, args)
-        out.print(rules_table(results["rules"]))
+        bench.print_whole(out, rules_table(results["rules"]))
     if "sli" in parts:
         out.print("[bold]sli[/]: the SLI group's rules over 3 days of 1,000 tenants' recorded request rates")
         results["sli"] = sli_costs(config, args)
-        out.print(sli_table(results["sli"]))
+        bench.print_whole(out, sli_table(results["sli"]))
     failed = verdicts(results)
     for line in failed:
         out.print(f"[red]over target[/]: {line}")
-    write_report(root / args.output, results, failed)
-    out.print(f"figures written to {args.output}")
+    results["machine"]["load_end"] = f"{bench.load_average():.1f}"
+    write_report(root / relative, results, failed)
+    out.print(f"figures written to {relative}", markup=False)
+    out.print(f"histories cached in {args.cache}: {_megabytes(args.cache)} MB (kept for the next run; delete the "
+              f"folder to free the space, the next run generates them again)", markup=False)
     return 1 if failed else 0
+
+
+def _megabytes(folder: Path) -> int:
+    return round(sum(p.stat().st_size for p in folder.rglob("*") if p.is_file()) / 1e6) if folder.is_dir() else 0
 
 
 def _machine() -> dict[str, str]:
     version = subprocess.run([find_binary("prometheus"), "--version"], capture_output=True, text=True).stdout
     return {"date": datetime.date.today().isoformat(), "cores": str(os.cpu_count()),
+            "load_start": f"{bench.load_average():.1f}",
             "python": platform.python_version(), "prometheus": version.split("\n", 1)[0].strip()}
 
 
@@ -573,7 +587,8 @@ def write_report(path: Path, results: dict[str, Any], failed: list[str]) -> None
     """The figures as the docs quote them: tables in Markdown, generated by this command, never edited."""
     m = results["machine"]
     lines = ["# Query cost: figures printed by `agentmon querybench`", "",
-             f"Generated by `agentmon querybench` on {m['date']} ({m['cores']} cores, {m['prometheus']}, "
+             f"Generated by `agentmon querybench` on {m['date']} ({m['cores']} cores, load average "
+             f"{m.get('load_start', '?')} at start and {m.get('load_end', '?')} at the end, {m['prometheus']}, "
              f"Python {m['python']}); do not edit, run the bench again. How it measures: "
              "`packages/cli/src/agentmon_cli/querybench.py` and [recording-rules.md](recording-rules.md#cost).", ""]
     if "growth" in results:

@@ -105,15 +105,41 @@ def seconds_or_zero(text: str) -> float:
     return value
 
 
-def scrape_interval(text: str) -> str:
-    """A duration as Prometheus and Grafana write it, above zero: 5s, 500ms, 1m."""
-    try:
-        valid = seconds(text) > 0
-    except ValueError:
-        valid = False
-    if not valid:
-        raise argparse.ArgumentTypeError(f"{text!r}: expected a duration above 0 such as 5s, 500ms or 1m")
-    return text
+def duration_above_zero(examples: str) -> Callable[[str], str]:
+    """An argument type: a duration as Prometheus and Grafana write it (`examples`), above zero."""
+    def check(text: str) -> str:
+        try:
+            valid = seconds(text) > 0
+        except ValueError:
+            valid = False
+        if not valid:
+            raise argparse.ArgumentTypeError(f"{text!r}: expected a duration above 0 such as {examples}")
+        return text
+
+    return check
+
+
+scrape_interval = duration_above_zero("5s, 500ms or 1m")
+time_range = duration_above_zero("15m, 1h, 6h or 7d")
+
+
+def positive_count(text: str) -> int:
+    if not text.strip().isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected a whole number of at least 1")
+    return int(text)
+
+
+def names_from(allowed: tuple[str, ...]) -> Callable[[str], tuple[str, ...]]:
+    """An argument type: a comma-separated choice among `allowed`, each named at most once, none unknown."""
+    def check(text: str) -> tuple[str, ...]:
+        names = tuple(dict.fromkeys(part.strip() for part in text.split(",") if part.strip()))
+        unknown = [name for name in names if name not in allowed]
+        if unknown or not names:
+            what = f"unknown {', '.join(map(repr, unknown))}" if unknown else "nothing named"
+            raise argparse.ArgumentTypeError(f"{text!r}: {what} (allowed, comma-separated: {', '.join(allowed)})")
+        return names
+
+    return check
 
 
 def tenant_ids(text: str) -> tuple[str, ...]:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import math
 import signal
-import tempfile
 import threading
 import time
 from collections.abc import Iterator, Sequence
@@ -26,6 +25,7 @@ from ruamel.yaml import YAML
 
 from agentmon_config import load_platform, load_simulator_profile
 from agentmon_live.grafana import ALL
+from agentmon_live.owned import scratch_dir
 from agentmon_live.panelrun import Cell, Series, run_panel, table_rows
 from agentmon_live.panelstyle import threshold_colour as _colour
 from agentmon_live.panelstyle import thresholds_and_unit as _thresholds_and_unit
@@ -215,11 +215,11 @@ class LocalStack:
 
 @contextmanager
 def local_stack(simulation: Simulation, scrape_config: str, scrape_interval: str, rule_doc: dict[str, Any],
-                prefix: str) -> Iterator[LocalStack]:
+                kind: str) -> Iterator[LocalStack]:
     """The simulator in a thread and a local Prometheus scraping it with the compose stack's prometheus.yml
-    (target and interval rewritten) and `rule_doc` as its rule file, in a temporary folder whose name starts
-    with `prefix`. Every exit (Stopped and KeyboardInterrupt included) stops Prometheus and the simulator and
-    removes the folder."""
+    (target and interval rewritten) and `rule_doc` as its rule file, in a temporary folder named for `kind` and
+    this process (owned.scratch_dir). Every exit (Stopped and KeyboardInterrupt included) stops Prometheus and
+    the simulator and removes the folder; a SIGKILL leaves the folder to the next command's sweep."""
     stop, port_ready = threading.Event(), threading.Event()
     port: list[int] = []
     simulator = threading.Thread(target=serve, daemon=True, kwargs=dict(
@@ -229,7 +229,7 @@ def local_stack(simulation: Simulation, scrape_config: str, scrape_interval: str
     try:
         if not port_ready.wait(10):
             raise RuntimeError("the simulator did not start within 10 s")
-        with tempfile.TemporaryDirectory(prefix=prefix) as work:
+        with scratch_dir(kind) as work:
             config, rules = Path(work) / "prometheus.yml", Path(work) / "agentmon.rules.yml"
             rules.write_text(json.dumps(rule_doc))
             config.write_text(json.dumps(local_prometheus_config(
@@ -244,7 +244,7 @@ def local_stack(simulation: Simulation, scrape_config: str, scrape_interval: str
 def _demo(simulation: Simulation, dashboard: dict[str, Any], scrape_config: str, rule_doc: dict[str, Any],
           display: Display) -> int:
     out.print(f"starting the simulator and prometheus (scrape every {display.scrape_interval})", markup=False)
-    with local_stack(simulation, scrape_config, display.scrape_interval, rule_doc, "agentmon-demo-") as stack:
+    with local_stack(simulation, scrape_config, display.scrape_interval, rule_doc, "demo") as stack:
         out.print(f"simulator on 127.0.0.1:{stack.simulator_port}; prometheus on {stack.prometheus.url}; "
                   "first numbers after two scrapes", markup=False)
         return _show(stack.prometheus, dashboard, list(display.tenants), display)

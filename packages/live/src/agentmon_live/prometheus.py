@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from agentmon_live.owned import die_with_parent
+
 INSTALL_HINT = "install the Debian package `prometheus` (apt-get install prometheus), or put the binaries on PATH"
 
 
@@ -40,6 +42,14 @@ def free_loopback_port() -> int:
 
 class PrometheusUnreachable(RuntimeError):
     pass
+
+
+class PrometheusFailed(RuntimeError):
+    """The local Prometheus exited or never became ready; the message holds the end of its log, because the
+    log lives in a temporary folder that is gone once the command has stopped."""
+
+
+LOG_TAIL_LINES = 8
 
 
 class PrometheusClient:
@@ -104,23 +114,33 @@ class PrometheusServer(PrometheusClient):
             [find_binary("prometheus"), f"--config.file={self.config_file}",
              f"--storage.tsdb.path={self.storage}", f"--web.listen-address=127.0.0.1:{self.port}",
              f"--storage.tsdb.retention.time={self.retention}", *self.extra_args],
-            stdout=log, stderr=subprocess.STDOUT)
-        self._wait_ready(timeout, log.name)
+            stdout=log, stderr=subprocess.STDOUT, preexec_fn=die_with_parent())
+        try:
+            self._wait_ready(timeout)
+        except BaseException:
+            self.stop()
+            raise
         return self
 
-    def _wait_ready(self, timeout: float, log_name: str) -> None:
+    def _wait_ready(self, timeout: float) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process is not None and self.process.poll() is not None:
-                raise RuntimeError(f"prometheus exited with {self.process.returncode}; see {log_name}")
+                raise PrometheusFailed(f"prometheus exited with status {self.process.returncode} before it was "
+                                       f"ready{self._log_tail()}")
             try:
                 with urllib.request.urlopen(f"{self.url}/-/ready", timeout=2) as response:
                     if response.status == 200:
                         return
-            except (urllib.error.URLError, ConnectionError):
+            except (urllib.error.URLError, ConnectionError, TimeoutError):
                 time.sleep(0.2)
-        self.stop()
-        raise TimeoutError(f"prometheus not ready on {self.url} after {timeout:.0f}s; see {log_name}")
+        raise PrometheusFailed(f"prometheus not ready on {self.url} after {timeout:g} s{self._log_tail()}")
+
+    def _log_tail(self) -> str:
+        """The last lines of the log, quoted into the message: the log's folder may be removed right after."""
+        self.log.flush()
+        lines = Path(self.log.name).read_text(errors="replace").splitlines()[-LOG_TAIL_LINES:]
+        return "; the end of its log:\n  " + "\n  ".join(lines) if lines else "; its log is empty"
 
     def stop(self) -> None:
         if self.process and self.process.poll() is None:

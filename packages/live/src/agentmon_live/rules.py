@@ -13,7 +13,6 @@ import json
 import os
 import shutil
 import subprocess
-import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -22,6 +21,7 @@ import promql_parser
 from ruamel.yaml import YAML
 
 from agentmon_config import PlatformConfig
+from agentmon_live.owned import die_with_parent, scratch_dir
 from agentmon_live.prometheus import PrometheusServer, find_binary
 from agentmon_rules import recording_groups, rule_file
 
@@ -104,7 +104,7 @@ def backfill(rules_path: Path, url: str, start: str, end: str, output_dir: Path,
     blocks: list[Path] = []
     n = 0
     try:
-        with tempfile.TemporaryDirectory(prefix="agentmon-backfill-") as work:
+        with scratch_dir("backfill") as work:
             for n, level in enumerate(passes, start=1):
                 on_pass(n, len(passes))
                 # The same file name as the original: promtool offsets each group's evaluations by a hash of the
@@ -144,7 +144,7 @@ def _promtool_backfill(rules_path: Path, url: str, start: str, end: str, output_
     result = subprocess.run(
         [find_binary("promtool"), "tsdb", "create-blocks-from", "rules", "--quiet", f"--url={url}",
          f"--start={start}", f"--end={end}", f"--output-dir={output_dir.resolve()}", rules_path.name],
-        capture_output=True, text=True, timeout=3600, cwd=rules_path.parent)
+        capture_output=True, text=True, timeout=3600, cwd=rules_path.parent, preexec_fn=die_with_parent())
     if result.returncode != 0:
         raise BackfillError(f"promtool tsdb create-blocks-from rules failed: "
                             f"{' '.join((result.stderr or result.stdout).split())}")

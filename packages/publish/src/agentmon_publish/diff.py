@@ -4,11 +4,57 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
+
+from ruamel.yaml import YAML
+from ruamel.yaml.error import YAMLError
 
 from agentmon_checks.kustomize import stable_name
 
 Objects = Mapping[str, dict[str, Any]]  # file name -> Kubernetes object
+FILE_LIMIT = 8 << 20  # bytes: the largest rendered manifest (every dashboard in one ConfigMap) is far below
+
+
+def load_resources(sources: Mapping[str, Path | bytes]) -> tuple[dict[str, dict[str, Any]], dict[str, str]]:
+    """Parse each file as one Kubernetes object. The target branch's files come from anyone with push access:
+    a file that is too big, not YAML, nested past the parser's depth, full of aliases or not a single resource
+    is set aside with the reason instead (second result), never a traceback."""
+    objects, unreadable = {}, {}
+    for name, source in sources.items():
+        try:
+            obj = _parse(source)
+        except (OSError, ValueError, YAMLError, RecursionError, TypeError) as exc:
+            unreadable[name] = f"not a Kubernetes resource publish can read ({type(exc).__name__})"
+            continue
+        if not _is_resource(obj):
+            unreadable[name] = "not a single Kubernetes resource (kind and metadata.name)"
+            continue
+        objects[name] = obj
+    return objects, unreadable
+
+
+def _parse(source: Path | bytes) -> Any:
+    if isinstance(source, Path):
+        if source.is_symlink() or not source.is_file() or source.stat().st_size > FILE_LIMIT:
+            raise ValueError(f"not a plain file under {FILE_LIMIT} bytes")
+        source = source.read_bytes()
+    text = source.decode()
+    if "&" in text and "*" in text and _has_alias(text):
+        raise ValueError("YAML aliases")  # publish never writes them; expanding them is how billion-laughs works
+    return YAML(typ="safe", pure=True).load(text)
+
+
+def _has_alias(text: str) -> bool:
+    from ruamel.yaml.tokens import AliasToken
+
+    return any(isinstance(token, AliasToken) for token in YAML(typ="safe", pure=True).scan(text))
+
+
+def _is_resource(obj: Any) -> bool:
+    metadata = obj.get("metadata") if isinstance(obj, dict) else None
+    return (isinstance(obj, dict) and isinstance(obj.get("kind"), str) and isinstance(metadata, dict)
+            and isinstance(metadata.get("name"), str))
 
 
 def summarize(old: Objects, new: Objects) -> list[str]:
@@ -29,14 +75,24 @@ def _dashboards(objects: Objects) -> dict[str, dict[str, Any]]:
     for obj in objects.values():
         if obj.get("kind") != "ConfigMap":
             continue
-        for text in (obj.get("data") or {}).values():
+        data = obj.get("data")
+        for text in data.values() if isinstance(data, dict) else ():
             try:
-                board = json.loads(text)
-            except ValueError:
+                board = json.loads(text) if isinstance(text, str) else None
+            except (ValueError, RecursionError):
                 continue
-            if isinstance(board, dict) and "panels" in board and "uid" in board:
+            if _is_dashboard(board):
                 boards[board["uid"]] = board
     return boards
+
+
+def _is_dashboard(board: Any) -> bool:
+    """The shape the comparison reads (a hand-edited ConfigMap in the target may hold anything)."""
+    if not (isinstance(board, dict) and isinstance(board.get("uid"), str) and isinstance(board.get("title"), str)
+            and isinstance(board.get("panels"), list)):
+        return False
+    return all(isinstance(p, dict) and isinstance(p.get("targets", []), list)
+               and all(isinstance(q, dict) for q in p.get("targets", [])) for p in board["panels"])
 
 
 def _dashboard_changes(old: dict[str, dict[str, Any]], new: dict[str, dict[str, Any]]) -> list[str]:

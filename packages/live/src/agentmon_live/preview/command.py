@@ -101,7 +101,7 @@ def _end(request: Request) -> float | None:
     if text is None:
         return None
     if not (request.prometheus or request.backfill):
-        raise PreviewError("--time needs --prometheus URL or --backfill: the live simulator has only the last minutes")
+        raise PreviewError("--time cannot be combined with --live: the live simulator has only the last minutes")
     try:
         return float(text)
     except ValueError:

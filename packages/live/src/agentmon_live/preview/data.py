@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import math
 import subprocess
-import tempfile
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
@@ -18,6 +17,7 @@ from typing import Any, TextIO
 from agentmon_config import PlatformConfig
 from agentmon_live.demo import COMPOSE_PROMETHEUS, Traffic, local_stack, simulation_from
 from agentmon_live.grafana import ALL, QueryWindow, seconds
+from agentmon_live.owned import die_with_parent, scratch_dir
 from agentmon_live.panelrun import run_panel
 from agentmon_live.preview.panels import PanelResult
 from agentmon_live.prometheus import PrometheusClient, PrometheusServer, QueryError, find_binary
@@ -68,7 +68,7 @@ def live_simulator(root: Path, traffic: Traffic, config: PlatformConfig) -> Iter
     find_binary("prometheus")
     scrape_config = (root / COMPOSE_PROMETHEUS).read_text()
     rule_doc = local_rule_file(config, LIVE_SCRAPE)
-    with local_stack(simulation_from(traffic), scrape_config, LIVE_SCRAPE, rule_doc, "agentmon-preview-") as stack:
+    with local_stack(simulation_from(traffic), scrape_config, LIVE_SCRAPE, rule_doc, "preview") as stack:
         yield stack.prometheus
 
 
@@ -86,21 +86,21 @@ def backfilled(traffic: Traffic, config: PlatformConfig, range_seconds: float, e
     scrape interval, written with promtool, and the recording rules evaluated over it, as an operator
     backfills them (docs/operations/recording-rules.md): no waiting, and the same inputs give the same numbers.
     An incident's @Ns counts from the start of the range."""
+    find_binary("prometheus")  # the first prerequisite named, as in every mode
     promtool, step = find_binary("promtool"), int(seconds(scrape_interval))
-    find_binary("prometheus")
     # The rules the panels read: those of the first backfill pass. The SLI rules read recorded series over days
     # for the alerts, which a picture does not show.
     rule_doc = rule_levels(local_rule_file(config, scrape_interval))[0]
     rule_window = longest_window(rule_doc)
     last = int(end) // step * step
     first = (last - int(range_seconds) - backfill_warmup(range_seconds, scrape_interval, rule_window)) // step * step
-    with tempfile.TemporaryDirectory(prefix="agentmon-preview-") as work:
+    with scratch_dir("preview") as work:
         storage = Path(work) / "data"
         source = Path(work) / "history.om"
         with source.open("w") as out:
             write_openmetrics(_simulation(traffic, shift=last - int(range_seconds) - first), first, last, step, out)
         subprocess.run([promtool, "tsdb", "create-blocks-from", "openmetrics", "--quiet", str(source), str(storage)],
-                       check=True, capture_output=True)
+                       check=True, capture_output=True, preexec_fn=die_with_parent())
         config_file = Path(work) / "prometheus.yml"
         config_file.write_text(f"global:\n  scrape_interval: {scrape_interval}\nscrape_configs: []\n")
         rules = Path(work) / "agentmon.rules.yml"
