@@ -308,6 +308,7 @@ def test_a_tenants_file_is_refused_before_anything_is_written(repo, command):
     before = tree(repo)
     result = agentmon(repo, command)
     assert result.returncode == 2
-    assert result.stderr == ("error: tenants: is a file, not the folder of tenants (one tenants/<id>/tenant.yaml per "
-                             "tenant); move it away, or create the folder\n")
+    assert result.stderr.replace(f"{repo}/", "") == (
+        "configuration error\ntenants: <document>: not a folder: tenants are defined in "
+        "tenants/<tenant_id>/tenant.yaml (remove the file, or make it a folder)\n")
     assert tree(repo) == before

@@ -37,7 +37,7 @@ def test_prometheus_fires_the_links_literally(config, tmp_path):
     for name, doc in render_rules(config).items():
         if name in (RULE_FILE, ALERTS_FILE):
             (tmp_path / name).write_bytes(yaml_bytes(doc))
-    absent = [{"exp_labels": {"metric": metric, "severity": "critical"},
+    absent = [{"exp_labels": {"managed_by": "agentmon", "metric": metric, "severity": "critical"},
                "exp_annotations": {
                    "summary": f"No {metric} in Prometheus",
                    "description": f"Prometheus holds no {metric} series: the dashboards show No data, not a healthy "

@@ -179,7 +179,7 @@ def test_alertmanager_config_labels_must_be_valid_kubernetes_labels(tmp_path, la
 
 
 def test_heartbeat_contact_is_empty_by_default_and_one_line_when_set(tmp_path):
-    assert CONFIG.alerts.heartbeat_contact == ""
+    assert CONFIG.alerts.heartbeat_contact is None
     config = tmp_path / "platform.yaml"
     config.write_text(replace_once((REPO / "config/platform.yaml").read_text(), 'heartbeat_contact: ""',
                                    'heartbeat_contact: "a\\nb"'))

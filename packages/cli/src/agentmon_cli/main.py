@@ -66,13 +66,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def tenants_dir(root: Path) -> Path:
-    """tenants/, refused when it is not a folder: read as "no tenants", a stray file would make build remove
-    every tenant's dashboard, rules and route, and validate agree."""
-    tenants = root / TENANTS_DIR
-    if (tenants.exists() or tenants.is_symlink()) and not tenants.is_dir():
-        raise ValueError(f"{TENANTS_DIR}: is a file, not the folder of tenants (one tenants/<id>/tenant.yaml per "
-                         f"tenant); move it away, or create the folder")
-    return tenants
+    """tenants/; the loader refuses it when it is not a folder (read as "no tenants", a stray file would make build
+    remove every tenant's dashboard, rules and route, and validate agree)."""
+    return root / TENANTS_DIR
 
 
 def _project_root(args: argparse.Namespace) -> Path:

@@ -179,11 +179,12 @@ def _shard_subtree(shard: int, contacts: dict[Contact, tuple[Tenant, ...]], timi
 def subtrees(config: PlatformConfig, timing: Timing = PRODUCTION) -> tuple[Subtree, ...]:
     """The main subtree, then the non-empty contact shards in shard order."""
     contacts = _by_contact(config.tenants)
-    own = contacts.pop(config.alerts.operations_contact, ())
+    operations = Contact.of(config.alerts.operations_contact)
+    own = contacts.pop(operations, ())
     shards: dict[int, dict[Contact, tuple[Tenant, ...]]] = {}
     for contact, tenants in contacts.items():
         shards.setdefault(contact_shard(contact), {})[contact] = tenants
-    others = tuple(t for t in config.tenants if t.owner_contact != config.alerts.operations_contact)
+    others = tuple(t for t in config.tenants if Contact.of(t.owner_contact) != operations)
     return (_main_subtree(config, own, others, timing),
             *(_shard_subtree(k, shards[k], timing) for k in sorted(shards)))
 
