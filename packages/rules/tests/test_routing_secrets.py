@@ -8,6 +8,8 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
+import pytest
+
 from agentmon_bundle.serialize import yaml_bytes
 from agentmon_checks.alerts import amtool_check
 from agentmon_checks.operator_conformance import check_alertmanager_file, routing_problems
@@ -79,3 +81,44 @@ def test_a_secret_key_routed_to_another_key_is_named():
     merged = merged_config(kube_prometheus_stack_config(), objects, "monitoring", {})
     problems = list(routing_problems(merged, config, "monitoring"))
     assert problems and all("'acme'" in p and "secret other" in p for p in problems), problems
+
+
+def test_the_smtp_password_is_a_file_for_alertmanager_and_a_secret_reference_for_the_operator():
+    """alerts.smtp_auth_username set: the password is key smtp_auth_password_key of the Secret, read as a file by
+    the plain Alertmanager (0.25 knows smtp_auth_password_file) and as authPassword by the Operator; no password
+    text anywhere. The Operator-built configuration passes amtool."""
+    prerequisite("amtool")
+    config = dataclasses.replace(CONFIG, alerts=dataclasses.replace(CONFIG.alerts, smtp_auth_username="alerts-bot"))
+    plain = alertmanager_config(config)
+    assert {k: v for k, v in plain["global"].items() if k.startswith("smtp_auth")} == {
+        "smtp_auth_username": "alerts-bot", "smtp_auth_password_file": "/etc/alertmanager/secrets/smtp-password"}
+    assert list(amtool_check("alertmanager/alertmanager.yml", yaml_bytes(plain))) == []
+    emails = [e for doc in operator_objects(config) for r in doc["spec"]["receivers"]
+              for e in r.get("emailConfigs", [])]
+    assert emails and all((e["authUsername"], e["authPassword"]) == ("alerts-bot", {
+        "name": SECRET, "key": "smtp-password"}) for e in emails)
+    merged = merged_config(kube_prometheus_stack_config(), operator_objects(config), "monitoring", {})
+    assert list(routing_problems(merged, config, "monitoring")) == []
+    assert list(tool_check("alertmanager.yaml", yaml_bytes(merged), "amtool", "check-config")) == []
+    assert not any(b"password:" in text for text in (yaml_bytes(plain), *map(yaml_bytes, operator_objects(config))))
+
+
+def test_no_smtp_login_by_default():
+    assert not any(k.startswith("smtp_auth") for k in alertmanager_config(CONFIG)["global"])
+
+
+def test_the_smtp_login_passes_the_operators_crd_and_a_bad_key_or_username_is_refused(tmp_path):
+    from agentmon_checks.crds import crd_problems
+    from agentmon_config import ConfigError
+
+    config = dataclasses.replace(CONFIG, alerts=dataclasses.replace(CONFIG.alerts, smtp_auth_username="alerts-bot"))
+    assert [list(crd_problems(doc)) for doc in operator_objects(config)] == [[] for _ in operator_objects(config)]
+    for field, value, message in (
+            ("smtp_auth_password_key", "../etc/passwd", "'../etc/passwd' is not a Kubernetes Secret key"),
+            ("smtp_auth_username", '"bot\\u202e"', "")):
+        platform = tmp_path / f"{field}.yaml"
+        platform.write_text((REPO / "config/platform.yaml").read_text().replace(
+            f"  {field}: ", f"  {field}: {value}  # was: ", 1))
+        with pytest.raises(ConfigError) as info:
+            load_platform(platform)
+        assert info.value.field == f"alerts.{field}" and message in str(info.value)

@@ -77,7 +77,8 @@ def _route(route: Mapping[str, Any], namespace: str, obj: str) -> dict[str, Any]
     return out
 
 
-def _email(email: Mapping[str, Any], smtp: Mapping[str, Any], where: str) -> dict[str, Any]:
+def _email(email: Mapping[str, Any], smtp: Mapping[str, Any], where: str,
+           secrets: Mapping[tuple[str, str], str] = {}) -> dict[str, Any]:
     if not email.get("smarthost") and not smtp.get("smtp_smarthost"):
         raise OperatorRefusal(f"AlertmanagerConfig {where}: SMTP smarthost is a mandatory field, it is neither "
                               "specified at global config nor at receiver level")
@@ -86,7 +87,13 @@ def _email(email: Mapping[str, Any], smtp: Mapping[str, Any], where: str) -> dic
                               "at global config nor at receiver level")
     fields = {"to": "to", "from": "from", "smarthost": "smarthost", "hello": "hello", "requireTLS": "require_tls",
               "sendResolved": "send_resolved", "html": "html", "text": "text"}
-    return {file: email[field] for field, file in fields.items() if email.get(field) is not None}
+    out = {file: email[field] for field, file in fields.items() if email.get(field) is not None}
+    if email.get("authUsername"):
+        ref = email.get("authPassword") or {}
+        # As for a webhook's urlSecret: a Secret the overlay does not ship is yours; a placeholder stands in.
+        out |= {"auth_username": email["authUsername"],
+                "auth_password": secrets.get((ref.get("name"), ref.get("key")), "secret-you-create")}
+    return out
 
 
 def _webhook(webhook: Mapping[str, Any], secrets: Mapping[tuple[str, str], str], where: str) -> dict[str, Any]:
@@ -108,7 +115,7 @@ def _receiver(receiver: Mapping[str, Any], namespace: str, obj: str, smtp: Mappi
     out: dict[str, Any] = {"name": _prefixed(receiver.get("name"), namespace, obj)}
     for kind in sorted(set(receiver) - {"name"}):
         if kind == "emailConfigs":
-            out["email_configs"] = [_email(e, smtp, where) for e in receiver[kind]]
+            out["email_configs"] = [_email(e, smtp, where, secrets) for e in receiver[kind]]
         elif kind == "webhookConfigs":
             out["webhook_configs"] = [_webhook(w, secrets, where) for w in receiver[kind]]
         else:

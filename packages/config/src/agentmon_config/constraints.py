@@ -73,6 +73,9 @@ def _alert_texts(alerts: dict[str, Any]) -> Iterator[Problem]:
               ("grafana_url", fields.link_problem(alerts["grafana_url"], relative_allowed=False)),
               ("runbooks_url", fields.link_problem(alerts["runbooks_url"], relative_allowed=True)),
               ("smtp_smarthost", fields.smarthost_problem(alerts["smtp_smarthost"])),
+              ("smtp_auth_username",
+               alerts["smtp_auth_username"] and fields.text_problem(alerts["smtp_auth_username"])),
+              ("smtp_auth_password_key", fields.secret_key_problem(alerts["smtp_auth_password_key"])),
               ("smtp_from", fields.text_problem(alerts["smtp_from"])
                or fields.email_problem(alerts["smtp_from"], "an e-mail address"))]
     for field, message in checks:

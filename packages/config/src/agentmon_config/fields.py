@@ -158,9 +158,14 @@ def secret_reference_problem(value: dict) -> str | None:
     key = value.get("webhook_secret")
     if set(value) != {"webhook_secret"} or not isinstance(key, str):
         return f"{excerpt(value)}: a Secret reference is {{webhook_secret: KEY}}, with nothing else"
+    problem = secret_key_problem(key)
+    return f"webhook_secret: {problem}" if problem else None
+
+
+def secret_key_problem(key: str) -> str | None:
     if len(key) > SECRET_KEY_MAX or not SECRET_KEY.fullmatch(key) or key in (".", "..") or key.startswith(".."):
-        return (f"webhook_secret: {excerpt(key)} is not a Kubernetes Secret key (letters, digits, -, _ and ., at "
-                f"most {SECRET_KEY_MAX} characters, not . or .. or starting with ..)")
+        return (f"{excerpt(key)} is not a Kubernetes Secret key (letters, digits, -, _ and ., at most "
+                f"{SECRET_KEY_MAX} characters, not . or .. or starting with ..)")
     return None
 
 

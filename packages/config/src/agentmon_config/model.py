@@ -109,6 +109,8 @@ class Alerts:
     heartbeat_contact: Contact | None  # None (configured as ""): the heartbeat route notifies nobody
     smtp_smarthost: str
     smtp_from: str
+    smtp_auth_username: str  # empty: no SMTP login
+    smtp_auth_password_key: str  # key of the Secret webhook_secret_name holding the SMTP password
     webhook_secret_name: str  # the Kubernetes Secret whose keys hold the webhook URLs contacts refer to
     allowed_webhook_hosts: tuple[str, ...]  # hosts a webhook may name though internal or plain http
     alertmanager_config_labels: tuple[tuple[str, str], ...]  # sorted (name, value) pairs, like prometheus_rule_labels

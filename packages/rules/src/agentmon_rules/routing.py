@@ -240,7 +240,8 @@ def alertmanager_config(config: PlatformConfig, timing: Timing = PRODUCTION) -> 
     for tree in trees:
         receivers |= {name: _file_receiver(name, contact) for name, contact in tree.receivers}
     return {
-        "global": {"smtp_smarthost": a.smtp_smarthost, "smtp_from": a.smtp_from, "smtp_require_tls": True},
+        "global": {"smtp_smarthost": a.smtp_smarthost, "smtp_from": a.smtp_from, "smtp_require_tls": True,
+                   **_smtp_login_file(config)},
         "route": {"receiver": NULL_RECEIVER, "group_by": list(PLATFORM_GROUP_BY), **dict(_timing(timing)),
                   "routes": [_file_route(tree.route, top=True) for tree in trees]},
         "inhibit_rules": inhibit_rules(),
@@ -274,12 +275,31 @@ def _operator_inhibit_rules() -> list[dict[str, Any]]:
              "equal": list(equal)} for source, target, equal in INHIBITION]
 
 
+def _smtp_login_file(config: PlatformConfig) -> dict[str, str]:
+    """The SMTP login of alertmanager.yml: the password is the file the Secret's key is mounted as, never text."""
+    a = config.alerts
+    if not a.smtp_auth_username:
+        return {}
+    return {"smtp_auth_username": a.smtp_auth_username,
+            "smtp_auth_password_file": webhook_secret_file(a.smtp_auth_password_key)}
+
+
+def _smtp_login_secret(config: PlatformConfig) -> dict[str, Any]:
+    """The SMTP login of an AlertmanagerConfig's e-mail receiver: the password is a Secret reference."""
+    a = config.alerts
+    if not a.smtp_auth_username:
+        return {}
+    return {"authUsername": a.smtp_auth_username,
+            "authPassword": {"name": a.webhook_secret_name, "key": a.smtp_auth_password_key}}
+
+
 def operator_document(config: PlatformConfig, tree: Subtree) -> dict[str, Any]:
     """One subtree as an AlertmanagerConfig. alerts.alertmanager_config_labels adds the labels the Alertmanager
     resource's alertmanagerConfigSelector matches. E-mail receivers carry smarthost and from: kube-prometheus-stack
     sets no global SMTP, and the Operator refuses the whole configuration, every team's, without them."""
     labels = {"app.kubernetes.io/part-of": "agentmon", **dict(config.alerts.alertmanager_config_labels)}
-    smtp = {"smarthost": config.alerts.smtp_smarthost, "from": config.alerts.smtp_from, "requireTLS": True}
+    smtp = {"smarthost": config.alerts.smtp_smarthost, "from": config.alerts.smtp_from, "requireTLS": True,
+            **_smtp_login_secret(config)}
     spec: dict[str, Any] = {
         "route": _operator_route(tree.route),
         "receivers": [_operator_receiver(name, contact, smtp) if contact else {"name": name}
