@@ -462,3 +462,36 @@ def test_live_simulator_loads_the_recording_rules_the_dashboards_read():
     by_title = {panel["title"]: result for panel, result in zip(MAIN["panels"], results, strict=True)}
     (workers,) = by_title["Active Celery Workers"].series
     assert [v for v in workers.values if not math.isnan(v)][-1] == acme.active_workers
+
+
+def _drawn_timeseries(series):
+    from matplotlib.figure import Figure
+
+    from agentmon_live.panelrun import Series
+    from agentmon_live.preview.panels import Box, Span, timeseries
+
+    panel = panel_by_title(json.loads((REPO / "dashboards/agentmon-system-health.json").read_text()),
+                           "p95 Enhancement Processing Latency")
+    figure = Figure(figsize=(8, 4))
+    timeseries(figure, Box(0, 0, 1, 1, 8, 4), panel, [Series({}, v, t, "A") for t, v in series], Span(0, 1200))
+    (ax,) = figure.axes
+    return ax
+
+
+def test_a_value_without_neighbours_is_a_point_and_a_gap_is_not_joined_as_grafana_draws_them():
+    """Values every 60 s, then a missing step before 600 and 900: the line stops at 120; 600 and 900, each alone,
+    are points (a one-value line is invisible); no "No data" note, since there is data."""
+    ax = _drawn_timeseries([([0, 60, 120, 600, 900], [5.0, 6.0, 7.0, 9.0, 4.0])])
+    (line,) = [ln for ln in ax.lines if ln.get_gid() == "series"]
+    ys = list(line.get_ydata())
+    assert ys[:3] == [5.0, 6.0, 7.0] and math.isnan(ys[3]) and ys[4] == 9.0 and math.isnan(ys[5]) and ys[6] == 4.0
+    (points,) = [ln for ln in ax.lines if ln.get_gid() == "series-point"]
+    assert list(points.get_ydata()) == [9.0, 4.0]
+    assert "No data" not in [t.get_text() for t in ax.texts]
+
+
+def test_a_single_value_is_drawn_as_a_point_and_no_values_say_no_data():
+    ax = _drawn_timeseries([([600], [12.0])])
+    (points,) = [ln for ln in ax.lines if ln.get_gid() == "series-point"]
+    assert list(points.get_ydata()) == [12.0] and "No data" not in [t.get_text() for t in ax.texts]
+    assert [t.get_text() for t in _drawn_timeseries([]).texts] == ["No data"]

@@ -211,6 +211,29 @@ def _datetime(unix: float) -> datetime:
     return datetime.fromtimestamp(unix, UTC)
 
 
+def _broken_at_gaps(series: Series) -> tuple[list[datetime], list[float]]:
+    """The series with a NaN wherever steps without data were left out (a gap longer than its step): Grafana does
+    not join values across missing steps (spanNulls off), so neither does the preview."""
+    steps = [b - a for a, b in zip(series.times, series.times[1:], strict=False) if b > a]
+    step = min(steps) if steps else 0
+    times: list[datetime] = []
+    values: list[float] = []
+    for k, (t, v) in enumerate(zip(series.times, series.values, strict=True)):
+        if k and step and t - series.times[k - 1] > 1.5 * step:
+            times.append(_datetime((t + series.times[k - 1]) / 2))
+            values.append(math.nan)
+        times.append(_datetime(t))
+        values.append(v)
+    return times, values
+
+
+def _isolated(values: Sequence[float]) -> list[int]:
+    """Indexes of finite values whose neighbours are missing (NaN or none)."""
+    def missing(k: int) -> bool:
+        return k < 0 or k >= len(values) or math.isnan(values[k])
+    return [k for k, v in enumerate(values) if not math.isnan(v) and missing(k - 1) and missing(k + 1)]
+
+
 def timeseries(canvas: Canvas, box: Box, panel: dict[str, Any], series: list[Series], span: Span) -> None:
     style, custom = field_style(panel), panel.get("fieldConfig", {}).get("defaults", {}).get("custom", {})
     legend = panel.get("options", {}).get("legend", {})
@@ -220,10 +243,14 @@ def timeseries(canvas: Canvas, box: Box, panel: dict[str, Any], series: list[Ser
     for i, one in enumerate(series):
         name = series_name(one, panel)
         colour = series_colour(panel, name, i)
-        times = [_datetime(t) for t in one.times]
-        ax.plot(times, one.values, color=colour, linewidth=custom.get("lineWidth", 1), label=name, gid="series")
+        times, values = _broken_at_gaps(one)
+        ax.plot(times, values, color=colour, linewidth=custom.get("lineWidth", 1), label=name, gid="series")
+        alone = _isolated(values)
+        if alone:  # Grafana draws a value with no neighbour as a point; a line of one value would be invisible
+            ax.plot([times[k] for k in alone], [values[k] for k in alone], linestyle="none", marker="o",
+                    markersize=3, color=colour, gid="series-point")
         if custom.get("fillOpacity"):
-            ax.fill_between(times, one.values, 0, color=colour, alpha=custom["fillOpacity"] / 100, linewidth=0)
+            ax.fill_between(times, values, 0, color=colour, alpha=custom["fillOpacity"] / 100, linewidth=0)
     _thresholds(ax, style.steps, custom.get("thresholdsStyle", {}).get("mode", "off"))
     _axes_style(ax, panel, style.unit, span)
     if not series or not any(_finite(s.values) for s in series):
