@@ -35,19 +35,14 @@ _QUANTITY_UNITS = {None: Fraction(1), "m": Fraction(1, 1000), "Mi": Fraction(2**
 RESERVED_LABEL_PREFIX = "app.kubernetes.io/"
 
 
-def number_problems(node: Any, path: list[Any] | None = None) -> Iterator[Problem]:
+def number_problems(node: Any) -> Iterator[Problem]:
     """Every number JSON cannot carry faithfully: NaN, infinities (`.nan`, `.inf`, `1e999`), huge integers."""
-    path = path or []
-    if isinstance(node, dict):
-        for key, value in node.items():
-            yield from number_problems(value, [*path, key])
-    elif isinstance(node, list):
-        for index, value in enumerate(node):
-            yield from number_problems(value, [*path, index])
-    elif isinstance(node, float) and not math.isfinite(node):
-        yield path, f"must be a finite number, not {'NaN' if math.isnan(node) else 'infinity'}"
-    elif isinstance(node, int) and not isinstance(node, bool) and abs(node) > MAX_SAFE_INTEGER:
-        yield path, f"{node} is too large (at most {MAX_SAFE_INTEGER}, what JSON readers such as Grafana keep exactly)"
+    for path, value in fields.leaves(node):
+        if isinstance(value, float) and not math.isfinite(value):
+            yield path, f"must be a finite number, not {'NaN' if math.isnan(value) else 'infinity'}"
+        elif isinstance(value, int) and not isinstance(value, bool) and abs(value) > MAX_SAFE_INTEGER:
+            yield path, (f"{value} is too large (at most {MAX_SAFE_INTEGER}, what JSON readers such as Grafana keep "
+                         "exactly)")
 
 
 def platform_problems(doc: dict[str, Any]) -> Iterator[Problem]:

@@ -87,17 +87,23 @@ def text_problem(value: str) -> str | None:
     return None
 
 
-def text_problems(node: Any, path: list | None = None) -> Iterable[tuple[list, str]]:
-    """(path, message) for every string in a parsed document that text_problem refuses."""
+def leaves(node: Any, path: list | None = None) -> Iterable[tuple[list, Any]]:
+    """(path of keys and indexes, value) for every scalar of a parsed document."""
     path = path or []
     if isinstance(node, dict):
         for key, value in node.items():
-            yield from text_problems(value, [*path, key])
+            yield from leaves(value, [*path, key])
     elif isinstance(node, list):
         for index, value in enumerate(node):
-            yield from text_problems(value, [*path, index])
-    elif isinstance(node, str):
-        problem = text_problem(node)
+            yield from leaves(value, [*path, index])
+    else:
+        yield path, node
+
+
+def text_problems(node: Any) -> Iterable[tuple[list, str]]:
+    """(path, message) for every string in a parsed document that text_problem refuses."""
+    for path, value in leaves(node):
+        problem = text_problem(value) if isinstance(value, str) else None
         if problem:
             yield path, problem
 
