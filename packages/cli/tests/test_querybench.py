@@ -9,6 +9,9 @@ import pytest
 
 from agentmon_cli import main as cli
 from agentmon_cli import querybench
+from agentmon_config import load_platform
+from agentmon_config.recorded import ALL_TENANTS
+from agentmon_live.grafana import format_variable
 from agentmon_testkit import prerequisite
 
 REPO = Path(__file__).resolve().parents[3]
@@ -42,3 +45,28 @@ def test_the_sli_history_holds_the_request_rates_and_the_hourly_sli_rates_every_
         f'tenant_id:enhancement_requests:rate3d{{tenant_id="{t}"}} {v} 120' for t, v in (("a", 1), ("b", 2),
                                                                                    ("__all__", 3))]
     assert lines[-1] == "# EOF"
+
+
+@pytest.mark.e2e
+def test_the_error_table_reads_only_the_selected_tenants_and_each_tenant_once_under_all(tmp_path):
+    """6 tenants: a selection of 2 reads 2 tenants' series, All reads all 6 once (it read 2 + 6 before)."""
+    promtool = prerequisite("promtool")
+    prerequisite("prometheus")
+    tenants = [f"t{n}" for n in range(6)]
+    names = [ALL_TENANTS, *tenants]
+    end = 7200
+    querybench.write_recorded(tmp_path / "recorded.om", names, set(names), 0, 0, end)
+    querybench._import(promtool, tmp_path / "recorded.om", tmp_path / "data")
+    config = load_platform(REPO / "config/platform.yaml", REPO / "tenants")
+    table = querybench.panel_queries(config)["Error Rate by Tenant"]
+    one_series = (table[0], 'count_over_time(tenant_id_status:enhancement_requests:sum_rate'
+                            '{tenant_id="t0",status="failure"}[$__rate_interval])')
+    with querybench.history_server(tmp_path, tmp_path / "data") as server:
+        def samples(query: tuple[bool, str], variable: str) -> int:
+            return querybench.query_once(server, query, variable, 3600, end)
+
+        per_series = samples(one_series, "")
+        # Per tenant the ratio reads 5 series: failures once, and both outcomes twice (the `or 0 *` and the divisor).
+        assert per_series > 0
+        assert samples(table, format_variable(["t1", "t4"], None)) == 2 * 5 * per_series
+        assert samples(table, ALL_TENANTS) == 6 * 5 * per_series

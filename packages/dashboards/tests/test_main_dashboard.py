@@ -58,8 +58,8 @@ def test_every_query_reads_recorded_series_over_the_rate_interval_with_the_provi
     selectors = re.findall(r"([\w:]+)\{([^}]*)\}", target["expr"])
     assert selectors, target["expr"]
     assert all(":" in name for name, _ in selectors), "only recorded series (level:metric:operations)"
-    # Every selector follows the variable; only the table's "every tenant under All" operand excludes the aggregate.
-    assert all(m.startswith(('tenant_id=~"$tenant_id"', 'tenant_id!="__all__"')) for _, m in selectors), selectors
+    # Every selector follows the variable: by tenant_id, or (the table's "every tenant under All") by member_of.
+    assert all(m.startswith(('tenant_id=~"$tenant_id"', 'member_of=~"$tenant_id"')) for _, m in selectors), selectors
     assert target["datasource"] == {"type": "prometheus", "uid": "agentmon-prometheus"}
     assert set(re.findall(r"\[([^\]]+)\]", target["expr"])) == {"$__rate_interval"}
 
@@ -104,12 +104,12 @@ def test_error_table_sums_both_sides_by_tenant_and_colours_cells():
     panel = PANELS["Error Rate by Tenant"]
     target = panel["targets"][0]
     assert (target["instant"], target["format"]) == (True, "table")
-    # The selected tenants, or under All every tenant (never the aggregate): the same ratio twice.
+    # The selected tenants, or under All every tenant (never the aggregate): the same ratio twice, each operand
+    # matching nothing in the other case, so a selection reads only its tenants.
     selected, every = target["expr"].split(" or (100 * ")
     assert selected.count('tenant_id=~"$tenant_id",tenant_id!="__all__"') == 3
-    assert every.count('{tenant_id!="__all__"') == 3
-    assert every.endswith(' and on () group(tenant_id_status:enhancement_requests:sum_rate'
-                          '{tenant_id=~"$tenant_id",tenant_id="__all__"}))')
+    assert every.count('{member_of=~"$tenant_id"') == 3
+    assert "group(" not in every and '"__all__"' not in every
     assert target["expr"].count("sum by (tenant_id) (sum_over_time(") == 6
     assert target["expr"].count(" > 0)") == 2, "no requests in the window: no data, never NaN"
     assert panel["options"]["sortBy"] == [{"displayName": "Error Rate %", "desc": True}]

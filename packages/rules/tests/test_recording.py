@@ -42,13 +42,14 @@ def test_requests_within_the_sla_read_each_tenants_own_sla_bucket_in_either_spel
 
 
 def test_every_recorded_series_exists_per_tenant_and_as_the_platform_aggregate():
+    member_of_all = (("member_of", "__all__"),)  # per-tenant request rates: what All selects in the error table
     for series in RECORDED[:-1]:  # the last, requests within the SLA, is one rule: its own test above
-        assert (series.name, ()) in RULES
+        assert (series.name, member_of_all if series.name.startswith("tenant_id_status:") else ()) in RULES
         assert (series.name, (("tenant_id", "__all__"),)) in RULES
 
 
 def test_rates_are_per_tenant_and_status_over_one_evaluation_plus_one_scrape():
-    assert RULES[("tenant_id_status:enhancement_requests:sum_rate", ())] == (
+    assert RULES[("tenant_id_status:enhancement_requests:sum_rate", (("member_of", "__all__"),))] == (
         "sum by (tenant_id, status) (rate(enhancement_requests_total[75s]))")
     assert RULES[("tenant_id_status:enhancement_requests:sum_rate", (("tenant_id", "__all__"),))] == (
         "sum by (status) (rate(enhancement_requests_total[75s]))")

@@ -48,7 +48,7 @@ from rich.table import Table
 from agentmon_bundle.serialize import yaml_bytes
 from agentmon_cli import bench, traffic
 from agentmon_config import PlatformConfig
-from agentmon_config.recorded import ALL_TENANTS, RECORDED, REQUEST_RATE, sli_error_rate, sli_request_rate
+from agentmon_config.recorded import ALL_TENANTS, MEMBER_LABEL, RECORDED, REQUEST_RATE, sli_error_rate, sli_request_rate
 from agentmon_config.slo import SLI_COARSE_STEP, SLI_WINDOWS
 from agentmon_dashboards import main_dashboard, to_json_dict
 from agentmon_live.demo import local_prometheus_config
@@ -62,7 +62,7 @@ from agentmon_simulator.server import serve
 
 SCRAPE = 15
 DAY = 86400
-CACHE_VERSION = "1"  # bump when the synthetic histories change
+CACHE_VERSION = "2"  # bump when the synthetic histories change
 CACHED_HISTORY_RETENTION = "100y"
 SLI_GROUP = "agentmon-sli"
 SLI_HISTORY_SECONDS = 3 * DAY + 3600  # the longest SLI window, and an hour
@@ -144,8 +144,9 @@ def write_raw(path: Path, tenants: int, start: int, end: int) -> None:
 
 
 def _recorded_labels(name: str, tenant: str) -> Iterator[str]:
-    if name.startswith("tenant_id_status:"):
-        yield from (f'{{tenant_id="{tenant}",status="{s}"}}' for s in ("success", "failure"))
+    if name == REQUEST_RATE.name:  # each tenant's series is a member of All, as the rule labels it
+        member = "" if tenant == ALL_TENANTS else f',{MEMBER_LABEL}="{ALL_TENANTS}"'
+        yield from (f'{{tenant_id="{tenant}",status="{s}"{member}}}' for s in ("success", "failure"))
     elif name.startswith("tenant_id_le:"):
         for bound in LATENCY_BUCKETS:
             yield f'{{tenant_id="{tenant}",le="{"+Inf" if math.isinf(bound) else f"{bound:g}"}"}}'
@@ -302,6 +303,7 @@ def _metric(url: str, name: str) -> float:
 class Cost:
     samples: int
     median_ms: float
+    spread_ms: str = ""  # fastest-slowest of the timed runs: how far one run may stray from the median
 
 
 def panel_queries(config: PlatformConfig) -> dict[str, tuple[bool, str]]:
@@ -332,7 +334,9 @@ def measure(server: PrometheusServer, query: tuple[bool, str], variable: str, ra
         started = time.perf_counter()
         query_once(server, query, variable, range_seconds, end)
         timings.append((time.perf_counter() - started) * 1000)
-    return Cost(samples, statistics.median(timings) if timings else math.nan)
+    if not timings:
+        return Cost(samples, math.nan)
+    return Cost(samples, statistics.median(timings), f"{min(timings):.1f}-{max(timings):.1f}")
 
 
 def selections(tenants: list[str], raw: bool) -> dict[str, str]:
@@ -381,7 +385,7 @@ def scale(root: Path, config: PlatformConfig, args: argparse.Namespace) -> list[
             for title, query in panel_queries(config).items():
                 cost = measure(server, query, variable, 7 * DAY, history.end, args.runs)
                 rows.append({"selection": name, "panel": title, "samples": cost.samples,
-                             "median_ms": round(cost.median_ms, 1)})
+                             "median_ms": round(cost.median_ms, 1), "spread_ms": cost.spread_ms})
             rows.append({"selection": name, "panel": "whole refresh (one query after another)",
                          "samples": sum(r["samples"] for r in rows if r["selection"] == name),
                          "median_ms": round(_refresh_ms(server, config, variable, history.end, args.runs), 1)})
@@ -531,11 +535,11 @@ def raw_estimate(week_rows: list[dict[str, Any]] | None, selection: str, panel: 
 
 def scale_table(rows: list[dict[str, Any]], week_rows: list[dict[str, Any]] | None) -> Table:
     t = Table(title="1,000 tenants over 7 days: recorded series (median of the timed runs)")
-    for column in ("selection", "panel", "samples", "median ms", "raw samples (extrapolated)"):
+    for column in ("selection", "panel", "samples", "median ms", "fastest-slowest ms", "raw samples (extrapolated)"):
         t.add_column(column, justify="left" if column in ("selection", "panel") else "right")
     for r in rows:
         estimate = raw_estimate(week_rows, r["selection"], r["panel"])
-        t.add_row(r["selection"], r["panel"], f"{r['samples']:,}", f"{r['median_ms']:.1f}",
+        t.add_row(r["selection"], r["panel"], f"{r['samples']:,}", f"{r['median_ms']:.1f}", r.get("spread_ms", ""),
                   f"~{estimate:,}" if estimate else "")
     return t
 
@@ -599,12 +603,12 @@ def write_report(path: Path, results: dict[str, Any], failed: list[str]) -> None
         lines.append("")
     if "scale" in results:
         lines += ["## 1,000 tenants over 7 days (recorded series only, synthetic; raw extrapolated)", "",
-                  "| selection | panel | samples | median ms | raw samples (extrapolated) |",
-                  "|---|---|---:|---:|---:|"]
+                  "| selection | panel | samples | median ms | fastest-slowest ms | raw samples (extrapolated) |",
+                  "|---|---|---:|---:|---:|---:|"]
         for r in results["scale"]:
             estimate = raw_estimate(results.get("raw_week"), r["selection"], r["panel"])
             lines.append(f"| {r['selection']} | {r['panel']} | {r['samples']:,} | {r['median_ms']:.1f} | "
-                         f"{f'~{estimate:,}' if estimate else ''} |")
+                         f"{r.get('spread_ms', '')} | {f'~{estimate:,}' if estimate else ''} |")
         lines.append("")
     if "rules" in results:
         lines += ["## Rule group evaluation, simulator serving 1,000 tenants", "",

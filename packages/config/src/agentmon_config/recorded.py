@@ -18,6 +18,10 @@ from agentmon_config.slo import SLI_WINDOWS
 
 # Reserved tenant_id of the platform aggregate; the tenant schema forbids it as a tenant name.
 ALL_TENANTS = "__all__"
+# Every per-tenant REQUEST_RATE series carries MEMBER_LABEL=ALL_TENANTS (the aggregate does not). A panel that lists
+# tenants selects them under All through this label, so that Prometheus reads exactly the series shown: the
+# selected tenants' under a selection, every tenant's once under All (never all tenants to keep a few of them).
+MEMBER_LABEL = "member_of"
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,7 @@ from agentmon_config.recorded import (
     ACTIVE_WORKERS,
     ALL_TENANTS,
     BUCKET_RATE,
+    MEMBER_LABEL,
     QUEUE_DEPTH,
     REQUEST_RATE,
     WORKERLESS_TENANTS,
@@ -65,15 +66,16 @@ def success_rate_percent(scope: str) -> str:
 
 
 def each_selected_tenant(build: Callable[[str], str]) -> str:
-    """`build(scope)` for each selected tenant; under All (the reserved value) for every tenant.
+    """`build(scope)` for each selected tenant; under All (the reserved value) for every tenant. `scope` selects
+    REQUEST_RATE series.
 
-    The first operand selects the chosen tenants and is empty under All; the second selects every tenant, and
-    is kept only when the platform aggregate matches the variable, which happens under All only.
+    The first scope matches the chosen tenants and nothing under All; the second matches every tenant's series
+    (they carry MEMBER_LABEL=ALL_TENANTS) under All and nothing under a selection. Either way Prometheus reads only
+    the series the panel shows: a selection of 3 tenants reads 3 tenants, whatever the fleet's size.
     """
-    not_aggregate = f'{TENANT_LABEL}!="{ALL_TENANTS}"'
-    all_selected = selector(REQUEST_RATE.name, tenant_variable_scope(), f'{TENANT_LABEL}="{ALL_TENANTS}"')
-    return (f"({build(f'{tenant_variable_scope()},{not_aggregate}')}) "
-            f"or ({build(not_aggregate)} and on () group({all_selected}))")
+    chosen = f'{tenant_variable_scope()},{TENANT_LABEL}!="{ALL_TENANTS}"'
+    every_tenant_under_all = f'{MEMBER_LABEL}=~"${TENANT_VARIABLE}"'
+    return f"({build(chosen)}) or ({build(every_tenant_under_all)})"
 
 
 def error_rate_percent_by_tenant() -> str:

@@ -15,7 +15,7 @@ A panel that sums or averages these over its step therefore covers the whole ste
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from agentmon_config import PlatformConfig, Tenant
 from agentmon_config.contract import TENANT_LABEL, le_spellings
@@ -27,6 +27,7 @@ from agentmon_config.recorded import (
     BURN_THRESHOLD,
     ERROR_BUDGET,
     LATENCY_SLA,
+    MEMBER_LABEL,
     QUEUE_DEPTH,
     QUEUE_THRESHOLD,
     REQUEST_RATE,
@@ -101,6 +102,12 @@ def _per_tenant_and_all(recorded: Recorded, build: Callable[[tuple[str, ...]], s
             RecordingRule(recorded.name, build(extra), labels=((TENANT_LABEL, ALL_TENANTS),)))
 
 
+def request_rate_rules(w: Windows) -> tuple[RecordingRule, RecordingRule]:
+    """REQUEST_RATE per tenant, each tenant's series marked as a member of All (MEMBER_LABEL), and the aggregate."""
+    per_tenant, aggregate = _per_tenant_and_all(REQUEST_RATE, lambda by: f"sum{_by(by)}(rate({REQUESTS}[{w.rate}]))")
+    return replace(per_tenant, labels=((MEMBER_LABEL, ALL_TENANTS),)), aggregate
+
+
 def recording_groups(config: PlatformConfig) -> tuple[RuleGroup, ...]:
     w, interval = Windows.for_config(config), config.rules.evaluation_interval
 
@@ -111,8 +118,7 @@ def recording_groups(config: PlatformConfig) -> tuple[RuleGroup, ...]:
 
     per_tenant_workers = workers((TENANT_LABEL,))
     return (
-        RuleGroup("agentmon-requests", interval, _per_tenant_and_all(
-            REQUEST_RATE, lambda by: f"sum{_by(by)}(rate({REQUESTS}[{w.rate}]))")),
+        RuleGroup("agentmon-requests", interval, request_rate_rules(w)),
         RuleGroup("agentmon-latency", interval, (
             *_per_tenant_and_all(BUCKET_RATE, lambda by: f"sum{_by(by)}(rate({DURATION_BUCKETS}[{w.rate}]))"),
             *within_sla_rules(config))),
