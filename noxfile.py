@@ -211,6 +211,12 @@ def preview(session: nox.Session) -> None:
 
 
 @nox.session(python=False)
+def report(session: nox.Session) -> None:
+    """Write the monthly SLO reports to build/reports/<month>/ (-- [agentmon report options], e.g. --month 2026-11)."""
+    run(session, "agentmon", "report", *session.posargs)
+
+
+@nox.session(python=False)
 def querybench(session: nox.Session) -> None:
     """Measure what the dashboard's queries cost Prometheus: raw vs recorded series, up to 1,000 tenants."""
     run(session, "agentmon", "querybench", *session.posargs)

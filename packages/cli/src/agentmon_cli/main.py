@@ -20,7 +20,7 @@ from agentmon_bundle.pipeline import check_bundle, query_count
 from agentmon_checks import compose, kubernetes
 from agentmon_checks.findings import Finding
 from agentmon_checks.kustomize import KustomizeError
-from agentmon_cli import backfill, bench, buildreport, project, querybench, tenant, traffic
+from agentmon_cli import backfill, bench, buildreport, project, querybench, report, tenant, traffic
 from agentmon_config import ConfigError, PlatformConfig, load_platform
 from agentmon_live import demo as live
 from agentmon_live.grafana import ALL
@@ -106,6 +106,7 @@ def _parser() -> argparse.ArgumentParser:
     _add_demo_parser(commands)
     _add_publish_parser(commands)
     _add_preview_parser(commands)
+    report.add_report_parser(commands)
     # Listed from the parser itself, so a new command can never be missing from the summary.
     parser.description = f"{__doc__.splitlines()[0]} Commands: {', '.join(commands.choices)}."
     return parser
