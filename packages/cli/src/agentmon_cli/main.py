@@ -149,7 +149,7 @@ def _traffic_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--noise", type=traffic.noise, default=0.1,
                    help="relative randomness, 0 to 1 (default 0.1; 0: exact, steady traffic)")
     # Described with the configuration's thresholds once --root is known (traffic.run_or_help).
-    p.add_argument("--incident", action="append", default=[], metavar="KIND:TENANT[@Ns]",
+    p.add_argument("--incident", action="append", default=[], metavar="KIND:TENANT[@Ns][+Ms]",
                    help="scripted incident, repeatable")
 
 
