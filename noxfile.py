@@ -212,8 +212,18 @@ def preview(session: nox.Session) -> None:
 
 @nox.session(python=False)
 def report(session: nox.Session) -> None:
-    """Write the monthly SLO reports to build/reports/<month>/ (-- [agentmon report options], e.g. --month 2026-11)."""
-    run(session, "agentmon", "report", *session.posargs)
+    """Write monthly SLO reports (-- [agentmon report options]); without options: the docs' sample report."""
+    if session.posargs:
+        run(session, "agentmon", "report", *session.posargs)
+        return
+    # The docs' sample: a fixed month of simulated traffic (profile, seed, incidents), so it changes only when the
+    # report, the simulator or the drawing do. Incidents: acme slow on Nov 5 14:00-17:00 and failing on Nov 18
+    # 14:00-14:20; globex failing on Nov 12 00:00-02:00 and Nov 23 21:00-21:30 (@ seconds from Nov 1 00:00 UTC).
+    incidents = ("latency-spike:acme@396000s+10800s", "failure-spike:acme@1519200s+1200s",
+                 "failure-spike:globex@950400s+7200s", "failure-spike:globex@1976400s+1800s")
+    run(session, "agentmon", "report", "--month", "2026-11", "--simulate", "--profile",
+        "docs/reports/simulator-profile.yaml", "--seed", "42", *(f"--incident={i}" for i in incidents),
+        "--out", "docs/reports")
 
 
 @nox.session(python=False)

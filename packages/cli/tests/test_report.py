@@ -17,6 +17,7 @@ unknown).
 
 from __future__ import annotations
 
+import math
 import re
 import subprocess
 from collections.abc import Iterator
@@ -27,6 +28,7 @@ import pytest
 from agentmon_alertkit import TENANTS, make_config
 
 from agentmon_cli import main as cli
+from agentmon_live.preview.chart import DailyPanel, daily_chart
 from agentmon_live.prometheus import PrometheusServer, free_loopback_port
 from agentmon_live.report.figures import Month
 from agentmon_testkit import prerequisite
@@ -302,3 +304,17 @@ def test_a_month_is_its_utc_calendar_days():
     """February 2028 (a leap year): 29 days, from 2028-02-01T00:00Z = 1832976000."""
     february = Month.parse("2028-02")
     assert (february.start, february.days, february.end - february.start) == (1832976000, 29, 29 * 86400)
+
+
+def test_the_daily_chart_draws_each_days_value_and_the_running_total():
+    """Bars of 10 %, none, 30 %: the running total reads 10, 10, 40; the success line keeps its gap."""
+    figure = daily_chart("t", "s", NOV1, (
+        DailyPanel("Success", [99.5, None, 98.0], reference=99.0, reference_label="SLO 99 %"),
+        DailyPanel("Burn", [10.0, None, 30.0], kind="bars", running_total="month so far")))
+    artists = {a.get_gid(): a for ax in figure.axes for a in [*ax.lines, *ax.patches] if a.get_gid()}
+    bars = [p.get_height() for ax in figure.axes for p in ax.patches if p.get_gid() == "daily-bars"]
+    assert bars[0::2] == [10.0, 30.0] and math.isnan(bars[1])
+    assert list(artists["daily-running-total"].get_ydata()) == [10.0, 10.0, 40.0]
+    line = list(artists["daily-line"].get_ydata())
+    assert line[0::2] == [99.5, 98.0] and math.isnan(line[1])
+    assert list(artists["daily-reference"].get_ydata()) == [99.0, 99.0]

@@ -106,7 +106,7 @@ def _parser() -> argparse.ArgumentParser:
     _add_demo_parser(commands)
     _add_publish_parser(commands)
     _add_preview_parser(commands)
-    report.add_report_parser(commands)
+    _add_report_parser(commands)
     # Listed from the parser itself, so a new command can never be missing from the summary.
     parser.description = f"{__doc__.splitlines()[0]} Commands: {', '.join(commands.choices)}."
     return parser
@@ -245,6 +245,16 @@ def _add_preview_parser(commands: Any) -> None:
         out.print(f"[green]preview ok[/]: {len(written)} picture(s)" if written else
                   f"preview: no dashboard differs from {args.against}; nothing written")
         return 0
+
+    p.set_defaults(run=traffic.run_or_help(p, run, DEFAULT_CONFIG, TENANTS_DIR))
+
+
+def _add_report_parser(commands: Any) -> None:
+    p = report.add_report_parser(commands, _traffic_options)
+
+    def run(args: argparse.Namespace) -> int:
+        config = load_platform(args.root / (args.config or DEFAULT_CONFIG), tenants_dir(args.root))
+        return report.run(args.root, config, args, lambda: _traffic(args))
 
     p.set_defaults(run=traffic.run_or_help(p, run, DEFAULT_CONFIG, TENANTS_DIR))
 

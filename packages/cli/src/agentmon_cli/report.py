@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -11,6 +12,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from agentmon_config import PlatformConfig
+from agentmon_live.demo import Traffic
 from agentmon_live.report import DEFAULT_OUTPUT, DEFAULT_PROMETHEUS
 
 out = Console(highlight=False)
@@ -22,32 +24,40 @@ as <out>/<month>/<tenant>.md with <tenant>-daily.png, and fleet.md: every tenant
 Counts are exact: the raw counter samples of the month, not increase() (docs/operations/slos-and-reports.md)."""
 
 
-def add_report_parser(commands: Any) -> None:
+def add_report_parser(commands: Any, traffic_options: Callable[[argparse.ArgumentParser], None]
+                      ) -> argparse.ArgumentParser:
     p = commands.add_parser("report", help="monthly SLO report per tenant and a fleet summary, from Prometheus",
-                            description=DESCRIPTION)
+                            description=DESCRIPTION, add_help=False)
     p.add_argument("--month", metavar="YYYY-MM",
                    help="calendar month in UTC, e.g. 2026-11 (default: the last full month before now)")
     p.add_argument("--tenant", action="append", default=[], metavar="ID",
                    help="a tenant to report on, repeatable (default: every tenant of tenants/)")
-    p.add_argument("--prometheus", metavar="URL", default=DEFAULT_PROMETHEUS,
+    p.add_argument("--prometheus", metavar="URL",
                    help=f"the Prometheus holding the platform's metrics (default {DEFAULT_PROMETHEUS}: the compose "
                         "stack's)")
     p.add_argument("--out", type=Path, default=DEFAULT_OUTPUT, metavar="DIR",
                    help=f"folder for <month>/ (default: {DEFAULT_OUTPUT}, under --root); an earlier report of the "
                         "month is replaced")
-    p.set_defaults(run=run, needs_config=True)
+    p.add_argument("--simulate", action="store_true",
+                   help="no Prometheus: the simulator's traffic over the whole month (options below; @Ns counts from "
+                        "the month's start) in a local Prometheus (needs promtool), for a sample report")
+    traffic_options(p)
+    return p
 
 
-def run(root: Path, config: PlatformConfig, args: argparse.Namespace) -> int:
+def run(root: Path, config: PlatformConfig, args: argparse.Namespace, traffic: Callable[[], Traffic]) -> int:
     from agentmon_live.report import command  # here: only this command loads matplotlib
     from agentmon_live.report.figures import Month
 
+    if args.simulate and args.prometheus:
+        raise ValueError("--prometheus and --simulate exclude each other: numbers come from one place")
     month = Month.parse(args.month) if args.month else Month.before(datetime.now(UTC))
-    request = command.Request(config=config, month=month, tenants=tuple(args.tenant), prometheus=args.prometheus,
-                              output=args.out)
+    request = command.Request(config=config, month=month, tenants=tuple(args.tenant),
+                              prometheus=args.prometheus or DEFAULT_PROMETHEUS, output=args.out,
+                              simulate=traffic() if args.simulate else None)
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with Progress(*columns, console=out, transient=True) as progress:
-        task = progress.add_task(f"report {month}: querying", total=None)
+        task = progress.add_task(f"report {month}: starting", total=None)
         folder = command.report(root, request,
                                 on_query=lambda done, total: progress.update(task, completed=done, total=total),
                                 on_step=lambda text: progress.update(task, description=f"report {month}: {text}"))

@@ -9,6 +9,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from itertools import accumulate
 
 import matplotlib.dates as mdates
 from matplotlib.axes import Axes
@@ -35,6 +36,7 @@ class DailyPanel:
     reference_label: str = ""
     unit: str = "%"
     colour: str = PALETTE[0]
+    running_total: str = ""  # a label: also draw the running sum of the values, on an axis of its own at the right
 
 
 def daily_chart(title: str, subtitle: str, first_day: int, panels: Sequence[DailyPanel]) -> Figure:
@@ -47,7 +49,7 @@ def daily_chart(title: str, subtitle: str, first_day: int, panels: Sequence[Dail
         figure.text(0.015, 1 - 0.55 / height, subtitle, color=MUTED, va="center", fontsize=9)
         for index, panel in enumerate(panels):
             bottom = (len(panels) - 1 - index) * PANEL_IN / height
-            ax = figure.add_axes((0.075, bottom + 0.45 / height, 0.9, (PANEL_IN - 0.8) / height),
+            ax = figure.add_axes((0.075, bottom + 0.45 / height, 0.85, (PANEL_IN - 0.8) / height),
                                  label=f"daily:{index}")
             _panel(ax, panel, first_day)
     return figure
@@ -57,23 +59,37 @@ def _panel(ax: Axes, panel: DailyPanel, first_day: int) -> None:
     days = [datetime.fromtimestamp(first_day + k * DAY_SECONDS, UTC) for k in range(len(panel.values))]
     values = [math.nan if v is None else v for v in panel.values]
     if panel.kind == "bars":
-        ax.bar(days, values, width=0.7, color=panel.colour, gid="daily-bars")
+        ax.bar(days, values, width=0.7, color=panel.colour, gid="daily-bars", label="per day")
     else:
-        ax.plot(days, values, color=panel.colour, linewidth=1.5, marker="o", markersize=3, gid="daily-line")
+        ax.plot(days, values, color=panel.colour, linewidth=1.5, marker="o", markersize=3, gid="daily-line",
+                label="per day")
     if panel.reference is not None:
         ax.axhline(panel.reference, color=PALETTE[4], linewidth=1.2, linestyle="--", gid="daily-reference",
                    label=panel.reference_label)
-        ax.legend(loc="best", frameon=False, fontsize=8)
+    handles = ax.get_legend_handles_labels()
+    if panel.running_total:
+        total = ax.twinx()
+        total.plot(days, list(accumulate(0.0 if math.isnan(v) else v for v in values)), color=PALETTE[5],
+                   linewidth=1.5, drawstyle="steps-mid", gid="daily-running-total", label=panel.running_total)
+        total.set_ylim(bottom=0)
+        _value_axis(total, panel.unit)
+        handles = tuple(a + b for a, b in zip(handles, total.get_legend_handles_labels(), strict=True))
+    if panel.reference is not None or panel.running_total:
+        ax.legend(*handles, loc="upper left", frameon=False, fontsize=8)
     ax.set_title(panel.title, loc="left", color=TEXT, fontsize=10, fontweight="bold")
     ax.set_facecolor(PANEL_BG)
     half_day = timedelta(hours=12)
     ax.set_xlim(days[0] - half_day, days[-1] + half_day)
     ax.xaxis.set_major_locator(mdates.DayLocator(bymonthday=(1, 5, 10, 15, 20, 25), tz=UTC))
     ax.xaxis.set_major_formatter(mdates.DateFormatter("%m-%d", tz=UTC))
-    ax.yaxis.set_major_locator(MaxNLocator(nbins=5))
-    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}{' %' if panel.unit == '%' else ''}"))
-    ax.tick_params(labelsize=8, colors=MUTED, length=0)
+    _value_axis(ax, panel.unit)
     ax.grid(True, color="#EBEBEC", linewidth=0.8)
     ax.set_axisbelow(True)
+
+
+def _value_axis(ax: Axes, unit: str) -> None:
+    ax.yaxis.set_major_locator(MaxNLocator(nbins=5))
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}{' %' if unit == '%' else ''}"))
+    ax.tick_params(labelsize=8, colors=MUTED, length=0)
     for spine in ax.spines.values():
         spine.set_color(PANEL_EDGE)

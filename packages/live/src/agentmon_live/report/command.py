@@ -9,13 +9,16 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Callable
+import subprocess
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 from matplotlib.figure import Figure
 
 from agentmon_config import PlatformConfig, Tenant
+from agentmon_live.demo import Traffic
 from agentmon_live.owned import scratch_dir, sweep_scratch
 from agentmon_live.preview.chart import DailyPanel, daily_chart
 from agentmon_live.preview.draw import png_bytes
@@ -25,6 +28,7 @@ from agentmon_live.report import DEFAULT_OUTPUT, DEFAULT_PROMETHEUS
 from agentmon_live.report.document import fleet_page, minute, tenant_page
 from agentmon_live.report.figures import Month, TenantMonth, tenant_month
 from agentmon_live.report.history import REQUESTS, Progress, fetch_counts
+from agentmon_live.report.simulated import describe, simulated_month
 
 FLEET_PAGE = "fleet.md"
 
@@ -40,26 +44,41 @@ class Request:
     tenants: tuple[str, ...] = ()  # empty: every configured tenant
     prometheus: str = DEFAULT_PROMETHEUS
     output: Path = DEFAULT_OUTPUT  # the month's folder is created inside
+    simulate: Traffic | None = None  # instead of --prometheus: this traffic, simulated over the month
 
 
 def report(root: Path, request: Request, on_query: Progress = lambda done, total: None,
            on_step: Callable[[str], None] = lambda text: None) -> Path:
     """Write <output>/<month>/ (a page and a chart per tenant, fleet.md); return that folder."""
     tenants = selected(request.config, request.tenants)
-    client = _reachable(request.prometheus)
     month = request.month
-    on_step(f"reading {month} for {len(tenants)} tenant(s) from {client.url}")
-    counts = fetch_counts(client, tenants, month.start, month.end, on_query)
+    with _source(request, on_step) as (client, source):
+        on_step(f"reading {month} for {len(tenants)} tenant(s)")
+        counts = fetch_counts(client, tenants, month.start, month.end, on_query)
     if not any(c.requests for c in counts.values()):
         raise ReportError(f"no data for {month} ({minute(month.start)} to {minute(month.end)} UTC): {client.url} "
                           f"holds no samples of {REQUESTS} in that month for {', '.join(t.tenant_id for t in tenants)}"
                           " (before the data began, or beyond the retention?)")
     reports = [tenant_month(t, month, counts[t.tenant_id]) for t in tenants]
     on_step(f"drawing {len(reports)} chart(s)")
-    files = _files(reports, f"the Prometheus at {client.url}")
+    files = _files(reports, source)
     target = _output(root, request) / str(month)
     _write_folder(target, files)
     return target
+
+
+@contextmanager
+def _source(request: Request, on_step: Callable[[str], None]) -> Iterator[tuple[PrometheusClient, str]]:
+    if request.simulate is None:
+        client = _reachable(request.prometheus)
+        yield client, f"the Prometheus at {client.url}"
+        return
+    on_step(f"simulating {request.month} into a local Prometheus")
+    try:
+        with simulated_month(request.simulate, request.month) as server:
+            yield server, describe(request.simulate)
+    except subprocess.CalledProcessError as exc:
+        raise ReportError(f"--simulate: promtool failed: {exc.stderr.decode(errors='replace').strip()}") from None
 
 
 def selected(config: PlatformConfig, wanted: tuple[str, ...]) -> list[Tenant]:
@@ -105,7 +124,8 @@ def _chart(r: TenantMonth) -> Figure:
         r.month.start,
         (DailyPanel("Success ratio", success, reference=float(r.objective * 100),
                     reference_label=f"SLO {r.tenant.success_rate_slo:g} %"),
-         DailyPanel("Error budget burn (share of the month's budget)", burn, kind="bars", colour=PALETTE[3])))
+         DailyPanel("Error budget burn (share of the month's budget)", burn, kind="bars", colour=PALETTE[3],
+                    running_total="month so far (right axis)")))
 
 
 def _output(root: Path, request: Request) -> Path:
