@@ -217,10 +217,12 @@ def report(session: nox.Session) -> None:
         run(session, "agentmon", "report", *session.posargs)
         return
     # The docs' sample: a fixed month of simulated traffic (profile, seed, incidents), so it changes only when the
-    # report, the simulator or the drawing do. Incidents: acme slow on Nov 5 14:00-17:00 and failing on Nov 18
-    # 14:00-14:20; globex failing on Nov 12 00:00-02:00 and Nov 23 21:00-21:30 (@ seconds from Nov 1 00:00 UTC).
-    incidents = ("latency-spike:acme@396000s+10800s", "failure-spike:acme@1519200s+1200s",
-                 "failure-spike:globex@950400s+7200s", "failure-spike:globex@1976400s+1800s")
+    # report, the simulator or the drawing do. Incidents (@ seconds from Nov 1 00:00 UTC): acme slow on Nov 5
+    # 14:00-17:00, failing on Nov 18 02:00-14:00 (enough to miss its SLO) and Nov 26 09:00-09:45; globex failing on
+    # Nov 12 00:00-02:00 and Nov 23 21:00-21:30.
+    incidents = ("latency-spike:acme@396000s+10800s", "failure-spike:acme@1476000s+43200s",
+                 "failure-spike:acme@2192400s+2700s", "failure-spike:globex@950400s+7200s",
+                 "failure-spike:globex@1976400s+1800s")
     run(session, "agentmon", "report", "--month", "2026-11", "--simulate", "--profile",
         "docs/reports/simulator-profile.yaml", "--seed", "42", *(f"--incident={i}" for i in incidents),
         "--out", "docs/reports")

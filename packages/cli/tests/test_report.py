@@ -318,3 +318,8 @@ def test_the_daily_chart_draws_each_days_value_and_the_running_total():
     line = list(artists["daily-line"].get_ydata())
     assert line[0::2] == [99.5, 98.0] and math.isnan(line[1])
     assert list(artists["daily-reference"].get_ydata()) == [99.0, 99.0]
+
+
+def test_simulate_and_prometheus_exclude_each_other(project, capsys):
+    assert report(project, "http://127.0.0.1:1", "--simulate", "--month", "2026-11") == 2
+    assert "--prometheus and --simulate exclude each other" in capsys.readouterr().err

@@ -75,7 +75,8 @@ def _panel(ax: Axes, panel: DailyPanel, first_day: int) -> None:
         _value_axis(total, panel.unit)
         handles = tuple(a + b for a, b in zip(handles, total.get_legend_handles_labels(), strict=True))
     if panel.reference is not None or panel.running_total:
-        ax.legend(*handles, loc="upper left", frameon=False, fontsize=8)
+        # Bars rise from 0 and leave the top left free; a ratio's line runs high and leaves the bottom free.
+        ax.legend(*handles, loc="upper left" if panel.kind == "bars" else "lower left", frameon=False, fontsize=8)
     ax.set_title(panel.title, loc="left", color=TEXT, fontsize=10, fontweight="bold")
     ax.set_facecolor(PANEL_BG)
     half_day = timedelta(hours=12)

@@ -71,12 +71,13 @@ def report(root: Path, request: Request, on_query: Progress = lambda done, total
 def _source(request: Request, on_step: Callable[[str], None]) -> Iterator[tuple[PrometheusClient, str]]:
     if request.simulate is None:
         client = _reachable(request.prometheus)
-        yield client, f"the Prometheus at {client.url}"
+        yield client, f"numbers from the Prometheus at {client.url}, made by `agentmon report --month {request.month}`"
         return
     on_step(f"simulating {request.month} into a local Prometheus")
     try:
         with simulated_month(request.simulate, request.month) as server:
-            yield server, describe(request.simulate)
+            yield server, (f"numbers from {describe(request.simulate)}, made by `agentmon report --month "
+                           f"{request.month} --simulate`")
     except subprocess.CalledProcessError as exc:
         raise ReportError(f"--simulate: promtool failed: {exc.stderr.decode(errors='replace').strip()}") from None
 

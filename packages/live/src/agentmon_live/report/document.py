@@ -50,11 +50,11 @@ def budget_text(report: TenantMonth) -> str:
 
 
 def tenant_page(report: TenantMonth, source: str, chart: str) -> str:
+    """`source`: where the numbers come from and which command made the page, as a clause."""
     tenant, month = report.tenant, report.month
     lines = [
         f"# SLO report {month.title}: {tenant.display_name} ({tenant.tenant_id})", "",
-        f"Calendar month {minute(month.start)} to {minute(month.end)} UTC; numbers from {source}, made by "
-        f"`agentmon report --month {month}`.", "",
+        f"Calendar month {minute(month.start)} to {minute(month.end)} UTC; {source}.", "",
         "| measure | value |", "|---|---|",
         f"| Success ratio | {percent(report.success_ratio)} |",
         f"| Objective (SLO) | {slo_text(report)}: {verdict(report)} |",
@@ -66,7 +66,7 @@ def tenant_page(report: TenantMonth, source: str, chart: str) -> str:
         "## Worst incident windows", "",
         f"Runs of consecutive minutes in which more than {budget_percent(report)} of the requests failed (the "
         f"error budget), the {len(report.worst_incidents) or 'three'} with the most failed requests "
-        f"({len(report.incidents)} such run(s) in the month).", "",
+        f"({len(report.incidents):,} such run(s) in the month).", "",
         *_incident_table(report.worst_incidents), "",
         "## Daily success ratio and error budget burn", "",
         f"![Daily success ratio and error budget burn of {tenant.tenant_id}, {month.title}]({chart})", "",
@@ -106,8 +106,7 @@ def fleet_page(reports: Sequence[TenantMonth], source: str, pages: dict[str, str
     lines = [
         f"# SLO fleet summary {month.title}", "",
         f"{len(reports)} tenant(s), most error budget used first; {missed} missed the SLO. Calendar month "
-        f"{minute(month.start)} to {minute(month.end)} UTC; numbers from {source}, made by "
-        f"`agentmon report --month {month}`.", "",
+        f"{minute(month.start)} to {minute(month.end)} UTC; {source}.", "",
         "| tenant | SLO | success ratio | SLO met | error budget used | requests | failed | within latency SLA | "
         "worst incident (start UTC, failed) | report |",
         "|---|---|---|---|---|---|---|---|---|---|"]

@@ -6,6 +6,7 @@ so "at the SLO" is at the SLO, not a rounding away from it.
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -149,13 +150,13 @@ def tenant_month(tenant: Tenant, month: Month, counts: Counts) -> TenantMonth:
         incidents=incidents(counts, Fraction(error_budget(tenant.success_rate_slo))))
 
 
-def _total(table: dict[int, Fraction]) -> Fraction:
-    return sum(table.values(), Fraction(0))
+def _total(table: dict[int, float]) -> Fraction:
+    return Fraction(math.fsum(table.values()))
 
 
 def _day(counts: Counts, start: int) -> Day:
-    def within(table: dict[int, Fraction]) -> Fraction:
-        return sum((v for minute, v in table.items() if start <= minute < start + DAY), Fraction(0))
+    def within(table: dict[int, float]) -> Fraction:
+        return Fraction(math.fsum(v for minute, v in table.items() if start <= minute < start + DAY))
 
     return Day(start, within(counts.requests), within(counts.failures))
 
@@ -164,13 +165,13 @@ def incidents(counts: Counts, budget: Fraction) -> tuple[Incident, ...]:
     """Every run of consecutive burning minutes (failures / requests > budget; a minute without requests burns
     nothing and ends a run), most failures first, then earliest first."""
     burning = sorted(m for m, requests in counts.requests.items()
-                     if requests and counts.failures.get(m, 0) / requests > budget)
+                     if requests and Fraction(counts.failures.get(m, 0.0)) / Fraction(requests) > budget)
     runs: list[list[int]] = []
     for minute in burning:
         if runs and runs[-1][-1] == minute - MINUTE:
             runs[-1].append(minute)
         else:
             runs.append([minute])
-    found = [Incident(run[0], run[-1] + MINUTE, sum((counts.failures.get(m, Fraction(0)) for m in run), Fraction(0)),
-                      sum((counts.requests[m] for m in run), Fraction(0))) for run in runs]
+    found = [Incident(run[0], run[-1] + MINUTE, Fraction(math.fsum(counts.failures.get(m, 0.0) for m in run)),
+                      Fraction(math.fsum(counts.requests[m] for m in run))) for run in runs]
     return tuple(sorted(found, key=lambda i: (-i.failures, i.start)))
