@@ -285,7 +285,7 @@ def test_an_unknown_tenant_is_named_with_the_configured_ones(project, capsys):
             in capsys.readouterr().err)
 
 
-@pytest.mark.parametrize("month", ["2026-13", "2026-1", "11-2026", "2026-11-01", "2026-00"])
+@pytest.mark.parametrize("month", ["2026-13", "2026-1", "11-2026", "2026-11-01", "2026-00", "0000-01"])
 def test_a_malformed_month_is_refused(project, capsys, month):
     assert report(project, "http://127.0.0.1:1", "--month", month) == 2
     assert f"--month {month!r}: expected a calendar month as YYYY-MM, e.g. 2026-11" in capsys.readouterr().err

@@ -19,7 +19,7 @@ from agentmon_live.report.history import Counts
 DAY = 86400
 MINUTE = 60
 WORST_INCIDENTS = 3
-MONTH_PATTERN = re.compile(r"(?P<year>[0-9]{4})-(?P<month>0[1-9]|1[0-2])")
+MONTH_PATTERN = re.compile(r"(?P<year>[1-9][0-9]{3})-(?P<month>0[1-9]|1[0-2])")
 
 
 @dataclass(frozen=True)
