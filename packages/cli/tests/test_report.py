@@ -323,3 +323,12 @@ def test_the_daily_chart_draws_each_days_value_and_the_running_total():
 def test_simulate_and_prometheus_exclude_each_other(project, capsys):
     assert report(project, "http://127.0.0.1:1", "--simulate", "--month", "2026-11") == 2
     assert "--prometheus and --simulate exclude each other" in capsys.readouterr().err
+
+
+@pytest.mark.e2e
+def test_a_failed_run_leaves_the_previous_report_of_the_month_as_it_was(project, november, capsys):
+    before = {p.name: p.read_bytes() for p in november.iterdir()}
+    url = f"http://127.0.0.1:{free_loopback_port()}"
+    assert report(project, url, "--month", "2026-11") == 2
+    assert {p.name: p.read_bytes() for p in november.iterdir()} == before
+    assert [p.name for p in november.parent.iterdir()] == ["2026-11"]  # no staging folder left beside it
