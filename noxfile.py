@@ -220,6 +220,24 @@ def preview(session: nox.Session) -> None:
 
 
 @nox.session(python=False)
+def report(session: nox.Session) -> None:
+    """Write monthly SLO reports (-- [agentmon report options]); without options: the docs' sample report."""
+    if session.posargs:
+        run(session, "agentmon", "report", *session.posargs)
+        return
+    # The docs' sample: a fixed month of simulated traffic (profile, seed, incidents), so it changes only when the
+    # report, the simulator or the drawing do. Incidents (@ seconds from Nov 1 00:00 UTC): acme slow on Nov 5
+    # 14:00-17:00, failing on Nov 18 02:00-14:00 (enough to miss its SLO) and Nov 26 09:00-09:45; globex failing on
+    # Nov 12 00:00-02:00 and Nov 23 21:00-21:30.
+    incidents = ("latency-spike:acme@396000s+10800s", "failure-spike:acme@1476000s+43200s",
+                 "failure-spike:acme@2192400s+2700s", "failure-spike:globex@950400s+7200s",
+                 "failure-spike:globex@1976400s+1800s")
+    run(session, "agentmon", "report", "--month", "2026-11", "--simulate", "--profile",
+        "docs/reports/simulator-profile.yaml", "--seed", "42", *(f"--incident={i}" for i in incidents),
+        "--out", "docs/reports")
+
+
+@nox.session(python=False)
 def querybench(session: nox.Session) -> None:
     """Measure what the dashboard's queries cost Prometheus: raw vs recorded series, up to 1,000 tenants."""
     run(session, "agentmon", "querybench", *session.posargs)

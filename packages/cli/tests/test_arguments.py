@@ -75,7 +75,8 @@ def test_the_help_summary_names_every_command(capsys):
     with pytest.raises(SystemExit):
         cli.main(["--help"])
     assert " ".join(capsys.readouterr().out.split()).count(
-        "Commands: build, validate, bench, tenant, backfill, querybench, simulate, demo, publish, preview.") == 1
+        "Commands: build, validate, bench, tenant, backfill, querybench, simulate, demo, publish, preview, "
+        "report.") == 1
 
 
 def test_the_demo_help_counts_no_panels(capsys):

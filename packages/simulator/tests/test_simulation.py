@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import math
+import re
 import signal
 import subprocess
 import sys
@@ -72,6 +73,16 @@ def test_incidents_start_after_their_delay_and_cross_thresholds():
     assert now.p95_seconds == pytest.approx(240)
 
 
+def test_an_incident_with_a_duration_ends_after_it():
+    """failure-spike:acme@10s+5s: from 10 s up to (not including) 15 s after the start."""
+    simulation = Simulation((ACME,), (parse_incident("failure-spike:acme@10s+5s", LIMITS),), noise=0)
+    states = []
+    for _ in range(4):
+        simulation.tick(4.0)  # at 4, 8, 12, 16 s
+        states.append(simulation.current(ACME).failure_ratio)
+    assert states == [ACME.failure_ratio, ACME.failure_ratio, 0.25, ACME.failure_ratio]
+
+
 def test_same_seed_same_traffic_and_noise_varies_it():
     assert default_profiles(("a", "b"), LIMITS, seed=7) == default_profiles(("a", "b"), LIMITS, seed=7)
     assert default_profiles(("a", "b"), LIMITS, seed=7) != default_profiles(("a", "b"), LIMITS, seed=8)
@@ -82,11 +93,12 @@ def test_same_seed_same_traffic_and_noise_varies_it():
 
 
 @pytest.mark.parametrize(("text", "message"), [
-    ("meltdown:acme", "expected KIND:TENANT[@SECONDSs] with KIND one of failure-spike"),
+    ("meltdown:acme", "expected KIND:TENANT[@SECONDSs][+SECONDSs] with KIND one of failure-spike"),
+    ("failure-spike:acme+10m", "expected KIND:TENANT"),
     ("failure-spike", "expected KIND:TENANT"),
 ])
 def test_bad_incident_is_explained(text, message):
-    with pytest.raises(ValueError, match=message.replace("[", r"\[")):
+    with pytest.raises(ValueError, match=re.escape(message)):
         parse_incident(text, LIMITS)
 
 

@@ -20,7 +20,7 @@ from agentmon_bundle.pipeline import check_bundle, query_count
 from agentmon_checks import compose, kubernetes
 from agentmon_checks.findings import Finding
 from agentmon_checks.kustomize import KustomizeError
-from agentmon_cli import backfill, bench, buildreport, project, querybench, tenant, traffic
+from agentmon_cli import backfill, bench, buildreport, project, querybench, report, tenant, traffic
 from agentmon_config import ConfigError, PlatformConfig, load_platform
 from agentmon_live import demo as live
 from agentmon_live.grafana import ALL
@@ -106,6 +106,7 @@ def _parser() -> argparse.ArgumentParser:
     _add_demo_parser(commands)
     _add_publish_parser(commands)
     _add_preview_parser(commands)
+    _add_report_parser(commands)
     # Listed from the parser itself, so a new command can never be missing from the summary.
     parser.description = f"{__doc__.splitlines()[0]} Commands: {', '.join(commands.choices)}."
     return parser
@@ -148,7 +149,7 @@ def _traffic_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--noise", type=traffic.noise, default=0.1,
                    help="relative randomness, 0 to 1 (default 0.1; 0: exact, steady traffic)")
     # Described with the configuration's thresholds once --root is known (traffic.run_or_help).
-    p.add_argument("--incident", action="append", default=[], metavar="KIND:TENANT[@Ns]",
+    p.add_argument("--incident", action="append", default=[], metavar="KIND:TENANT[@Ns][+Ms]",
                    help="scripted incident, repeatable")
 
 
@@ -244,6 +245,16 @@ def _add_preview_parser(commands: Any) -> None:
         out.print(f"[green]preview ok[/]: {len(written)} picture(s)" if written else
                   f"preview: no dashboard differs from {args.against}; nothing written")
         return 0
+
+    p.set_defaults(run=traffic.run_or_help(p, run, DEFAULT_CONFIG, TENANTS_DIR))
+
+
+def _add_report_parser(commands: Any) -> None:
+    p = report.add_report_parser(commands, _traffic_options)
+
+    def run(args: argparse.Namespace) -> int:
+        config = load_platform(args.root / (args.config or DEFAULT_CONFIG), tenants_dir(args.root))
+        return report.run(args.root, config, args, lambda: _traffic(args))
 
     p.set_defaults(run=traffic.run_or_help(p, run, DEFAULT_CONFIG, TENANTS_DIR))
 

@@ -47,7 +47,8 @@ def repository(root: Path, config: Path | None, default_config: Path, tenants_di
 def incidents_help(limits: Limits) -> str:
     kinds = "; ".join(f"{name}: {kind.describe(limits)}" for name, kind in INCIDENT_KINDS.items())
     # argparse %-formats help texts: a literal percent sign must be doubled.
-    return f"scripted incident, repeatable. {kinds}".replace("%", "%%")
+    return (f"scripted incident, repeatable: starting N seconds in (default 0), lasting M seconds (default: to the "
+            f"end). {kinds}").replace("%", "%%")
 
 
 def add_help_option(p: argparse.ArgumentParser) -> None:

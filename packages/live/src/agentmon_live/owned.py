@@ -24,9 +24,10 @@ SCRATCH = re.compile(r"agentmon-(?P<kind>.+)-(?P<pid>[0-9]+)-[a-z0-9_]+")  # tem
 PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
 
 
-def scratch_dir(kind: str) -> tempfile.TemporaryDirectory[str]:
-    """A temporary folder whose name says which process owns it, so a later run can tell a leftover."""
-    return tempfile.TemporaryDirectory(prefix=f"agentmon-{kind}-{os.getpid()}-")
+def scratch_dir(kind: str, folder: Path | None = None) -> tempfile.TemporaryDirectory[str]:
+    """A temporary folder whose name says which process owns it, so a later run can tell a leftover; in `folder`
+    (default: the system's), e.g. beside a folder that is then swapped in by rename (same file system)."""
+    return tempfile.TemporaryDirectory(prefix=f"agentmon-{kind}-{os.getpid()}-", dir=folder)
 
 
 def sweep_scratch(folder: Path | None = None) -> list[Path]:

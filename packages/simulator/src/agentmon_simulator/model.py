@@ -138,7 +138,7 @@ INCIDENT_KINDS = {
         lambda p, lim: replace(p, latency_median_seconds=max(
             p.latency_median_seconds, _slow_p95(lim) / math.exp(p.latency_spread * Z95)))),
 }
-_INCIDENT = re.compile(r"(?P<kind>[a-z-]+):(?P<tenant>[a-z][a-z0-9-]*)(?:@(?P<after>\d+)s)?")
+_INCIDENT = re.compile(r"(?P<kind>[a-z-]+):(?P<tenant>[a-z][a-z0-9-]*)(?:@(?P<after>\d+)s)?(?:\+(?P<lasting>\d+)s)?")
 
 
 @dataclass(frozen=True)
@@ -147,15 +147,21 @@ class Incident:
     tenant: str
     after_seconds: float
     limits: Limits
+    lasting_seconds: float = math.inf  # until the simulator stops, unless the incident says +Ns
 
     def apply(self, profile: TenantProfile) -> TenantProfile:
         return INCIDENT_KINDS[self.kind].apply(profile, self.limits)
 
+    def active(self, elapsed: float) -> bool:
+        return self.after_seconds <= elapsed < self.after_seconds + self.lasting_seconds
+
 
 def parse_incident(text: str, limits: Limits) -> Incident:
-    """KIND:TENANT[@Ns], e.g. failure-spike:acme@60s (starts 60 s after the simulator)."""
+    """KIND:TENANT[@Ns][+Ms], e.g. failure-spike:acme@60s (starts 60 s after the simulator and goes on) or
+    failure-spike:acme@60s+600s (over after 10 minutes)."""
     match = _INCIDENT.fullmatch(text)
     if not match or match["kind"] not in INCIDENT_KINDS:
         kinds = ", ".join(INCIDENT_KINDS)
-        raise ValueError(f"incident {text!r}: expected KIND:TENANT[@SECONDSs] with KIND one of {kinds}")
-    return Incident(match["kind"], match["tenant"], float(match["after"] or 0), limits)
+        raise ValueError(f"incident {text!r}: expected KIND:TENANT[@SECONDSs][+SECONDSs] with KIND one of {kinds}")
+    lasting = float(match["lasting"]) if match["lasting"] else math.inf
+    return Incident(match["kind"], match["tenant"], float(match["after"] or 0), limits, lasting)

@@ -90,9 +90,9 @@ class Simulation:
         self.tick(0.0)
 
     def current(self, profile: TenantProfile) -> TenantProfile:
-        """The profile with every incident that has started applied."""
+        """The profile with every incident that has started and not ended applied."""
         for incident in self.incidents:
-            if incident.tenant == profile.tenant and self.elapsed >= incident.after_seconds:
+            if incident.tenant == profile.tenant and incident.active(self.elapsed):
                 profile = incident.apply(profile)
         return profile
 

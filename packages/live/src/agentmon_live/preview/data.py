@@ -98,7 +98,7 @@ def backfilled(traffic: Traffic, config: PlatformConfig, range_seconds: float, e
         storage = Path(work) / "data"
         source = Path(work) / "history.om"
         with source.open("w") as out:
-            write_openmetrics(_simulation(traffic, shift=last - int(range_seconds) - first), first, last, step, out)
+            write_openmetrics(shifted(traffic, shift=last - int(range_seconds) - first), first, last, step, out)
         subprocess.run([promtool, "tsdb", "create-blocks-from", "openmetrics", "--quiet", str(source), str(storage)],
                        check=True, capture_output=True, preexec_fn=die_with_parent())
         config_file = Path(work) / "prometheus.yml"
@@ -115,7 +115,7 @@ def backfilled(traffic: Traffic, config: PlatformConfig, range_seconds: float, e
             yield server
 
 
-def _simulation(traffic: Traffic, shift: float) -> Simulation:
+def shifted(traffic: Traffic, shift: float) -> Simulation:
     """The traffic's simulation with each incident delayed by `shift` seconds (the warm-up)."""
     plain = simulation_from(replace(traffic, incidents=()))
     incidents = tuple(replace(i, after_seconds=i.after_seconds + shift)
@@ -123,14 +123,15 @@ def _simulation(traffic: Traffic, shift: float) -> Simulation:
     return Simulation(plain.profiles, incidents, noise=traffic.noise, seed=traffic.seed)
 
 
-def write_openmetrics(simulation: Simulation, first: int, last: int, step: int, out: TextIO) -> None:
-    """Advance the simulation in the live simulator's ticks, take every sample once per scrape interval,
-    timestamped, and write them grouped by metric family as OpenMetrics requires."""
+def write_openmetrics(simulation: Simulation, first: int, last: int, step: int, out: TextIO,
+                      tick_seconds: float = TICK_SECONDS) -> None:
+    """Advance the simulation in ticks (by default the live simulator's), take every sample once per scrape
+    interval, timestamped, and write them grouped by metric family as OpenMetrics requires."""
     families: dict[str, tuple[str, list[str]]] = {}
-    ticks = round(step / TICK_SECONDS)
+    ticks = round(step / tick_seconds)
     for at in range(first, last + 1, step):
         for _ in range(ticks if at > first else 0):
-            simulation.tick(TICK_SECONDS)
+            simulation.tick(tick_seconds)
         for metric in simulation.metrics.collect():
             lines = families.setdefault(metric.name, (metric.type, []))[1]
             lines += [f"{s.name}{_labels(s.labels)} {s.value!r} {at}\n" for s in metric.samples]
