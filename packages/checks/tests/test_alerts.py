@@ -17,7 +17,7 @@ from agentmon_checks.kustomize import render_overlays
 from agentmon_checks.rules import recorded_series
 from agentmon_config import ConfigError, load_platform
 from agentmon_live.prometheus import PrerequisiteMissing, find_binary
-from agentmon_rules import alertmanager_config
+from agentmon_rules import alertmanager_config, recording_document
 
 REPO = Path(__file__).resolve().parents[3]
 CONFIG = load_platform(REPO / "config/platform.yaml", REPO / "tenants")
@@ -47,7 +47,7 @@ def findings(root: Path = REPO, edit_rules=None, edit_routing=None, dashboards=N
     if edit_routing:
         edit_routing(alertmanager["alertmanager.yml"])
         files[ROUTING] = yaml_bytes(alertmanager["alertmanager.yml"])
-    recorded = recorded_series(rules["agentmon.rules.yml"])
+    recorded = recorded_series(recording_document(rules))
     return [str(f) for f in alerts.check_alerts(root, CONFIG, RULES_ROOT, rules, ALERTMANAGER_ROOT, alertmanager,
                                                 dashboards or RENDERED.dashboards, files, recorded)]
 

@@ -72,6 +72,8 @@ def test_prod_delivers_the_recording_rules_the_alerts_and_their_routing_to_the_o
     assert operator == [("AlertmanagerConfig", "agentmon-routing", "monitoring"),
                         ("AlertmanagerConfig", "agentmon-routing-05", "monitoring"),
                         ("PrometheusRule", "agentmon-alerts", "monitoring"),
+                        ("PrometheusRule", "agentmon-limits-26", "monitoring"),  # globex's limits
+                        ("PrometheusRule", "agentmon-limits-30", "monitoring"),  # acme's
                         ("PrometheusRule", "agentmon-recording-rules", "monitoring")]
     rules = objects("prod")
     assert rules["PrometheusRule/agentmon-recording-rules"]["spec"] == YAML(typ="safe").load(
