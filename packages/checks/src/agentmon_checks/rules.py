@@ -19,7 +19,7 @@ from agentmon_checks.dashboards import contract_violations
 from agentmon_checks.findings import Finding
 from agentmon_checks.tools import tool_check, tool_check_all
 from agentmon_config.contract import series_labels
-from agentmon_rules import RULE_FILE, operator_path_of, recording_document, recording_files
+from agentmon_rules import operator_path_of, recording_files
 
 PROMETHEUS_RULE_API = "monitoring.coreos.com/v1"
 _GROUP_FIELDS = frozenset({"name", "interval", "rules", "limit", "query_offset", "partial_response_strategy"})

@@ -86,8 +86,8 @@ def render_rules(config: PlatformConfig) -> dict[str, dict[str, Any]]:
                   **{f"{RULES_CONFIGMAP}-limits-{shard}": [limits_file(shard)] for shard in shards}}
     operator = {PROMETHEUS_RULE_FILE: prometheus_rule(config, main),
                 ALERTS_PROMETHEUS_RULE_FILE: prometheus_rule(config, alerts, ALERTS_PROMETHEUS_RULE_NAME),
-                **{operator_path_of(limits_file(shard)).removeprefix(f"{OPERATOR_DIR}/"): prometheus_rule(config, (group,), group.name)
-                   for shard, group in shards.items()}}
+                **{operator_path_of(limits_file(shard)).removeprefix(f"{OPERATOR_DIR}/"):
+                   prometheus_rule(config, (group,), group.name) for shard, group in shards.items()}}
     return {
         RULE_FILE: rule_file(main),
         ALERTS_FILE: rule_file(alerts),
