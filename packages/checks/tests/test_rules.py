@@ -105,8 +105,8 @@ def test_two_rules_recording_the_same_series_are_named():
 
 
 def test_promtool_rejects_what_the_parser_accepts():
-    """The PrometheusRule holds the very groups of the file (test_a_prometheus_rule_that_differs_from_its_file_is_named),
-    so promtool's verdict on the file is its verdict on the PrometheusRule: one finding, naming the file."""
+    """The PrometheusRule holds the very groups of the file (test_a_prometheus_rule_that_differs_from_its_file_is_
+    named), so promtool's verdict on the file is its verdict on the PrometheusRule: one finding, naming the file."""
     def add_for(doc):
         capacity(doc)[0]["for"] = "5m"  # recording rules have no `for`
 
