@@ -195,9 +195,17 @@ def test_compose_and_the_dev_overlay_run_alertmanager_with_the_generated_routing
     dev = {f"{o['kind']}/{o['metadata']['name']}": o
            for o in next(o for o in render_overlays(REPO, RENDERED.files) if o.name == "dev").objects}
     pod = dev["Deployment/alertmanager"]["spec"]["template"]["spec"]
-    (config,) = [v for v in pod["volumes"] if v["name"] == "config"]
-    assert dev[f"ConfigMap/{config['configMap']['name']}"]["data"] == {
-        "alertmanager.yml": RENDERED.files[ROUTING].decode()}
+    # The routing arrives in parts (one ConfigMap each, all in one projected folder); the init container writes
+    # their concatenation, in name order, to the file the Alertmanager container reads.
+    (assemble,) = pod["initContainers"]
+    assert assemble["command"] == ["/bin/sh", "-c", "cat /etc/alertmanager/parts/alertmanager.yml.* > "
+                                   "/etc/alertmanager/config/alertmanager.yml"]
+    assert "--config.file=/etc/alertmanager/config/alertmanager.yml" in pod["containers"][0]["args"]
+    (parts,) = [v for v in pod["volumes"] if v["name"] == "config-parts"]
+    mounted = {key: text for source in parts["projected"]["sources"]
+               for key, text in dev[f"ConfigMap/{source['configMap']['name']}"]["data"].items()}
+    assert sorted(mounted) == ["alertmanager.yml.00"]  # two tenants: one part
+    assert "".join(mounted[key] for key in sorted(mounted)) == RENDERED.files[ROUTING].decode()
     assert dev["Service/alertmanager"]["spec"]["ports"][0]["port"] == 9093
 
 

@@ -56,6 +56,7 @@ def test_prod_bundle_contents():
         "ConfigMap/grafana-dashboard-providers", "ConfigMap/grafana-dashboards", "ConfigMap/grafana-dashboards-acme",
         "ConfigMap/grafana-dashboards-globex", "ConfigMap/grafana-datasources",
         "Deployment/grafana", "NetworkPolicy/grafana", "PrometheusRule/agentmon-alerts",
+        "PrometheusRule/agentmon-limits-26", "PrometheusRule/agentmon-limits-30",  # globex's and acme's limits
         "PrometheusRule/agentmon-recording-rules", "Service/grafana", "ServiceAccount/grafana"]
     assert {o["metadata"]["namespace"] for o in OVERLAYS["prod"].objects} == {"monitoring"}
     service = objects("prod")["Service/grafana"]["spec"]

@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import re
 from collections.abc import Iterator, Mapping
+from functools import cache
 from typing import Any
 
 import promql_parser
@@ -33,6 +34,13 @@ _LABEL_KEEPING = frozenset({
     "count_over_time", "last_over_time", "quantile_over_time", "stddev_over_time", "stdvar_over_time",
     "present_over_time", "histogram_quantile", "exp", "ln", "log2", "log10", "sqrt", "timestamp",
 })
+
+
+@cache
+def parse(expr: str) -> Any:
+    """promql_parser.parse, once per distinct expression: the checks read every rule several times (recorded
+    series resolve in passes), and 2,000 tenants' info rules are one expression. Callers never change the tree."""
+    return promql_parser.parse(expr)
 
 
 def _yaml_text(doc: Any) -> str:
@@ -61,7 +69,7 @@ def recorded_series(doc: Any) -> dict[str, frozenset[str]]:
         before = dict(recorded)
         for rule in pending:
             try:
-                labels = output_labels(promql_parser.parse(str(rule.get("expr", ""))), recorded)
+                labels = output_labels(parse(str(rule.get("expr", ""))), recorded)
             except ValueError:
                 continue  # reported by check_rule_file
             labels |= frozenset(rule.get("labels") or {})
@@ -73,9 +81,9 @@ def recorded_series(doc: Any) -> dict[str, frozenset[str]]:
 
 def output_labels(node: Any, recorded: Mapping[str, frozenset[str]]) -> frozenset[str]:
     """The labels an expression's result series carry (besides the metric name)."""
-    known = {**series_labels(), **recorded}
     if isinstance(node, promql_parser.VectorSelector):
-        return known.get(node.name or "", frozenset())
+        name = node.name or ""
+        return recorded[name] if name in recorded else series_labels().get(name, frozenset())
     if isinstance(node, promql_parser.MatrixSelector):
         return output_labels(node.vector_selector, recorded)
     if isinstance(node, promql_parser.ParenExpr | promql_parser.UnaryExpr | promql_parser.SubqueryExpr):
@@ -101,12 +109,22 @@ def _aggregated_labels(node: Any, recorded: Mapping[str, frozenset[str]]) -> fro
 
 
 def _binary_labels(node: Any, recorded: Mapping[str, frozenset[str]]) -> frozenset[str]:
-    lhs, rhs = output_labels(node.lhs, recorded), output_labels(node.rhs, recorded)
     if str(node.op) == "or":
-        return lhs | rhs
+        return frozenset().union(*(output_labels(term, recorded) for term in _or_terms(node)))
+    lhs, rhs = output_labels(node.lhs, recorded), output_labels(node.rhs, recorded)
     if isinstance(node.lhs, promql_parser.NumberLiteral):
         return rhs
     return lhs
+
+
+def _or_terms(node: Any) -> list[Any]:
+    """The terms of `a or b or c ...`, a left-deep tree: walked in a loop, as a chain of a few thousand terms
+    (one per distinct limit value) would pass Python's recursion limit."""
+    terms = []
+    while isinstance(node, promql_parser.BinaryExpr) and str(node.op) == "or":
+        terms.append(node.rhs)
+        node = node.lhs
+    return [node, *reversed(terms)]
 
 
 def check_rule_file(file: str, doc: Any) -> Iterator[Finding]:
@@ -120,7 +138,7 @@ def check_rule_file(file: str, doc: Any) -> Iterator[Finding]:
         if not _RECORD_NAME.match(str(rule.get("record", ""))):
             yield Finding(file, where, "record: not a valid Prometheus metric name")
         try:
-            ast = promql_parser.parse(str(rule.get("expr", "")))
+            ast = parse(str(rule.get("expr", "")))
         except ValueError as exc:
             yield Finding(file, where, f"PromQL does not parse: {exc}: {rule.get('expr')}")
             continue
