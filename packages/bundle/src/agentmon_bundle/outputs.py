@@ -56,14 +56,22 @@ def render(config: PlatformConfig) -> Rendered:
     files |= {_join(PROVISIONING_ROOT, name): yaml_bytes(doc) for name, doc in provisioning.items()}
     files |= {path: yaml_bytes(doc) for path, doc in kubernetes.items()}
     files |= {_join(RULES_ROOT, name): yaml_bytes(doc) for name, doc in rules.items()}
-    files |= {_join(ALERTMANAGER_ROOT, name): yaml_bytes(doc) for name, doc in alertmanager.items()}
-    parts = config_parts(files[_join(ALERTMANAGER_ROOT, ALERTMANAGER_FILE)].decode())
-    files |= {_join(ALERTMANAGER_ROOT, part_path(i)): part.encode() for i, part in enumerate(parts)}
-    alertmanager |= parts_files(len(parts))
-    files |= {_join(ALERTMANAGER_ROOT, name): yaml_bytes(doc) for name, doc in parts_files(len(parts)).items()}
+    alertmanager, routing_files = with_parts(alertmanager)
+    files |= routing_files
     files |= _target_files(config, dashboards, provisioning[DATASOURCES_FILE]["datasources"][0])
     return Rendered(dashboards=dashboards, provisioning=provisioning, rules=rules, alertmanager=alertmanager,
                     files=dict(sorted(files.items())))
+
+
+def with_parts(alertmanager: dict[str, dict[str, Any]]) -> tuple[dict[str, dict[str, Any]], dict[str, bytes]]:
+    """The routing's documents and files, with alertmanager.yml's parts (cut from its text) and the kustomization
+    and Component that deliver them to the dev overlay's Alertmanager (agentmon_rules.routing.config_parts)."""
+    files = {_join(ALERTMANAGER_ROOT, name): yaml_bytes(doc) for name, doc in alertmanager.items()}
+    parts = config_parts(files[_join(ALERTMANAGER_ROOT, ALERTMANAGER_FILE)].decode())
+    files |= {_join(ALERTMANAGER_ROOT, part_path(i)): part.encode() for i, part in enumerate(parts)}
+    delivery = parts_files(len(parts))
+    files |= {_join(ALERTMANAGER_ROOT, name): yaml_bytes(doc) for name, doc in delivery.items()}
+    return alertmanager | delivery, files
 
 
 def _target_files(config: PlatformConfig, dashboards: dict[str, dict[str, Any]],
