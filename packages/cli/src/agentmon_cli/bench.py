@@ -237,17 +237,17 @@ def scratch_repo(repo: Path, target: Path, tenants: int, distinct: bool = False)
     for i in range(tenants):
         tenant = target / "tenants" / f"tenant-{i:04d}"
         tenant.mkdir(parents=True)
-        limits = distinct_limits(i) if distinct else "success_rate_slo: 99\n"
+        limits = "".join(f"{k}: {v}\n" for k, v in distinct_limits(i).items()) if distinct else "success_rate_slo: 99\n"
         (tenant / "tenant.yaml").write_text(f"tenant_id: tenant-{i:04d}\ndisplay_name: Tenant {i}\n{limits}")
 
 
-def distinct_limits(i: int) -> str:
+def distinct_limits(i: int) -> dict[str, object]:
     """Tenant i's own limits, all valid and none shared with another tenant but the SLA (one of the 12 bucket
     bounds of the contract): SLO 95 % + i x 0.002 (95.000 to 98.998 at 2,000), queue threshold 10 + i, a contact
     of its own."""
-    return (f"success_rate_slo: {95 + i * 0.002:.3f}\n"
-            f"p95_latency_sla_seconds: {LATENCY_BUCKETS_SECONDS[i % len(LATENCY_BUCKETS_SECONDS)]}\n"
-            f"queue_alert_threshold: {10 + i}\nowner_contact: tenant-{i:04d}-oncall@example.com\n")
+    return {"success_rate_slo": round(95 + i * 0.002, 3),
+            "p95_latency_sla_seconds": LATENCY_BUCKETS_SECONDS[i % len(LATENCY_BUCKETS_SECONDS)],
+            "queue_alert_threshold": 10 + i, "owner_contact": f"tenant-{i:04d}-oncall@example.com"}
 
 
 def measure_once(repo: Path, tenants: int, distinct: bool = False) -> tuple[tuple[Run, Run], Largest | None]:
