@@ -78,7 +78,7 @@ def test_every_object_kustomize_renders_from_them_fits_the_budget(generated, tmp
 
 
 @pytest.mark.xfail(strict=True, reason="issue 25, open: the Grafana Deployment mounts each tenant's dashboard "
-                                       "ConfigMap as a volume of its own (about 205 bytes a tenant)")
+                                       "ConfigMap as a volume of its own (about 200 bytes a tenant)")
 def test_the_grafana_deployment_fits_the_budget():
     files = [f"tenant-{i:04d}/tenant-tenant-{i:04d}.json" for i in range(TENANTS)]
     deployment = render_base_fragments(CONFIG, ["agentmon-system-health.json", *files])["deployment.yaml"]
