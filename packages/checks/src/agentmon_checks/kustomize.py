@@ -92,10 +92,8 @@ def render_overlays(repo: Path, generated: Mapping[str, bytes], with_components:
         for overlay in with_components:
             for component in sorted(set(component_names(tree)) - listed_components(tree, overlay)):
                 jobs.append((f"{overlay}+{component}", _with_component(tree, overlay, component)))
-        shared: dict[str, str] = {}
         with ThreadPoolExecutor(max_workers=PARALLEL_BUILDS) as pool:
-            # the first failure, in order, raises
-            built = list(pool.map(lambda folder: _sharing_text(build(folder), shared), [f for _, f in jobs]))
+            built = list(pool.map(build, [folder for _, folder in jobs]))  # the first failure, in order, raises
         return [RenderedOverlay(name, objects) for (name, _), objects in zip(jobs, built, strict=True)]
 
 
@@ -118,22 +116,6 @@ def _with_component(tree: Path, overlay: str, component: str) -> Path:
     with (variant / "kustomization.yaml").open("w") as out:
         yaml.dump(kustomization, out)
     return variant
-
-
-SHARED_TEXT_CHARS = 1024
-
-
-def _sharing_text(node: Any, shared: dict[str, str]) -> Any:
-    """The overlays render the same dashboards (prod and each prod+component variant: thousands of ConfigMaps of
-    tens of kilobytes each); each long string is kept once, shared by every overlay that holds it."""
-    if isinstance(node, dict):
-        for key, value in node.items():
-            node[key] = _sharing_text(value, shared)
-    elif isinstance(node, list):
-        node[:] = [_sharing_text(value, shared) for value in node]
-    elif isinstance(node, str) and len(node) >= SHARED_TEXT_CHARS:
-        return shared.setdefault(node, node)
-    return node
 
 
 def build(directory: Path) -> list[dict[str, Any]]:
