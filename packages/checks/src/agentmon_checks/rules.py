@@ -10,7 +10,6 @@ from __future__ import annotations
 import io
 import re
 from collections.abc import Iterator, Mapping
-from functools import cache
 from typing import Any
 
 import promql_parser
@@ -34,13 +33,6 @@ _LABEL_KEEPING = frozenset({
     "count_over_time", "last_over_time", "quantile_over_time", "stddev_over_time", "stdvar_over_time",
     "present_over_time", "histogram_quantile", "exp", "ln", "log2", "log10", "sqrt", "timestamp",
 })
-
-
-@cache
-def parse(expr: str) -> Any:
-    """promql_parser.parse, once per distinct expression: the checks read every rule several times (recorded
-    series resolve in passes), and 2,000 tenants' info rules are one expression. Callers never change the tree."""
-    return promql_parser.parse(expr)
 
 
 def _yaml_text(doc: Any) -> str:
@@ -69,7 +61,7 @@ def recorded_series(doc: Any) -> dict[str, frozenset[str]]:
         before = dict(recorded)
         for rule in pending:
             try:
-                labels = output_labels(parse(str(rule.get("expr", ""))), recorded)
+                labels = output_labels(promql_parser.parse(str(rule.get("expr", ""))), recorded)
             except ValueError:
                 continue  # reported by check_rule_file
             labels |= frozenset(rule.get("labels") or {})
@@ -138,7 +130,7 @@ def check_rule_file(file: str, doc: Any) -> Iterator[Finding]:
         if not _RECORD_NAME.match(str(rule.get("record", ""))):
             yield Finding(file, where, "record: not a valid Prometheus metric name")
         try:
-            ast = parse(str(rule.get("expr", "")))
+            ast = promql_parser.parse(str(rule.get("expr", "")))
         except ValueError as exc:
             yield Finding(file, where, f"PromQL does not parse: {exc}: {rule.get('expr')}")
             continue
