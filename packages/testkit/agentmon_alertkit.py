@@ -10,7 +10,7 @@ from pathlib import Path
 
 from agentmon_bundle.serialize import yaml_bytes
 from agentmon_config import PlatformConfig, load_platform
-from agentmon_rules import ALERTS_FILE, RULE_FILE, render_rules
+from agentmon_rules import ALERTS_FILE, recording_files, render_rules
 
 REPO = Path(__file__).resolve().parents[2]
 JOB = 'job="agentmon", instance="app:8000"'
@@ -84,16 +84,21 @@ def fast_latency(tenant: str, per_minute: float, minutes: int) -> list[dict[str,
 
 def group_order(config: PlatformConfig) -> list[str]:
     rules = render_rules(config)
-    return [g["name"] for name in (RULE_FILE, ALERTS_FILE) for g in rules[name]["groups"]]
+    return [g["name"] for name in rule_files(rules) for g in rules[name]["groups"]]
+
+
+def rule_files(rules: dict[str, object]) -> list[str]:
+    """The recording-rule files (the main one, then the tenant shards' limits) and the alert rules."""
+    return [*recording_files(rules), ALERTS_FILE]
 
 
 def promtool_test(promtool: str, tmp: Path, config: PlatformConfig, series: list[dict[str, str]],
                   alerts: list[dict[str, object]] = (), exprs: list[dict[str, object]] = ()) -> None:
     """`promtool test rules` on the generated rule files, evaluated every minute in the generated group order."""
-    for name, doc in render_rules(config).items():
-        if name in (RULE_FILE, ALERTS_FILE):
-            (tmp / name).write_bytes(yaml_bytes(doc))
-    test = {"rule_files": [RULE_FILE, ALERTS_FILE], "evaluation_interval": "1m",
+    rules = render_rules(config)
+    for name in rule_files(rules):
+        (tmp / name).write_bytes(yaml_bytes(rules[name]))
+    test = {"rule_files": rule_files(rules), "evaluation_interval": "1m",
             "group_eval_order": group_order(config),
             "tests": [{"interval": "1m", "input_series": series, "alert_rule_test": list(alerts),
                        "promql_expr_test": list(exprs)}]}

@@ -17,7 +17,7 @@ from agentmon_checks.kustomize import render_overlays
 from agentmon_checks.rules import recorded_series
 from agentmon_config import ConfigError, load_platform
 from agentmon_live.prometheus import PrerequisiteMissing, find_binary
-from agentmon_rules import alertmanager_config
+from agentmon_rules import alertmanager_config, recording_document
 
 REPO = Path(__file__).resolve().parents[3]
 CONFIG = load_platform(REPO / "config/platform.yaml", REPO / "tenants")
@@ -47,7 +47,7 @@ def findings(root: Path = REPO, edit_rules=None, edit_routing=None, dashboards=N
     if edit_routing:
         edit_routing(alertmanager["alertmanager.yml"])
         files[ROUTING] = yaml_bytes(alertmanager["alertmanager.yml"])
-    recorded = recorded_series(rules["agentmon.rules.yml"])
+    recorded = recorded_series(recording_document(rules))
     return [str(f) for f in alerts.check_alerts(root, CONFIG, RULES_ROOT, rules, ALERTMANAGER_ROOT, alertmanager,
                                                 dashboards or RENDERED.dashboards, files, recorded)]
 
@@ -195,9 +195,17 @@ def test_compose_and_the_dev_overlay_run_alertmanager_with_the_generated_routing
     dev = {f"{o['kind']}/{o['metadata']['name']}": o
            for o in next(o for o in render_overlays(REPO, RENDERED.files) if o.name == "dev").objects}
     pod = dev["Deployment/alertmanager"]["spec"]["template"]["spec"]
-    (config,) = [v for v in pod["volumes"] if v["name"] == "config"]
-    assert dev[f"ConfigMap/{config['configMap']['name']}"]["data"] == {
-        "alertmanager.yml": RENDERED.files[ROUTING].decode()}
+    # The routing arrives in parts (one ConfigMap each, all in one projected folder); the init container writes
+    # their concatenation, in name order, to the file the Alertmanager container reads.
+    (assemble,) = pod["initContainers"]
+    assert assemble["command"] == ["/bin/sh", "-c", "cat /etc/alertmanager/parts/alertmanager.yml.* > "
+                                   "/etc/alertmanager/config/alertmanager.yml"]
+    assert "--config.file=/etc/alertmanager/config/alertmanager.yml" in pod["containers"][0]["args"]
+    (parts,) = [v for v in pod["volumes"] if v["name"] == "config-parts"]
+    mounted = {key: text for source in parts["projected"]["sources"]
+               for key, text in dev[f"ConfigMap/{source['configMap']['name']}"]["data"].items()}
+    assert sorted(mounted) == ["alertmanager.yml.00"]  # two tenants: one part
+    assert "".join(mounted[key] for key in sorted(mounted)) == RENDERED.files[ROUTING].decode()
     assert dev["Service/alertmanager"]["spec"]["ports"][0]["port"] == 9093
 
 

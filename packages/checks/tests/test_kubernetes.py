@@ -56,6 +56,7 @@ def test_prod_bundle_contents():
         "ConfigMap/grafana-dashboard-providers", "ConfigMap/grafana-dashboards", "ConfigMap/grafana-dashboards-acme",
         "ConfigMap/grafana-dashboards-globex", "ConfigMap/grafana-datasources",
         "Deployment/grafana", "NetworkPolicy/grafana", "PrometheusRule/agentmon-alerts",
+        "PrometheusRule/agentmon-limits-26", "PrometheusRule/agentmon-limits-30",  # globex's and acme's limits
         "PrometheusRule/agentmon-recording-rules", "Service/grafana", "ServiceAccount/grafana"]
     assert {o["metadata"]["namespace"] for o in OVERLAYS["prod"].objects} == {"monitoring"}
     service = objects("prod")["Service/grafana"]["spec"]
@@ -72,6 +73,8 @@ def test_prod_delivers_the_recording_rules_the_alerts_and_their_routing_to_the_o
     assert operator == [("AlertmanagerConfig", "agentmon-routing", "monitoring"),
                         ("AlertmanagerConfig", "agentmon-routing-05", "monitoring"),
                         ("PrometheusRule", "agentmon-alerts", "monitoring"),
+                        ("PrometheusRule", "agentmon-limits-26", "monitoring"),  # globex's limits
+                        ("PrometheusRule", "agentmon-limits-30", "monitoring"),  # acme's
                         ("PrometheusRule", "agentmon-recording-rules", "monitoring")]
     rules = objects("prod")
     assert rules["PrometheusRule/agentmon-recording-rules"]["spec"] == YAML(typ="safe").load(

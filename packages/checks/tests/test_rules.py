@@ -105,13 +105,24 @@ def test_two_rules_recording_the_same_series_are_named():
 
 
 def test_promtool_rejects_what_the_parser_accepts():
+    """The PrometheusRule holds the very groups of the file (test_a_prometheus_rule_that_differs_from_its_file_is_
+    named), so promtool's verdict on the file is its verdict on the PrometheusRule: one finding, naming the file."""
     def add_for(doc):
         capacity(doc)[0]["for"] = "5m"  # recording rules have no `for`
 
     findings = with_rules(add_for)
-    assert [f.split(": ")[:2] for f in findings] == [[RULE_FILE, "promtool check rules --lint=all --lint-fatal"],
-                                                     [OPERATOR, "promtool check rules --lint=all --lint-fatal"]]
+    assert [f.split(": ")[:2] for f in findings] == [[RULE_FILE, "promtool check rules --lint=all --lint-fatal"]]
     assert all("invalid field 'for' in recording rule" in f for f in findings), findings
+
+
+def test_a_prometheus_rule_that_differs_from_its_file_is_named():
+    """Each recording-rule file, a tenant shard's too, has a PrometheusRule holding the very same groups."""
+    docs = copy.deepcopy(RENDERED.rules)
+    docs["operator/limits-26.yaml"]["spec"]["groups"][0]["rules"].pop()
+    rendered = dataclasses.replace(RENDERED, rules=docs)
+    assert [str(f) for f in semantic_checks(CONFIG, rendered)] == [
+        "rules/operator/limits-26.yaml: spec.groups: differ from rules/agentmon.limits-26.rules.yml: both must load "
+        "the same rules"]
 
 
 def test_the_prometheus_rule_is_checked_structurally():
@@ -138,14 +149,17 @@ def test_every_prometheus_loads_the_same_generated_rules():
     pod = dev["Deployment/prometheus"]["spec"]["template"]["spec"]
     (mount,) = [m for m in pod["containers"][0]["volumeMounts"] if m["mountPath"] == str(mount_dir)]
     (volume,) = [v for v in pod["volumes"] if v["name"] == mount["name"]]
-    configmap = dev[f"ConfigMap/{volume['configMap']['name']}"]
-    alerts_file = "agentmon.alerts.rules.yml"
-    assert configmap["data"] == {"agentmon.rules.yml": RENDERED.files[RULE_FILE].decode(),
-                                 alerts_file: RENDERED.files[f"rules/{alerts_file}"].decode()}
-    assert PurePosixPath(f"{mount_dir}/agentmon.alerts.rules.yml").match(rule_glob)
+    # one folder of every rules ConfigMap: the main one and one per tenant shard (acme's 30, globex's 26)
+    mounted = {key: text for source in volume["projected"]["sources"]
+               for key, text in dev[f"ConfigMap/{source['configMap']['name']}"]["data"].items()}
+    names = ["agentmon.alerts.rules.yml", "agentmon.limits-26.rules.yml", "agentmon.limits-30.rules.yml",
+             "agentmon.rules.yml"]
+    assert mounted == {name: RENDERED.files[f"rules/{name}"].decode() for name in names}
+    assert all(PurePosixPath(f"{mount_dir}/{name}").match(rule_glob) for name in names)
 
-    recording, alerting = sorted((o for o in overlays["prod"] if o["kind"] == "PrometheusRule"),
-                                 key=lambda o: o["metadata"]["name"] != "agentmon-recording-rules")
+    shipped = {o["metadata"]["name"]: o for o in overlays["prod"] if o["kind"] == "PrometheusRule"}
+    recording, alerting = shipped["agentmon-recording-rules"], shipped["agentmon-alerts"]
+    assert shipped["agentmon-limits-26"]["spec"] == RENDERED.rules["agentmon.limits-26.rules.yml"]
     for rule in (recording, alerting):
         assert rule["metadata"]["namespace"] == "monitoring"
         assert rule["metadata"]["labels"]["release"] == "kube-prometheus-stack"
@@ -160,5 +174,5 @@ def test_every_prometheus_loads_the_same_generated_rules():
     assert {name: sorted(o["metadata"]["name"] for o in objects if o["kind"] == "PrometheusRule")
             for name, objects in overlays.items()} == {
         "dev": [], "grafana-operator": [],
-        **{name: ["agentmon-alerts", "agentmon-recording-rules"]
+        **{name: ["agentmon-alerts", "agentmon-limits-26", "agentmon-limits-30", "agentmon-recording-rules"]
            for name in ("prod", "prod+demo-stack", "prod+ingress", "prod+servicemonitor", "kube-prometheus-stack")}}

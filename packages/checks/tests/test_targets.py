@@ -86,6 +86,7 @@ def test_kube_prometheus_stack_deploys_no_grafana_only_dashboards_rules_routing_
         "AlertmanagerConfig/agentmon-routing", "AlertmanagerConfig/agentmon-routing-05",
         "ConfigMap/dashboard-agentmon-system-health",
         "ConfigMap/dashboard-tenant-acme", "ConfigMap/dashboard-tenant-globex", "PrometheusRule/agentmon-alerts",
+        "PrometheusRule/agentmon-limits-26", "PrometheusRule/agentmon-limits-30",  # globex's and acme's limits
         "PrometheusRule/agentmon-recording-rules", "ServiceMonitor/agentmon-platform"]
     assert {o["metadata"]["namespace"] for o in objects} == {"monitoring"}
     monitor = find(objects, "ServiceMonitor", "agentmon-platform")

@@ -3,6 +3,7 @@ holds what the SLI group reads."""
 
 from __future__ import annotations
 
+import zlib
 from pathlib import Path
 
 import pytest
@@ -18,16 +19,20 @@ REPO = Path(__file__).resolve().parents[3]
 
 
 @pytest.mark.e2e
-def test_the_rules_part_times_every_generated_group_with_1000_live_tenants(tmp_path, capsys):
+def test_the_rules_part_times_every_generated_group_with_live_tenants_of_their_own_limits(tmp_path, capsys):
+    """30 tenants (tenant-0000 to tenant-0029) each with its own limits: their limits groups are those of the
+    shards crc32(id) mod 32 holds them in, beside the recording and alert groups."""
     prerequisite("prometheus")
     prerequisite("promtool")
     figures = tmp_path / "cost.md"
     status = cli.main(["--root", str(REPO), "querybench", "--only", "rules", "--rules-seconds", "20",
-                       "--output", str(figures)])
+                       "--rules-tenants", "30", "--output", str(figures)])
     rows = [line.split(" | ")[0].lstrip("| ") for line in figures.read_text().splitlines()
             if line.startswith("| agentmon-")]
-    assert sorted(rows) == ["agentmon-capacity", "agentmon-latency", "agentmon-limits", "agentmon-requests",
-                            "agentmon-sli"]
+    shards = sorted({f"agentmon-limits-{zlib.crc32(f'tenant-{i:04d}'.encode()) % 32:02d}" for i in range(30)})
+    assert sorted(rows) == sorted([
+        "agentmon-alerts-availability", "agentmon-alerts-capacity", "agentmon-alerts-health", "agentmon-alerts-slo",
+        "agentmon-capacity", "agentmon-latency", "agentmon-limits", "agentmon-requests", "agentmon-sli", *shards])
     assert status == 0, capsys.readouterr().out
 
 

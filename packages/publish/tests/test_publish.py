@@ -75,12 +75,12 @@ def test_first_publish_commits_one_file_per_resource_naming_the_source_commit(so
         "configmap-grafana-dashboard-providers", "configmap-grafana-dashboards",
         "configmap-grafana-dashboards-acme", "configmap-grafana-dashboards-globex",
         "configmap-grafana-datasources", "deployment-grafana", "networkpolicy-grafana",
-        "prometheusrule-agentmon-alerts", "prometheusrule-agentmon-recording-rules", "service-grafana",
-        "serviceaccount-grafana")]
+        "prometheusrule-agentmon-alerts", "prometheusrule-agentmon-limits-26", "prometheusrule-agentmon-limits-30",
+        "prometheusrule-agentmon-recording-rules", "service-grafana", "serviceaccount-grafana")]
     assert files(target) == sorted(f"clusters/prod/{m}" for m in [".agentmon-published", *manifests])
     assert json.loads(show(target, "clusters/prod/.agentmon-published")) == {
         "files": sorted(manifests), "overlay": "overlays/prod", "source_commit": head, "written_by": "agentmon publish"}
-    assert "published overlays/prod (13 files)" in " ".join(capsys.readouterr().out.split())
+    assert "published overlays/prod (15 files)" in " ".join(capsys.readouterr().out.split())
 
 
 def test_the_kube_prometheus_stack_target_publishes_one_file_per_dashboard_and_no_grafana(source, target, capsys):
@@ -88,9 +88,10 @@ def test_the_kube_prometheus_stack_target_publishes_one_file_per_dashboard_and_n
     assert files(target) == sorted(f"clusters/kps/{name}" for name in (".agentmon-published", *(f"{n}.yaml" for n in (
         "alertmanagerconfig-agentmon-routing", "alertmanagerconfig-agentmon-routing-05",
         "configmap-dashboard-agentmon-system-health", "configmap-dashboard-tenant-acme",
-        "configmap-dashboard-tenant-globex", "prometheusrule-agentmon-alerts",
-        "prometheusrule-agentmon-recording-rules", "servicemonitor-agentmon-platform"))))
-    assert "published overlays/kube-prometheus-stack (8 files)" in " ".join(capsys.readouterr().out.split())
+        "configmap-dashboard-tenant-globex", "prometheusrule-agentmon-alerts", "prometheusrule-agentmon-limits-26",
+        "prometheusrule-agentmon-limits-30", "prometheusrule-agentmon-recording-rules",
+        "servicemonitor-agentmon-platform"))))
+    assert "published overlays/kube-prometheus-stack (10 files)" in " ".join(capsys.readouterr().out.split())
 
 
 def test_the_grafana_operator_target_publishes_folders_dashboards_and_the_datasource(source, target, capsys):
@@ -335,10 +336,10 @@ def test_replace_unowned_takes_the_folder_over_and_the_dry_run_lists_each_file(s
     assert "  remove file README.md (not written by publish)" in out
     assert "  remove file other-app.yaml (not written by publish)" in out
     assert "  removed resource ConfigMap/other" in out
-    assert sum(line.startswith("  add file ") for line in out) == 13  # prod's 13 manifests
+    assert sum(line.startswith("  add file ") for line in out) == 15  # prod's 15 manifests
     assert commits(target) == ["planted"]
     assert run(source, target, "--replace-unowned") == 0
-    assert "clusters/prod/other-app.yaml" not in files(target) and len(files(target)) == 14  # and the marker
+    assert "clusters/prod/other-app.yaml" not in files(target) and len(files(target)) == 16  # and the marker
 
 
 def test_a_file_publish_wrote_earlier_is_removed_when_the_render_drops_it(source, target, capsys):

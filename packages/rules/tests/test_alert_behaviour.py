@@ -22,6 +22,7 @@ from agentmon_alertkit import (
     capacity,
     fast_latency,
     firing,
+    group_order,
     labels,
     make_config,
     promtool_test,
@@ -61,6 +62,27 @@ def test_burn_thresholds_are_each_tenants_own_budget_times_the_workbook_factors(
               ({"__name__": THRESHOLD, "tenant_id": "south", "window": "1d"}, 0.09)),
         value(5, f'{THRESHOLD}{{window="3d"}}', ({"__name__": THRESHOLD, "tenant_id": "north", "window": "3d"}, 0.001),
               ({"__name__": THRESHOLD, "tenant_id": "south", "window": "3d"}, 0.03)),
+    ])
+
+
+def test_each_tenants_limits_are_recorded_exactly_from_its_own_shard(promtool, tmp_path, config):
+    """north's limits live in group agentmon-limits-02 and south's in agentmon-limits-20 (crc32 of the tenant id mod
+    32: 0xdc2a30c2 and 0x41157574), two rule files; each records the configured numbers: north 99.9 % (budget
+    0.001), SLA 60 s, queue 30; south 97 % (0.03), 180 s, 400."""
+    assert [g for g in group_order(config) if g.startswith("agentmon-limits-")] == [
+        "agentmon-limits-02", "agentmon-limits-20"]
+    series = [*steady("north", 100, 0, 10), *steady("south", 100, 0, 10)]
+
+    def limit(name: str, north: float, south: float) -> dict[str, object]:
+        return value(5, f'{name}{{tenant_id!="__all__"}}', ({"__name__": name, "tenant_id": "north"}, north),
+                     ({"__name__": name, "tenant_id": "south"}, south))
+
+    promtool_test(promtool, tmp_path, config, series, exprs=[
+        limit("tenant_id:agentmon_slo_objective:ratio", 0.999, 0.97),
+        limit("tenant_id:agentmon_error_budget:ratio", 0.001, 0.03),
+        limit("tenant_id:agentmon_latency_sla:seconds", 60, 180),
+        limit("tenant_id:agentmon_queue_threshold:jobs", 30, 400),
+        limit("tenant_id:agentmon_tenant:info", 1, 1),
     ])
 
 

@@ -127,12 +127,34 @@ def test_prometheus_rule_carries_the_configured_selector_labels_and_the_same_gro
 
 def test_the_rules_folder_holds_the_rule_file_and_both_kustomizations():
     files = render_rules(CONFIG)
-    assert sorted(files) == ["agentmon.alerts.rules.yml", "agentmon.rules.yml", "kustomization.yaml",
-                             "operator/alerts.yaml", "operator/kustomization.yaml", "operator/prometheusrule.yaml"]
+    assert sorted(files) == ["agentmon.alerts.rules.yml", "agentmon.rules.yml", "demo-prometheus/kustomization.yaml",
+                             "demo-prometheus/rules-volume.yaml", "kustomization.yaml", "operator/alerts.yaml",
+                             "operator/kustomization.yaml", "operator/prometheusrule.yaml"]
     assert files["kustomization.yaml"]["configMapGenerator"] == [
         {"name": "prometheus-rules", "files": ["agentmon.rules.yml", "agentmon.alerts.rules.yml"]}]
     assert files["operator/kustomization.yaml"]["resources"] == ["prometheusrule.yaml", "alerts.yaml"]
     assert CONFIG.rules.prometheus_rule_labels == (("release", "kube-prometheus-stack"),)
+
+
+def test_each_tenant_shard_in_use_gets_its_limits_file_configmap_and_prometheus_rule():
+    """acme and globex: crc32("acme") mod 32 = 30 and crc32("globex") mod 32 = 26 (zlib.crc32: 0x05c4ba3e and
+    0x96b39afa), so two shards, each with its own file, ConfigMap and PrometheusRule, and the demo Prometheus mounts
+    all three ConfigMaps."""
+    files = render_rules(load_platform(REPO / "config" / "platform.yaml", REPO / "tenants"))
+    assert [g["name"] for g in files["agentmon.limits-26.rules.yml"]["groups"]] == ["agentmon-limits-26"]
+    assert [g["name"] for g in files["agentmon.limits-30.rules.yml"]["groups"]] == ["agentmon-limits-30"]
+    assert files["kustomization.yaml"]["configMapGenerator"] == [
+        {"name": "prometheus-rules", "files": ["agentmon.rules.yml", "agentmon.alerts.rules.yml"]},
+        {"name": "prometheus-rules-limits-26", "files": ["agentmon.limits-26.rules.yml"]},
+        {"name": "prometheus-rules-limits-30", "files": ["agentmon.limits-30.rules.yml"]}]
+    assert files["operator/kustomization.yaml"]["resources"] == [
+        "prometheusrule.yaml", "alerts.yaml", "limits-26.yaml", "limits-30.yaml"]
+    assert files["operator/limits-26.yaml"]["metadata"]["name"] == "agentmon-limits-26"
+    assert files["operator/limits-26.yaml"]["spec"] == files["agentmon.limits-26.rules.yml"]
+    volume = files["demo-prometheus/rules-volume.yaml"]["spec"]["template"]["spec"]["volumes"]
+    assert volume == [{"name": "rules", "projected": {"sources": [
+        {"configMap": {"name": "prometheus-rules"}}, {"configMap": {"name": "prometheus-rules-limits-26"}},
+        {"configMap": {"name": "prometheus-rules-limits-30"}}]}}]
 
 
 def test_an_evaluation_interval_longer_than_four_scrapes_is_a_configuration_error(tmp_path):

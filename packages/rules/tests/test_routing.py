@@ -12,7 +12,7 @@ import pytest
 
 from agentmon_bundle.serialize import yaml_bytes
 from agentmon_config import ConfigError, load_platform
-from agentmon_rules import render_alertmanager
+from agentmon_rules import config_parts, render_alertmanager
 from agentmon_rules.routing import PRODUCTION, Timing, alertmanager_config, alertmanager_operator_config
 from agentmon_testkit import replace_once
 
@@ -186,3 +186,15 @@ def test_heartbeat_contact_is_empty_by_default_and_one_line_when_set(tmp_path):
     with pytest.raises(ConfigError) as info:
         load_platform(config)
     assert info.value.field == "alerts.heartbeat_contact"
+
+
+def test_alertmanager_yml_parts_join_to_the_file_and_an_added_line_changes_only_its_part():
+    """576,000 bytes of distinct lines: parts of at most 200,000 bytes, cut at line ends where the content says; a line
+    added in the middle moves no cut point but those in its own part, so at most two parts differ."""
+    lines = [f"  - name: owner-tenant-{i:05d}-oncall@example.com\n" for i in range(12_000)]
+    text = "".join(lines)
+    parts = config_parts(text)
+    assert "".join(parts) == text and len(text) == 576_000
+    assert len(parts) >= 4 and all(len(p.encode()) <= 200_000 and p.endswith("\n") for p in parts)
+    grown = config_parts("".join([*lines[:6000], "  - name: owner-new@example.com\n", *lines[6000:]]))
+    assert len(set(grown) - set(parts)) <= 2 and len(set(parts) - set(grown)) <= 2

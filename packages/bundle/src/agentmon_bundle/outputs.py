@@ -17,7 +17,7 @@ from agentmon_dashboards import render_dashboards
 from agentmon_deploy import dashboards_kustomization, provisioning_kustomization, render_base_fragments
 from agentmon_deploy.targets import DASHBOARDS_DIR, operator_resources, service_monitor_files, sidecar_kustomization
 from agentmon_provisioning import DASHBOARD_PROVIDERS_FILE, DATASOURCES_FILE, render_provisioning
-from agentmon_rules import render_alertmanager, render_rules
+from agentmon_rules import ALERTMANAGER_FILE, config_parts, part_path, parts_files, render_alertmanager, render_rules
 
 DASHBOARDS_ROOT = "dashboards"
 PROVISIONING_ROOT = "provisioning"
@@ -56,10 +56,22 @@ def render(config: PlatformConfig) -> Rendered:
     files |= {_join(PROVISIONING_ROOT, name): yaml_bytes(doc) for name, doc in provisioning.items()}
     files |= {path: yaml_bytes(doc) for path, doc in kubernetes.items()}
     files |= {_join(RULES_ROOT, name): yaml_bytes(doc) for name, doc in rules.items()}
-    files |= {_join(ALERTMANAGER_ROOT, name): yaml_bytes(doc) for name, doc in alertmanager.items()}
+    alertmanager, routing_files = with_parts(alertmanager)
+    files |= routing_files
     files |= _target_files(config, dashboards, provisioning[DATASOURCES_FILE]["datasources"][0])
     return Rendered(dashboards=dashboards, provisioning=provisioning, rules=rules, alertmanager=alertmanager,
                     files=dict(sorted(files.items())))
+
+
+def with_parts(alertmanager: dict[str, dict[str, Any]]) -> tuple[dict[str, dict[str, Any]], dict[str, bytes]]:
+    """The routing's documents and files, with alertmanager.yml's parts (cut from its text) and the kustomization
+    and Component that deliver them to the dev overlay's Alertmanager (agentmon_rules.routing.config_parts)."""
+    files = {_join(ALERTMANAGER_ROOT, name): yaml_bytes(doc) for name, doc in alertmanager.items()}
+    parts = config_parts(files[_join(ALERTMANAGER_ROOT, ALERTMANAGER_FILE)].decode())
+    files |= {_join(ALERTMANAGER_ROOT, part_path(i)): part.encode() for i, part in enumerate(parts)}
+    delivery = parts_files(len(parts))
+    files |= {_join(ALERTMANAGER_ROOT, name): yaml_bytes(doc) for name, doc in delivery.items()}
+    return alertmanager | delivery, files
 
 
 def _target_files(config: PlatformConfig, dashboards: dict[str, dict[str, Any]],

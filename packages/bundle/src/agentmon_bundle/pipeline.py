@@ -18,6 +18,7 @@ from agentmon_checks.drift import drift
 from agentmon_checks.findings import Finding
 from agentmon_checks.kustomize import KustomizeError, render_overlays
 from agentmon_config import PlatformConfig
+from agentmon_rules import recording_document
 
 status = Console(stderr=True, highlight=False)
 
@@ -37,7 +38,7 @@ def check_bundle(root: Path, config: PlatformConfig, *, against_disk: bool) -> C
     findings += semantic_checks(config, rendered)
     findings += alert_checks.check_alerts(root, config, RULES_ROOT, rendered.rules, ALERTMANAGER_ROOT,
                                           rendered.alertmanager, rendered.dashboards, rendered.files,
-                                          rule_checks.recorded_series(rendered.rules.get(rule_checks.RULE_FILE)))
+                                          rule_checks.recorded_series(recording_document(rendered.rules)))
     kube_findings, overlays = kubernetes_checks(root, config, rendered)
     findings += kube_findings
     findings += compose.check_compose(root, config, rendered.files)
@@ -48,7 +49,7 @@ def semantic_checks(config: PlatformConfig, rendered: Rendered) -> Iterable[Find
     provisioned = checks.provisioned_datasource_uids(rendered.provisioning)
     yield from rule_checks.check_rules(RULES_ROOT, rendered.rules, rendered.files)
     # Panels may read what the bundle's own rules record, and nothing else besides the contract.
-    recorded = rule_checks.recorded_series(rendered.rules.get(rule_checks.RULE_FILE))
+    recorded = rule_checks.recorded_series(recording_document(rendered.rules))
     yield from checks.unique_uids(rendered.dashboards)
     per_dashboard: list[Callable[[str, dict], Iterable[Finding]]] = [
         lambda f, d: checks.promql(f, d, config.datasource.scrape_interval, recorded),

@@ -17,9 +17,9 @@ from ruamel.yaml import YAML
 
 from agentmon_checks.dashboards import contract_violations
 from agentmon_checks.findings import Finding
-from agentmon_checks.tools import tool_check
+from agentmon_checks.tools import tool_check, tool_check_all
 from agentmon_config.contract import series_labels
-from agentmon_rules import PROMETHEUS_RULE_PATH, RULE_FILE
+from agentmon_rules import operator_path_of, recording_files
 
 PROMETHEUS_RULE_API = "monitoring.coreos.com/v1"
 _GROUP_FIELDS = frozenset({"name", "interval", "rules", "limit", "query_offset", "partial_response_strategy"})
@@ -73,9 +73,9 @@ def recorded_series(doc: Any) -> dict[str, frozenset[str]]:
 
 def output_labels(node: Any, recorded: Mapping[str, frozenset[str]]) -> frozenset[str]:
     """The labels an expression's result series carry (besides the metric name)."""
-    known = {**series_labels(), **recorded}
     if isinstance(node, promql_parser.VectorSelector):
-        return known.get(node.name or "", frozenset())
+        name = node.name or ""
+        return recorded[name] if name in recorded else series_labels().get(name, frozenset())
     if isinstance(node, promql_parser.MatrixSelector):
         return output_labels(node.vector_selector, recorded)
     if isinstance(node, promql_parser.ParenExpr | promql_parser.UnaryExpr | promql_parser.SubqueryExpr):
@@ -101,12 +101,22 @@ def _aggregated_labels(node: Any, recorded: Mapping[str, frozenset[str]]) -> fro
 
 
 def _binary_labels(node: Any, recorded: Mapping[str, frozenset[str]]) -> frozenset[str]:
-    lhs, rhs = output_labels(node.lhs, recorded), output_labels(node.rhs, recorded)
     if str(node.op) == "or":
-        return lhs | rhs
+        return frozenset().union(*(output_labels(term, recorded) for term in _or_terms(node)))
+    lhs, rhs = output_labels(node.lhs, recorded), output_labels(node.rhs, recorded)
     if isinstance(node.lhs, promql_parser.NumberLiteral):
         return rhs
     return lhs
+
+
+def _or_terms(node: Any) -> list[Any]:
+    """The terms of `a or b or c ...`, a left-deep tree: walked in a loop, as a chain of a few thousand terms
+    (one per distinct limit value) would pass Python's recursion limit."""
+    terms = []
+    while isinstance(node, promql_parser.BinaryExpr) and str(node.op) == "or":
+        terms.append(node.rhs)
+        node = node.lhs
+    return [node, *reversed(terms)]
 
 
 def check_rule_file(file: str, doc: Any) -> Iterator[Finding]:
@@ -171,15 +181,36 @@ def prometheus_rule_problems(obj: dict[str, Any]) -> Iterator[str]:
 
 
 def check_rules(root: str, rules: Mapping[str, Any], files: Mapping[str, bytes]) -> Iterator[Finding]:
-    """Every check on the rendered rules folder: `rules` holds its documents keyed by path under `root`."""
-    rule_file, operator = rules.get(RULE_FILE), rules.get(PROMETHEUS_RULE_PATH)
-    rule_path, operator_path = f"{root}/{RULE_FILE}", f"{root}/{PROMETHEUS_RULE_PATH}"
-    yield from check_rule_file(rule_path, rule_file)
-    yield from promtool_check(rule_path, files.get(rule_path, b""))
+    """Every check on the rendered rules folder: `rules` holds its documents keyed by path under `root`. Each
+    recording-rule file (the main one and the tenant shards' limits) is checked alone and has a PrometheusRule with
+    the same groups; no two files share a group name or record the same series; promtool checks them all."""
+    names = recording_files(rules)
+    for name in names:
+        yield from check_rule_file(f"{root}/{name}", rules.get(name))
+        yield from _operator_twin(root, name, rules)
+    yield from _across_files(root, names, rules)
+    yield from tool_check_all({f"{root}/{n}": files.get(f"{root}/{n}", b"") for n in names},
+                              "promtool", "check", "rules", "--lint=all", "--lint-fatal")
+
+
+def _operator_twin(root: str, name: str, rules: Mapping[str, Any]) -> Iterator[Finding]:
+    """The file's PrometheusRule: the Operator's shape, and the very groups the file holds."""
+    operator_path = f"{root}/{operator_path_of(name)}"
+    operator = rules.get(operator_path_of(name))
     if operator is None:
         yield Finding(operator_path, "", "missing: the PrometheusRule component would load nothing")
         return
     yield from (Finding(operator_path, "", problem) for problem in prometheus_rule_problems(operator))
-    if _groups(operator.get("spec")) != _groups(rule_file):
-        yield Finding(operator_path, "spec.groups", f"differ from {rule_path}: both must load the same rules")
-    yield from promtool_check(operator_path, _yaml_text({"groups": _groups(operator.get("spec"))}).encode())
+    if _groups(operator.get("spec")) != _groups(rules.get(name)):
+        yield Finding(operator_path, "spec.groups", f"differ from {root}/{name}: both must load the same rules")
+
+
+def _across_files(root: str, names: list[str], rules: Mapping[str, Any]) -> Iterator[Finding]:
+    """A group name in two files: Prometheus would run both groups under one name. (The shards record the same
+    names with the same static labels by design: their series differ by tenant_id, set by each expression.)"""
+    first: dict[object, str] = {}
+    for name in names:
+        for group in _groups(rules.get(name)):
+            if first.setdefault(group.get("name"), name) != name:
+                yield Finding(f"{root}/{name}", f"group {group.get('name')!r}",
+                              f"duplicate group name: also in {root}/{first[group.get('name')]}")

@@ -12,7 +12,9 @@ Three measurements, each against a real Prometheus on 127.0.0.1 (the `prometheus
    views read over 7 days), the last hour for every other tenant (all the error table reads under All, and every
    tenant is in the index). The raw queries are not run there: their cost is extrapolated from the growth runs.
 3. rules: each rule group's evaluation time (prometheus_rule_group_last_duration_seconds, the maximum seen) with
-   the simulator serving 1,000 tenants, scraped every 15 s by a Prometheus loading the generated rules.
+   the simulator serving --rules-tenants tenants (2,000), scraped every 15 s by a Prometheus loading every generated
+   rule file (recording rules, each tenant shard's limits, alerts) for a configuration where each of these tenants
+   has its own SLO, latency SLA, queue threshold and contact (`agentmon bench --distinct`'s tenants).
 4. sli: the SLI group (agentmon-sli), whose windows reach 3 days, which minutes of live scraping cannot fill:
    every rule's expression evaluated as an instant query at the end of 3 days + 1 hour of recorded request rates
    of 1,000 tenants (written directly at the rules' 1-minute resolution, like scale's), samples and median time
@@ -26,6 +28,7 @@ one after the other (Grafana runs them in parallel, so a refresh takes at most t
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import datetime
 import json
 import math
@@ -47,7 +50,7 @@ from rich.table import Table
 
 from agentmon_bundle.serialize import yaml_bytes
 from agentmon_cli import bench, traffic
-from agentmon_config import PlatformConfig
+from agentmon_config import Contact, PlatformConfig, Tenant
 from agentmon_config.recorded import ALL_TENANTS, MEMBER_LABEL, RECORDED, REQUEST_RATE, sli_error_rate, sli_request_rate
 from agentmon_config.slo import SLI_COARSE_STEP, SLI_WINDOWS
 from agentmon_dashboards import main_dashboard, to_json_dict
@@ -56,7 +59,7 @@ from agentmon_live.grafana import QueryWindow, format_variable, interpolate
 from agentmon_live.owned import die_with_parent, scratch_dir
 from agentmon_live.prometheus import PrometheusServer, find_binary
 from agentmon_live.rules import backfill
-from agentmon_rules import RULE_FILE, render_rules
+from agentmon_rules import ALERTS_FILE, RULE_FILE, recording_files, render_rules
 from agentmon_simulator import LATENCY_BUCKETS, Limits, Simulation, default_profiles
 from agentmon_simulator.server import serve
 
@@ -90,7 +93,9 @@ def add_querybench_parser(commands: Any) -> None:
     p.add_argument("--runs", type=traffic.positive_count, default=7,
                    help="timed runs per query (median reported; default 7)")
     p.add_argument("--rules-seconds", type=traffic.positive_seconds, default=240.0,
-                   help="how long the 1,000-tenant simulator is scraped for the rule timings (default 240)")
+                   help="how long the simulator is scraped for the rule timings (default 240)")
+    p.add_argument("--rules-tenants", type=traffic.positive_count, default=2000,
+                   help="tenants, each with its own limits and contact, for the rule timings (default 2000)")
     p.add_argument("--cache", type=Path, default=Path.home() / ".cache" / "agentmon" / "querybench",
                    help="where generated histories are kept between runs (default ~/.cache/agentmon/querybench)")
     bench.add_output_options(p, DOCS_OUTPUT)
@@ -404,10 +409,26 @@ def _refresh_ms(server: PrometheusServer, config: PlatformConfig, variable: str,
     return statistics.median(timings)
 
 
+def distinct_tenants(root: Path, count: int) -> tuple[Tenant, ...]:
+    """`agentmon bench --distinct`'s tenants: each with its own SLO, SLA, queue threshold and contact."""
+    tenants = []
+    for i, tenant_id in enumerate(tenant_names(count)):
+        limits = bench.distinct_limits(i)
+        tenants.append(Tenant(source=root / "tenants" / tenant_id / "tenant.yaml", tenant_id=tenant_id,
+                              display_name=f"Tenant {i}", success_rate_slo=float(limits["success_rate_slo"]),
+                              p95_latency_sla_seconds=float(limits["p95_latency_sla_seconds"]),
+                              queue_alert_threshold=int(limits["queue_alert_threshold"]),
+                              owner_contact=Contact.of(str(limits["owner_contact"]))))
+    return tuple(tenants)
+
+
 def rule_timings(root: Path, config: PlatformConfig, args: argparse.Namespace) -> list[dict[str, Any]]:
-    """The simulator serving 1,000 tenants, scraped by a Prometheus that loads the generated rules."""
+    """The simulator serving --rules-tenants tenants, scraped by a Prometheus that loads every generated rule file
+    for those tenants, each with its own limits."""
+    config = dataclasses.replace(config, tenants=distinct_tenants(root, args.rules_tenants))
     limits = Limits(config.thresholds, config.tenants)
-    simulation = Simulation(default_profiles(tuple(tenant_names(1000)), limits, seed=1), noise=0.1, seed=1)
+    simulation = Simulation(default_profiles(tuple(t.tenant_id for t in config.tenants), limits, seed=1), noise=0.1,
+                            seed=1)
     stop, ready, port = threading.Event(), threading.Event(), []
     thread = threading.Thread(target=serve, daemon=True, kwargs=dict(
         simulation=simulation, host="127.0.0.1", port=0, stop=stop, on_ready=lambda p: (port.append(p), ready.set())))
@@ -416,14 +437,16 @@ def rule_timings(root: Path, config: PlatformConfig, args: argparse.Namespace) -
     worst: dict[str, dict[str, float]] = {}
     try:
         with scratch_dir("querybench") as work:
-            rules = Path(work) / RULE_FILE
-            rules.write_bytes(yaml_bytes(render_rules(config)[RULE_FILE]))
+            rules = render_rules(config)
+            for name in (*recording_files(rules), ALERTS_FILE):
+                (Path(work) / name).write_bytes(yaml_bytes(rules[name]))
             prometheus_config = local_prometheus_config((root / "compose/prometheus.yml").read_text(),
-                                                        f"127.0.0.1:{port[0]}", f"{SCRAPE}s", rules)
+                                                        f"127.0.0.1:{port[0]}", f"{SCRAPE}s",
+                                                        Path(work) / "*.rules.yml")
             (Path(work) / "prometheus.yml").write_text(json.dumps(prometheus_config))
             with PrometheusServer(config_file=Path(work) / "prometheus.yml", storage=Path(work) / "data") as server:
                 deadline = time.monotonic() + args.rules_seconds
-                with out.status(f"scraping 1,000 simulated tenants for {args.rules_seconds:.0f} s"):
+                with out.status(f"scraping {args.rules_tenants:,} simulated tenants for {args.rules_seconds:.0f} s"):
                     while time.monotonic() < deadline:
                         time.sleep(SCRAPE)
                         for group, values in _rule_group_metrics(server.url).items():
@@ -482,9 +505,11 @@ def run(root: Path, config: PlatformConfig, args: argparse.Namespace) -> int:
         results["raw_week"] = raw_week(config, args)
         bench.print_whole(out, scale_table(results["scale"], results["raw_week"]))
     if "rules" in parts:
-        out.print("[bold]rules[/]: rule group evaluation with 1,000 live tenants")
+        out.print(f"[bold]rules[/]: rule group evaluation with {args.rules_tenants:,} live tenants, each with its "
+                  "own limits")
         results["rules"] = rule_timings(root, config, args)
-        bench.print_whole(out, rules_table(results["rules"]))
+        results["rules_tenants"] = args.rules_tenants
+        bench.print_whole(out, rules_table(results["rules"], args.rules_tenants))
     if "sli" in parts:
         out.print("[bold]sli[/]: the SLI group's rules over 3 days of 1,000 tenants' recorded request rates")
         results["sli"] = sli_costs(config, args)
@@ -544,8 +569,9 @@ def scale_table(rows: list[dict[str, Any]], week_rows: list[dict[str, Any]] | No
     return t
 
 
-def rules_table(rows: list[dict[str, Any]]) -> Table:
-    t = Table(title="Rule group evaluation, simulator serving 1,000 tenants (maximum seen)")
+def rules_table(rows: list[dict[str, Any]], tenants: int) -> Table:
+    t = Table(title=f"Rule group evaluation, simulator serving {tenants:,} tenants, each with its own limits "
+                    "(maximum seen)")
     for column in ("group", "last duration s (max)", "samples written"):
         t.add_column(column, justify="left" if column == "group" else "right")
     for r in rows:
@@ -611,7 +637,8 @@ def write_report(path: Path, results: dict[str, Any], failed: list[str]) -> None
                          f"{r.get('spread_ms', '')} | {f'~{estimate:,}' if estimate else ''} |")
         lines.append("")
     if "rules" in results:
-        lines += ["## Rule group evaluation, simulator serving 1,000 tenants", "",
+        lines += [f"## Rule group evaluation, simulator serving {results['rules_tenants']:,} tenants, each with its "
+                  "own SLO, SLA, queue threshold and contact (every generated rule file loaded)", "",
                   "| group | last duration s (max seen) | samples written |", "|---|---:|---:|"]
         lines += [f"| {r['group']} | {r['max_seconds']:.4f} | {r['samples']:,} |" for r in results["rules"]]
         lines.append("")

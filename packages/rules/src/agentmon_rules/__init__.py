@@ -8,11 +8,22 @@ from agentmon_rules.render import (
     PROMETHEUS_RULE_PATH,
     RULE_FILE,
     RULES_CONFIGMAP,
+    operator_path_of,
     prometheus_rule,
+    recording_document,
+    recording_files,
     render_rules,
     rule_file,
 )
-from agentmon_rules.routing import ALERTMANAGER_CONFIG_PATH, ALERTMANAGER_FILE, alertmanager_config, render_alertmanager
+from agentmon_rules.routing import (
+    ALERTMANAGER_CONFIG_PATH,
+    ALERTMANAGER_FILE,
+    alertmanager_config,
+    config_parts,
+    part_path,
+    parts_files,
+    render_alertmanager,
+)
 
 __all__ = [
     "ALERTMANAGER_CONFIG_PATH",
@@ -30,7 +41,13 @@ __all__ = [
     "Windows",
     "alert_groups",
     "alertmanager_config",
+    "config_parts",
+    "operator_path_of",
+    "part_path",
+    "parts_files",
     "prometheus_rule",
+    "recording_document",
+    "recording_files",
     "recording_groups",
     "render_alertmanager",
     "render_rules",

@@ -1,8 +1,9 @@
 """Alert rules derived from the configuration: one rule per condition, whatever the number of tenants.
 
-Per-tenant limits (SLO, latency SLA, queue threshold) are series recorded by the `agentmon-limits` group
-(agentmon_config.recorded.LIMITS): a tenant rule compares each tenant's series with that tenant's own limit through
-a join on tenant_id, so every threshold is the configured value exactly and a new tenant adds no alert rule.
+Per-tenant limits (SLO, latency SLA, queue threshold) are series recorded by the `agentmon-limits-NN` groups, one
+per tenant shard (agentmon_config.recorded.LIMITS, agentmon_rules.recording.limit_groups): a tenant rule compares
+each tenant's series with that tenant's own limit through a join on tenant_id, so every threshold is the configured
+value exactly and a new tenant adds no alert rule.
 Platform thresholds (config.thresholds) are written into the rules exactly (agentmon_rules.limits.exact).
 
 Every alert carries `severity`, `managed_by="agentmon"` (routing matches it, so nothing else reaches agentmon's

@@ -43,7 +43,7 @@ from agentmon_config.recorded import (
     sli_request_rate,
 )
 from agentmon_config.slo import BURN_TIERS, SLI_COARSE_FROM_SECONDS, SLI_COARSE_STEP, SLI_WINDOWS, error_budget
-from agentmon_rules.limits import exact, one_of, sharing
+from agentmon_rules.limits import by_shard, exact, one_of, sharing
 
 REQUESTS = "enhancement_requests_total"
 DURATION_BUCKETS = "enhancement_duration_seconds_bucket"
@@ -51,6 +51,8 @@ QUEUE = "queue_depth"
 WORKERS = "worker_active_count"
 # A tenant below this many active workers processes nothing: an outage for that tenant.
 WORKERS_NEEDED = 1
+# The platform's own limits; each tenant shard's limits are the group LIMITS_GROUP-NN (limit_groups).
+LIMITS_GROUP = "agentmon-limits"
 
 
 @dataclass(frozen=True)
@@ -130,7 +132,7 @@ def recording_groups(config: PlatformConfig) -> tuple[RuleGroup, ...]:
                           labels=((TENANT_LABEL, ALL_TENANTS),)),
         )),
         RuleGroup("agentmon-sli", interval, sli_rules(config)),
-        RuleGroup("agentmon-limits", interval, limit_rules(config)),
+        *limit_groups(config),
     )
 
 
@@ -153,27 +155,41 @@ def within_sla_rules(config: PlatformConfig) -> tuple[RecordingRule, ...]:
     return (RecordingRule(WITHIN_SLA_RATE.name, " or ".join([*tenants, within(platform)])),)
 
 
-def limit_rules(config: PlatformConfig) -> tuple[RecordingRule, ...]:
-    """Every tenant's limits as series (agentmon_config.recorded.LIMITS): one `info` series per configured tenant,
-    then each limit as one rule: value + 0 x info for the tenants that share the value (x + 0 is x in floating
-    point, so the value stays exactly the configured one), one such term per distinct value, joined by `or`."""
-    info = tuple(RecordingRule(TENANT_INFO.name, "vector(1)", ((TENANT_LABEL, t.tenant_id),)) for t in config.tenants)
+def limit_group_name(shard: int) -> str:
+    return f"{LIMITS_GROUP}-{shard:02d}"
+
+
+def limit_groups(config: PlatformConfig) -> tuple[RuleGroup, ...]:
+    """The platform's limits (LIMITS_GROUP), then one group per non-empty tenant shard (agentmon_rules.limits
+    .tenant_shard): the limits of 2,000 tenants with limits of their own are over a megabyte, far more than a
+    ConfigMap or PrometheusRule may hold, so each shard becomes a rule file and PrometheusRule of its own."""
+    interval = config.rules.evaluation_interval
+    platform = RecordingRule(LATENCY_SLA.name, f"vector({exact(config.thresholds.p95_latency_sla_seconds)})",
+                             ((TENANT_LABEL, ALL_TENANTS),))
+    return (RuleGroup(LIMITS_GROUP, interval, (platform,)),
+            *(RuleGroup(limit_group_name(shard), interval, limit_rules(tenants))
+              for shard, tenants in by_shard(config.tenants).items()))
+
+
+def limit_rules(tenants: tuple[Tenant, ...]) -> tuple[RecordingRule, ...]:
+    """The limits of `tenants` as series (agentmon_config.recorded.LIMITS): one `info` series per tenant, then each
+    limit as one rule: value + 0 x info for the tenants that share the value (x + 0 is x in floating point, so the
+    value stays exactly the configured one), one such term per distinct value, joined by `or`."""
+    info = tuple(RecordingRule(TENANT_INFO.name, "vector(1)", ((TENANT_LABEL, t.tenant_id),)) for t in tenants)
 
     def per_value(recorded: Recorded, value: Callable[[Tenant], str],
                   labels: tuple[tuple[str, str], ...] = ()) -> tuple[RecordingRule, ...]:
         terms = [f"{number} + 0 * {TENANT_INFO.name}{{{one_of(members)}}}"
-                 for number, members in sharing(config.tenants, value)]
+                 for number, members in sharing(tenants, value)]
         return (RecordingRule(recorded.name, " or ".join(terms), labels),) if terms else ()
 
-    budget = {t.tenant_id: error_budget(t.success_rate_slo) for t in config.tenants}
+    budget = {t.tenant_id: error_budget(t.success_rate_slo) for t in tenants}
     rules = [*per_value(SLO_OBJECTIVE, lambda t: exact(1 - budget[t.tenant_id])),
              *per_value(ERROR_BUDGET, lambda t: exact(budget[t.tenant_id]))]
     for tier in BURN_TIERS:
         rules += per_value(BURN_THRESHOLD, lambda t, f=tier.factor: exact(f * budget[t.tenant_id]),
                            (("window", tier.long_window),))
     rules += [*per_value(LATENCY_SLA, lambda t: exact(t.p95_latency_sla_seconds)),
-              RecordingRule(LATENCY_SLA.name, f"vector({exact(config.thresholds.p95_latency_sla_seconds)})",
-                            ((TENANT_LABEL, ALL_TENANTS),)),
               *per_value(QUEUE_THRESHOLD, lambda t: exact(t.queue_alert_threshold))]
     return (*info, *rules)
 

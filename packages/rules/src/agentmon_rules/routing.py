@@ -67,6 +67,19 @@ INHIBITION = (
      (TENANT_LABEL,)),
 )
 WEBHOOK_SECRETS_DIR = "/etc/alertmanager/secrets"  # the webhook Secret's keys, one file each
+# The dev overlay's Alertmanager reads alertmanager.yml from ConfigMaps, each under Kubernetes' object budget: the
+# file cut at line ends into parts (parts/alertmanager.yml.NN, one ConfigMap each) that an init container
+# concatenates in name order (components/demo-stack/alertmanager.yaml). A cut falls where a line's hash says so
+# once a part holds PART_MIN_BYTES (content-defined: an added contact changes the part around it, not every part
+# after it), and always before a part would pass PART_MAX_BYTES.
+PARTS_DIR = "parts"
+CONFIGMAP = "alertmanager-config"
+PART_MIN_BYTES, PART_MAX_BYTES = 32_000, 200_000
+PART_CUT_ONE_IN = 256
+DEMO_ALERTMANAGER_DIR = "demo-alertmanager"
+DEMO_ALERTMANAGER = "alertmanager"  # the Deployment and its volume of parts (components/demo-stack/alertmanager.yaml)
+DEMO_PARTS_VOLUME = "config-parts"
+DEMO_PARTS_PATCH = "parts-volume.yaml"
 
 
 @dataclass(frozen=True)
@@ -328,13 +341,48 @@ def _operator_receiver(name: str, contact: Contact | str, smtp: dict[str, Any]) 
     return {"name": name, "emailConfigs": [{"to": contact.email, "sendResolved": True, **smtp}]}
 
 
+def config_parts(text: str) -> list[str]:
+    """alertmanager.yml cut at line ends into consecutive parts whose concatenation is the file, byte for byte."""
+    parts, current, size = [], [], 0
+    for line in text.splitlines(keepends=True):
+        cut_here = size >= PART_MIN_BYTES and zlib.crc32(line.encode()) % PART_CUT_ONE_IN == 0
+        if current and (cut_here or size + len(line.encode()) > PART_MAX_BYTES):
+            parts.append("".join(current))
+            current, size = [], 0
+        current.append(line)
+        size += len(line.encode())
+    return [*parts, "".join(current)]
+
+
+def part_path(index: int) -> str:
+    return f"{PARTS_DIR}/{ALERTMANAGER_FILE}.{index:02d}"
+
+
+def parts_files(count: int) -> dict[str, dict[str, Any]]:
+    """The kustomization making one ConfigMap per part of alertmanager.yml, and the Component mounting them all in
+    the demo Alertmanager's parts volume (their number changes with the contacts, so the list is generated)."""
+    names = [f"{CONFIGMAP}-{i:02d}" for i in range(count)]
+    generators = [{"name": name, "files": [f"{ALERTMANAGER_FILE}.{i:02d}={part_path(i)}"]}
+                  for i, name in enumerate(names)]
+    volume = {"name": DEMO_PARTS_VOLUME, "projected": {"sources": [{"configMap": {"name": n}} for n in names]}}
+    return {
+        "kustomization.yaml": {"apiVersion": "kustomize.config.k8s.io/v1beta1", "kind": "Kustomization",
+                               "configMapGenerator": generators},
+        f"{DEMO_ALERTMANAGER_DIR}/kustomization.yaml": {
+            "apiVersion": "kustomize.config.k8s.io/v1alpha1", "kind": "Component",
+            "patches": [{"path": DEMO_PARTS_PATCH}]},
+        f"{DEMO_ALERTMANAGER_DIR}/{DEMO_PARTS_PATCH}": {
+            "apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": DEMO_ALERTMANAGER},
+            "spec": {"template": {"spec": {"volumes": [volume]}}}},
+    }
+
+
 def render_alertmanager(config: PlatformConfig) -> dict[str, dict[str, Any]]:
-    """Path relative to the alertmanager folder -> document."""
+    """Path relative to the alertmanager folder -> document (the parts of alertmanager.yml and their kustomization
+    come from its text: config_parts, parts_files)."""
     trees = subtrees(config)
     return {
         ALERTMANAGER_FILE: alertmanager_config(config),
-        "kustomization.yaml": {"apiVersion": "kustomize.config.k8s.io/v1beta1", "kind": "Kustomization",
-                               "configMapGenerator": [{"name": "alertmanager-config", "files": [ALERTMANAGER_FILE]}]},
         f"{OPERATOR_DIR}/kustomization.yaml": {
             "apiVersion": "kustomize.config.k8s.io/v1beta1", "kind": "Kustomization",
             "resources": [tree.path.removeprefix(f"{OPERATOR_DIR}/") for tree in trees]},
