@@ -25,6 +25,7 @@ PROMETHEUS_RULE_API = "monitoring.coreos.com/v1"
 _GROUP_FIELDS = frozenset({"name", "interval", "rules", "limit", "query_offset", "partial_response_strategy"})
 _RULE_FIELDS = frozenset({"record", "alert", "expr", "for", "keep_firing_for", "labels", "annotations"})
 # Recorded names may hold colons (level:metric:operations); raw metrics scraped from targets may not.
+ALERTS_SERIES = "ALERTS"
 _RECORD_NAME = re.compile(r"^[a-zA-Z_:][a-zA-Z0-9_:]*$")
 # Functions whose result keeps the labels of their first series argument (every one the rules use, and more).
 _LABEL_KEEPING = frozenset({
@@ -69,6 +70,21 @@ def recorded_series(doc: Any) -> dict[str, frozenset[str]]:
         if recorded == before:
             break
     return recorded
+
+
+def alert_series(doc: Any, recorded: Mapping[str, frozenset[str]]) -> dict[str, frozenset[str]]:
+    """Prometheus' ALERTS series of the alert rules in `doc`, with the labels they carry: alertname, alertstate,
+    each rule's own labels and its expression's (a panel may read which alerts fire)."""
+    labels = {"alertname", "alertstate"}
+    for _, rule in _rules(doc):
+        if not rule.get("alert"):
+            continue
+        labels |= set(rule.get("labels") or {})
+        try:
+            labels |= output_labels(promql_parser.parse(str(rule.get("expr", ""))), recorded)
+        except ValueError:
+            continue  # reported by the alert checks
+    return {ALERTS_SERIES: frozenset(labels)} if labels - {"alertname", "alertstate"} else {}
 
 
 def output_labels(node: Any, recorded: Mapping[str, frozenset[str]]) -> frozenset[str]:

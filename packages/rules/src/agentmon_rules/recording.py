@@ -24,13 +24,21 @@ from agentmon_config.recorded import (
     ACTIVE_WORKERS,
     ALL_TENANTS,
     BUCKET_RATE,
+    BUDGET_REMAINING,
+    BURN_RATE,
     BURN_THRESHOLD,
     ERROR_BUDGET,
     LATENCY_SLA,
     MEMBER_LABEL,
+    PERIOD_ERROR_RATE,
+    PERIOD_REQUEST_RATE,
+    PERIOD_SUCCESS_RATIO,
+    PERIOD_WITHIN_SLA_RATE,
+    PERIOD_WITHIN_SLA_RATIO,
     QUEUE_DEPTH,
     QUEUE_THRESHOLD,
     REQUEST_RATE,
+    SLO_INFO,
     SLO_OBJECTIVE,
     TENANT_INFO,
     WITHIN_SLA_RATE,
@@ -41,8 +49,16 @@ from agentmon_config.recorded import (
     sli_error_rate,
     sli_error_ratio,
     sli_request_rate,
+    within_sla_rate,
 )
-from agentmon_config.slo import BURN_TIERS, SLI_COARSE_FROM_SECONDS, SLI_COARSE_STEP, SLI_WINDOWS, error_budget
+from agentmon_config.slo import (
+    BURN_TIERS,
+    ERROR_BUDGET_WINDOW,
+    SLI_COARSE_FROM_SECONDS,
+    SLI_COARSE_STEP,
+    SLI_WINDOWS,
+    error_budget,
+)
 from agentmon_rules.limits import exact, one_of, sharing
 
 REQUESTS = "enhancement_requests_total"
@@ -51,6 +67,12 @@ QUEUE = "queue_depth"
 WORKERS = "worker_active_count"
 # A tenant below this many active workers processes nothing: an outage for that tenant.
 WORKERS_NEEDED = 1
+# The period's rules (agentmon-slo-period) sum SLI_COARSE_STEP rates, so their value changes once an hour: they run
+# every SLO_PERIOD_EVALUATIONS evaluation intervals, at most every SLO_PERIOD_INTERVAL_MAX_SECONDS. Above 5 minutes
+# (Prometheus' default lookback) an instant query between two evaluations would find no sample; 4 minutes leaves a
+# minute for an evaluation to finish.
+SLO_PERIOD_EVALUATIONS = 4
+SLO_PERIOD_INTERVAL_MAX_SECONDS = 240
 
 
 @dataclass(frozen=True)
@@ -131,6 +153,45 @@ def recording_groups(config: PlatformConfig) -> tuple[RuleGroup, ...]:
         )),
         RuleGroup("agentmon-sli", interval, sli_rules(config)),
         RuleGroup("agentmon-limits", interval, limit_rules(config)),
+        RuleGroup("agentmon-slo", interval, slo_rules(config)),
+        RuleGroup("agentmon-slo-period", slo_period_interval(config), slo_period_rules(config)),
+    )
+
+
+def slo_period_interval(config: PlatformConfig) -> str:
+    evaluation = duration_seconds(config.rules.evaluation_interval)
+    return promql_duration(max(evaluation, min(SLO_PERIOD_EVALUATIONS * evaluation, SLO_PERIOD_INTERVAL_MAX_SECONDS)))
+
+
+def slo_rules(config: PlatformConfig) -> tuple[RecordingRule, ...]:
+    """SLO metadata that changes every evaluation: one info series per configured tenant (its display name, SLO and
+    SLA as labels), the burn rate over every SLI window (the error ratio / the tenant's error budget: the alerts'
+    tiers fire above their factor), and the hourly requests within the SLA that the period's share sums. The burn
+    rates read the SLI group's ratios, one evaluation interval late at most (another group)."""
+    info = tuple(RecordingRule(SLO_INFO.name, "vector(1)", (
+        (TENANT_LABEL, t.tenant_id), ("display_name", t.display_name), ("slo", exact(t.success_rate_slo)),
+        ("sla", exact(t.p95_latency_sla_seconds)))) for t in config.tenants)
+    burn = tuple(RecordingRule(BURN_RATE.name, f"{sli_error_ratio(window).name} / on ({TENANT_LABEL}) "
+                               f"{ERROR_BUDGET.name}", (("window", window),)) for window in SLI_WINDOWS)
+    within = RecordingRule(within_sla_rate(SLI_COARSE_STEP).name, _sum_per_second(
+        config, WITHIN_SLA_RATE.name, SLI_COARSE_STEP))
+    return (*info, *burn, within) if config.tenants else (within,)
+
+
+def slo_period_rules(config: PlatformConfig) -> tuple[RecordingRule, ...]:
+    """Over the error budget's window (30 days), per tenant and for the aggregate: requests, failures and requests
+    within the SLA per second, summed from the hourly rates at hourly steps (exact over the window, ending at the
+    last full hour, as the 1- and 3-day SLIs); then the success ratio, the share within the SLA and, per tenant, the
+    error budget remaining: 1 - failed share / budget."""
+    window = ERROR_BUDGET_WINDOW
+    errors, total, within = PERIOD_ERROR_RATE.name, PERIOD_REQUEST_RATE.name, PERIOD_WITHIN_SLA_RATE.name
+    return (
+        RecordingRule(errors, _per_second(config, window, sli_error_rate)),
+        RecordingRule(total, _per_second(config, window, sli_request_rate)),
+        RecordingRule(within, _per_second(config, window, within_sla_rate)),
+        RecordingRule(PERIOD_SUCCESS_RATIO.name, f"1 - {share(errors, total)}"),
+        RecordingRule(PERIOD_WITHIN_SLA_RATIO.name, share(within, total)),
+        RecordingRule(BUDGET_REMAINING.name, f"1 - {share(errors, total)} / on ({TENANT_LABEL}) {ERROR_BUDGET.name}"),
     )
 
 
@@ -209,3 +270,12 @@ def _per_second(config: PlatformConfig, window: str, coarse: Callable[[str], Rec
         return f"sum_over_time({coarse(step).name}[{left_open}:{step}]) * {int(duration_seconds(step))} / {seconds}"
     evaluation = int(duration_seconds(config.rules.evaluation_interval))
     return f"{requests_over(left_open, (), TENANT_LABEL, status)} * {evaluation} / {seconds}"
+
+
+def _sum_per_second(config: PlatformConfig, per_interval: str, window: str) -> str:
+    """A per-interval rate recorded by tenant (and the aggregate) as per second over `window`, as _per_second
+    computes the request rates."""
+    seconds = int(duration_seconds(window))
+    evaluation = int(duration_seconds(config.rules.evaluation_interval))
+    return (f"sum by ({TENANT_LABEL}) (sum_over_time({per_interval}[{promql_duration(seconds - 1)}])) "
+            f"* {evaluation} / {seconds}")
