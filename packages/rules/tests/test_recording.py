@@ -4,13 +4,13 @@ import dataclasses
 from pathlib import Path
 
 import pytest
+from agentmon_alertkit import make_config
 
 from agentmon_config import ConfigError, load_platform
 from agentmon_config.recorded import RECORDED
 from agentmon_dashboards import to_json_dict
 from agentmon_dashboards.tenant import tenant_dashboard
 from agentmon_rules import Windows, prometheus_rule, recording_groups, render_rules, rule_file
-from agentmon_alertkit import make_config
 from agentmon_testkit import replace_once
 
 REPO = Path(__file__).resolve().parents[3]
