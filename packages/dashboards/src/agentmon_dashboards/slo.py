@@ -60,7 +60,9 @@ def slo_overview(config: PlatformConfig) -> dashboard_b.Dashboard:
 
 
 def _tenant_table(config: PlatformConfig, ds, scope: str):
-    budget_steps = [(None, "red"), (0, "yellow"), (config.thresholds.error_budget_warning, "green")]
+    # As the tenant dashboard's budget stat; red only for a breach (q.BREACH_MARGIN), not for rounding at the SLO.
+    budget_steps = [(None, "red"), (-q.BREACH_MARGIN_PERCENT, "yellow"),
+                    (config.thresholds.error_budget_warning, "green")]
     columns = [
         (q.slo_percent(scope), Column("SLO", "percent", 2)),
         (q.period_success_percent(scope), Column(f"Success ({ERROR_BUDGET_WINDOW})", "percent", 3)),
