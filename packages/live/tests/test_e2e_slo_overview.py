@@ -20,7 +20,7 @@ minutes (the burn rules read the SLI group's previous evaluation, a minute befor
 that straddles the change) (34 + 26 x 0.031) / 60 / 0.03 = 19.336, (34 + 86 x 0.031) / 120 / 0.03 = 10.185 and
 (34 + 326 x 0.031) / 360 / 0.03 = 4.0837; over 1d and 3d (they end at the last full hour) 0.031 / 0.03 = 1.0333.
 The 30-day ratios cover the 500 recorded minutes up to the last full hour; the share within the SLA divides rates
-of two rule groups, whose first recorded minute may differ: one minute of 500 (0.2 %) either way (the tests allow 0.25 %).
+of two rule groups, whose first recorded minute may differ: one minute of 500 (0.2 %) either way (0.25 % allowed).
 Margins: the dashboard counts a breach from 1e-6 of the budget beyond it (rounding over a month of rates leaves
 north, exactly at its SLO, at about -1e-12).
 Headline: breaching 2 (west, south; north is at its SLO, central above), burning fast 1 (south; north's pending
