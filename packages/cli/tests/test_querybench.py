@@ -27,7 +27,7 @@ def test_the_rules_part_times_every_generated_group_with_1000_live_tenants(tmp_p
     rows = [line.split(" | ")[0].lstrip("| ") for line in figures.read_text().splitlines()
             if line.startswith("| agentmon-")]
     assert sorted(rows) == ["agentmon-capacity", "agentmon-latency", "agentmon-limits", "agentmon-requests",
-                            "agentmon-sli"]
+                            "agentmon-sli", "agentmon-slo", "agentmon-slo-period"]
     assert status == 0, capsys.readouterr().out
 
 
@@ -70,3 +70,25 @@ def test_the_error_table_reads_only_the_selected_tenants_and_each_tenant_once_un
         assert per_series > 0
         assert samples(table, format_variable(["t1", "t4"], None)) == 2 * 5 * per_series
         assert samples(table, ALL_TENANTS) == 6 * 5 * per_series
+
+
+def test_the_slo_history_holds_hourly_rates_for_30_days_and_the_metadata_for_the_last_minutes(tmp_path):
+    end = 40 * 86400
+    querybench.write_slo_inputs(tmp_path / "slo.om", ["a", "b"], end)
+    lines = (tmp_path / "slo.om").read_text().splitlines()
+    errors = [line for line in lines if line.startswith('tenant_id:enhancement_requests_errors:rate1h{tenant_id="a"}')]
+    # 30 days and an hour, on the hour (what the 30-day rules' hourly subqueries select): a at 1 req/s, 2 % failing
+    assert len(errors) == 30 * 24 + 2
+    assert errors[0] == f'tenant_id:enhancement_requests_errors:rate1h{{tenant_id="a"}} 0.02 {end - 31 * 86400 + 82800}'
+    assert errors[-1] == f'tenant_id:enhancement_requests_errors:rate1h{{tenant_id="a"}} 0.02 {end}'
+    # the hourly request rate, then every minute of the last 10 (the panel of tenants without traffic reads it)
+    requests = [int(line.rsplit(" ", 1)[1]) for line in lines
+                if line.startswith('tenant_id:enhancement_requests:rate1h{tenant_id="b"}')]
+    assert requests[-12:] == [end - 3600, *range(end - 600, end + 1, 60)]
+    remaining = [line for line in lines if line.startswith("tenant_id:agentmon_error_budget_remaining:ratio{")]
+    assert remaining[-1] == f'tenant_id:agentmon_error_budget_remaining:ratio{{tenant_id="b"}} -1 {end}'
+    assert not [line for line in lines if '"__all__"' in line and "remaining" in line]  # per tenant only
+    assert [line for line in lines if line.startswith("ALERTS{") and line.endswith(f" {end}")] == [
+        f'ALERTS{{alertname="AgentmonErrorBudgetBurnFast",alertstate="firing",severity="critical",tenant_id="a"}} '
+        f'1 {end}']
+    assert lines[-1] == "# EOF"
