@@ -29,7 +29,7 @@ def test_one_group_per_concern_at_the_configured_interval():
     assert [(g.name, g.interval, len(g.rules)) for g in GROUPS] == [
         ("agentmon-requests", "1m", 2), ("agentmon-latency", "1m", 3), ("agentmon-capacity", "1m", 6),
         ("agentmon-sli", "1m", 21), ("agentmon-limits", "1m", 1),  # without tenants: the platform's SLA
-        ("agentmon-slo", "1m", 1), ("agentmon-slo-period", "4m", 6)]  # without tenants: no info, no burn rates
+        ("agentmon-slo", "1m", 9), ("agentmon-slo-period", "4m", 7)]  # without tenants: no info series
 
 
 def test_requests_within_the_sla_read_each_tenants_own_sla_bucket_in_either_spelling():
@@ -168,18 +168,24 @@ def test_the_30_day_success_and_sla_share_sum_the_hourly_rates_at_hourly_steps()
                            ("tenant_id:enhancement_requests_errors:rate30d",
                             "tenant_id:enhancement_requests_errors:rate1h"),
                            ("tenant_id:enhancement_duration_within_sla:rate30d",
-                            "tenant_id:enhancement_duration_within_sla:rate1h")):
+                            "tenant_id:enhancement_duration_within_sla:rate1h"),
+                           ("tenant_id:enhancement_duration_seconds_count:rate30d",
+                            "tenant_id:enhancement_duration_seconds_count:rate1h")):
         assert RULES[(record, ())] == f"sum_over_time({hourly}[2591999s:1h]) * 3600 / 2592000"
+    # the share within the SLA divides two rates of the same group's bucket rates, as the latency alerts do
     assert RULES[("tenant_id:enhancement_duration_within_sla:rate1h", ())] == (
         "sum by (tenant_id) (sum_over_time(tenant_id:enhancement_duration_within_sla:sum_rate[3599s])) * 60 / 3600")
+    assert RULES[("tenant_id:enhancement_duration_seconds_count:rate1h", ())] == (
+        'sum by (tenant_id) (sum_over_time(tenant_id_le:enhancement_duration_seconds_bucket:sum_rate{le="+Inf"}'
+        '[3599s])) * 60 / 3600')
     failed_share = ("(tenant_id:enhancement_requests_errors:rate30d or 0 * tenant_id:enhancement_requests:rate30d) "
                     "/ (tenant_id:enhancement_requests:rate30d > 0)")
     assert RULES[("tenant_id:enhancement_requests_success:ratio_rate30d", ())] == f"1 - {failed_share}"
     assert RULES[("tenant_id:agentmon_error_budget_remaining:ratio", ())] == (
         f"1 - {failed_share} / on (tenant_id) tenant_id:agentmon_error_budget:ratio")
     assert RULES[("tenant_id:enhancement_duration_within_sla:ratio_rate30d", ())] == (
-        "(tenant_id:enhancement_duration_within_sla:rate30d or 0 * tenant_id:enhancement_requests:rate30d) "
-        "/ (tenant_id:enhancement_requests:rate30d > 0)")
+        "tenant_id:enhancement_duration_within_sla:rate30d / "
+        "(tenant_id:enhancement_duration_seconds_count:rate30d > 0)")
 
 
 def test_burn_rates_and_the_info_series_per_tenant(tmp_path):

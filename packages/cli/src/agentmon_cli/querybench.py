@@ -57,11 +57,13 @@ from agentmon_cli import bench, traffic
 from agentmon_config import PlatformConfig
 from agentmon_config.recorded import (
     ALL_TENANTS,
+    BUCKET_RATE,
     BUDGET_REMAINING,
     BURN_RATE,
     ERROR_BUDGET,
     MEMBER_LABEL,
     PERIOD_ERROR_RATE,
+    PERIOD_OBSERVATION_RATE,
     PERIOD_REQUEST_RATE,
     PERIOD_SUCCESS_RATIO,
     PERIOD_WITHIN_SLA_RATE,
@@ -71,6 +73,7 @@ from agentmon_config.recorded import (
     SLO_INFO,
     SLO_OBJECTIVE,
     WITHIN_SLA_RATE,
+    latency_observation_rate,
     sli_error_rate,
     sli_error_ratio,
     sli_request_rate,
@@ -112,6 +115,7 @@ SLO_GROUPS = ("agentmon-slo", "agentmon-slo-period")
 SLO_RANGE = 30 * DAY
 SLO_RECENT_SECONDS = 600  # the SLO metadata's last minutes: all an instant query reads
 FAST_BURNING_EVERY = 20  # every 20th tenant's fast-burn page fires
+SLO_INPUTS_VERSION = "2"  # bump when write_slo_inputs changes
 DOCS_OUTPUT = Path("docs/operations/query-cost.md")
 
 
@@ -247,9 +251,13 @@ def write_slo_inputs(path: Path, tenants: list[str], end: int) -> None:
         out_file.writelines(family(sli_request_rate("1h").name, per(every, rates.get), hourly_then_recent))
         out_file.writelines(family(sli_error_rate("1h").name, per(every, lambda t: rates[t] * 0.02), hours))
         out_file.writelines(family(within_sla_rate("1h").name, per(every, lambda t: rates[t] * 0.95), hours))
-        out_file.writelines(family(WITHIN_SLA_RATE.name, per(every, lambda t: rates[t] * 0.95),
-                                   range(end - 3600, end + 1, 60)))
-        for series, value in ((PERIOD_REQUEST_RATE, 1.0), (PERIOD_ERROR_RATE, 0.02), (PERIOD_WITHIN_SLA_RATE, 0.95)):
+        out_file.writelines(family(latency_observation_rate("1h").name, per(every, rates.get), hours))
+        last_hour = range(end - 3600, end + 1, 60)
+        out_file.writelines(family(WITHIN_SLA_RATE.name, per(every, lambda t: rates[t] * 0.95), last_hour))
+        out_file.writelines(family(BUCKET_RATE.name, {f'{labels},le="+Inf"': rates[t] for t, labels in every.items()},
+                                   last_hour))
+        for series, value in ((PERIOD_REQUEST_RATE, 1.0), (PERIOD_ERROR_RATE, 0.02), (PERIOD_WITHIN_SLA_RATE, 0.95),
+                              (PERIOD_OBSERVATION_RATE, 1.0)):
             out_file.writelines(family(series.name, per(every, lambda t, v=value: rates[t] * v), recent))
         for window in SLI_WINDOWS:
             out_file.writelines(family(sli_error_ratio(window).name, per(every, lambda t: 0.02), recent))
@@ -353,7 +361,7 @@ def slo_history(cache: Path, tenants: int) -> History:
         _import(find_binary("promtool"), work / "slo.om", work / "data")
         return end
 
-    return _cached(cache, f"slo-{tenants}-{SLO_RANGE}", build, names)
+    return _cached(cache, f"slo-{tenants}-{SLO_RANGE}-{SLO_INPUTS_VERSION}", build, names)
 
 
 def history_server(work: Path, data: Path) -> PrometheusServer:

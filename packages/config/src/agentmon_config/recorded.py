@@ -108,6 +108,13 @@ def within_sla_rate(window: str) -> Recorded:
                     f"Requests per second that finished within the latency SLA, over {window}.")
 
 
+def latency_observation_rate(window: str) -> Recorded:
+    """Requests per second over `window` as the latency histogram counts them (its +Inf bucket): the denominator
+    of the share within the SLA, from the same rule group as its numerator, as the latency alerts divide them."""
+    return Recorded(f"tenant_id:enhancement_duration_seconds_count:rate{window}", frozenset({TENANT_LABEL}),
+                    f"Requests per second observed by the latency histogram (its +Inf bucket), over {window}.")
+
+
 # SLO metadata (the `agentmon-slo` and `agentmon-slo-period` groups): what Pyrra's and Sloth's SLO lists show, as
 # plain series any tool reads, beside the objective and budget of LIMITS. The period is the error budget's window.
 # Info labels: display_name is tenant text (agentmon_config.fields refuses control characters and templates in it);
@@ -124,21 +131,23 @@ BURN_RATE = Recorded(
 PERIOD_REQUEST_RATE = sli_request_rate(ERROR_BUDGET_WINDOW)
 PERIOD_ERROR_RATE = sli_error_rate(ERROR_BUDGET_WINDOW)
 PERIOD_WITHIN_SLA_RATE = within_sla_rate(ERROR_BUDGET_WINDOW)
+PERIOD_OBSERVATION_RATE = latency_observation_rate(ERROR_BUDGET_WINDOW)
 PERIOD_SUCCESS_RATIO = Recorded(
     f"tenant_id:enhancement_requests_success:ratio_rate{ERROR_BUDGET_WINDOW}", frozenset({TENANT_LABEL}),
     f"Successful share of requests over {ERROR_BUDGET_WINDOW} (request-weighted), ending at the last full hour; "
     "no series without requests.")
 PERIOD_WITHIN_SLA_RATIO = Recorded(
     f"tenant_id:enhancement_duration_within_sla:ratio_rate{ERROR_BUDGET_WINDOW}", frozenset({TENANT_LABEL}),
-    f"Share of requests over {ERROR_BUDGET_WINDOW} that finished within the latency SLA, ending at the last full "
-    "hour.")
+    f"Share of requests over {ERROR_BUDGET_WINDOW} that finished within the latency SLA (of those the latency "
+    "histogram counts), ending at the last full hour.")
 BUDGET_REMAINING = Recorded(
     "tenant_id:agentmon_error_budget_remaining:ratio", frozenset({TENANT_LABEL}),
     f"Share of the {ERROR_BUDGET_WINDOW} error budget not spent: 1 - (1 - success ratio) / error budget; negative "
     "once the SLO is breached.")
-SLO_METADATA: tuple[Recorded, ...] = (SLO_INFO, BURN_RATE, within_sla_rate("1h"), PERIOD_REQUEST_RATE,
-                                      PERIOD_ERROR_RATE, PERIOD_WITHIN_SLA_RATE, PERIOD_SUCCESS_RATIO,
-                                      PERIOD_WITHIN_SLA_RATIO, BUDGET_REMAINING)
+SLO_METADATA: tuple[Recorded, ...] = (SLO_INFO, BURN_RATE, within_sla_rate("1h"), latency_observation_rate("1h"),
+                                      PERIOD_REQUEST_RATE, PERIOD_ERROR_RATE, PERIOD_WITHIN_SLA_RATE,
+                                      PERIOD_OBSERVATION_RATE, PERIOD_SUCCESS_RATIO, PERIOD_WITHIN_SLA_RATIO,
+                                      BUDGET_REMAINING)
 
 
 # The SLI, written once: the failed share of requests, from REQUEST_RATE (one value per evaluation interval and

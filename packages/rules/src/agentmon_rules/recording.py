@@ -31,6 +31,7 @@ from agentmon_config.recorded import (
     LATENCY_SLA,
     MEMBER_LABEL,
     PERIOD_ERROR_RATE,
+    PERIOD_OBSERVATION_RATE,
     PERIOD_REQUEST_RATE,
     PERIOD_SUCCESS_RATIO,
     PERIOD_WITHIN_SLA_RATE,
@@ -44,6 +45,7 @@ from agentmon_config.recorded import (
     WITHIN_SLA_RATE,
     WORKERLESS_TENANTS,
     Recorded,
+    latency_observation_rate,
     requests_over,
     share,
     sli_error_rate,
@@ -166,31 +168,37 @@ def slo_period_interval(config: PlatformConfig) -> str:
 def slo_rules(config: PlatformConfig) -> tuple[RecordingRule, ...]:
     """SLO metadata that changes every evaluation: one info series per configured tenant (its display name, SLO and
     SLA as labels), the burn rate over every SLI window (the error ratio / the tenant's error budget: the alerts'
-    tiers fire above their factor), and the hourly requests within the SLA that the period's share sums. The burn
-    rates read the SLI group's ratios, one evaluation interval late at most (another group)."""
+    tiers fire above their factor), and the hourly requests within the SLA and all requests the latency histogram
+    counts (its +Inf bucket) that the period's share sums: both from the same group's bucket rates, so they cover the
+    same minutes. The burn rates read the SLI group's ratios, one evaluation interval late at most (another group)."""
     info = tuple(RecordingRule(SLO_INFO.name, "vector(1)", (
         (TENANT_LABEL, t.tenant_id), ("display_name", t.display_name), ("slo", exact(t.success_rate_slo)),
         ("sla", exact(t.p95_latency_sla_seconds)))) for t in config.tenants)
     burn = tuple(RecordingRule(BURN_RATE.name, f"{sli_error_ratio(window).name} / on ({TENANT_LABEL}) "
                                f"{ERROR_BUDGET.name}", (("window", window),)) for window in SLI_WINDOWS)
-    within = RecordingRule(within_sla_rate(SLI_COARSE_STEP).name, _sum_per_second(
-        config, WITHIN_SLA_RATE.name, SLI_COARSE_STEP))
-    return (*info, *burn, within) if config.tenants else (within,)
+    latency = (RecordingRule(within_sla_rate(SLI_COARSE_STEP).name, _sum_per_second(
+                   config, WITHIN_SLA_RATE.name, SLI_COARSE_STEP)),
+               RecordingRule(latency_observation_rate(SLI_COARSE_STEP).name, _sum_per_second(
+                   config, f'{BUCKET_RATE.name}{{le="+Inf"}}', SLI_COARSE_STEP)))
+    return (*info, *burn, *latency)
 
 
 def slo_period_rules(config: PlatformConfig) -> tuple[RecordingRule, ...]:
-    """Over the error budget's window (30 days), per tenant and for the aggregate: requests, failures and requests
-    within the SLA per second, summed from the hourly rates at hourly steps (exact over the window, ending at the
-    last full hour, as the 1- and 3-day SLIs); then the success ratio, the share within the SLA and, per tenant, the
-    error budget remaining: 1 - failed share / budget."""
+    """Over the error budget's window (30 days), per tenant and for the aggregate: requests, failures, requests
+    within the SLA and requests the latency histogram observed, per second, summed from the hourly rates at hourly
+    steps (exact over the window, ending at the last full hour, as the 1- and 3-day SLIs); then the success ratio,
+    the share within the SLA and, per tenant, the error budget remaining: 1 - failed share / budget."""
     window = ERROR_BUDGET_WINDOW
     errors, total, within = PERIOD_ERROR_RATE.name, PERIOD_REQUEST_RATE.name, PERIOD_WITHIN_SLA_RATE.name
+    observed = PERIOD_OBSERVATION_RATE.name
     return (
         RecordingRule(errors, _per_second(config, window, sli_error_rate)),
         RecordingRule(total, _per_second(config, window, sli_request_rate)),
         RecordingRule(within, _per_second(config, window, within_sla_rate)),
+        RecordingRule(observed, _per_second(config, window, latency_observation_rate)),
         RecordingRule(PERIOD_SUCCESS_RATIO.name, f"1 - {share(errors, total)}"),
-        RecordingRule(PERIOD_WITHIN_SLA_RATIO.name, share(within, total)),
+        # No series for a tenant without an SLA (one the configuration does not know): nothing to be within.
+        RecordingRule(PERIOD_WITHIN_SLA_RATIO.name, f"{within} / ({observed} > 0)"),
         RecordingRule(BUDGET_REMAINING.name, f"1 - {share(errors, total)} / on ({TENANT_LABEL}) {ERROR_BUDGET.name}"),
     )
 
