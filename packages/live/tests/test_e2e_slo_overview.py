@@ -9,7 +9,7 @@ The tenants (SLO %, latency SLA s; traffic; failed share):
   98 % within 120 s.
 - central (99, 120):  2 req/s, 0.99 % failing: just above. Success 0.9901, remaining 1 - 0.0099 / 0.01 = +0.01.
 - south  (97, 120):   4 req/s, 3.1 % failing, then every request failing for the last 35 minutes (from 5 minutes
-  past the last full hour). Success (to the last full hour, before the incident) 0.969, remaining
+  past the last full hour). Success (over 30 days, which end before the incident: below) 0.969, remaining
   1 - 0.031 / 0.03 = -1/30 = -0.0333; 95 % within 120 s. Its fast-burn page fires (ALERTS, written into the history:
   alert rules are not backfilled): 1h burn about (35 x 1 + 25 x 0.031) / 60 / 0.03 = 19.875 >= 14.4, 5m burn
   1 / 0.03 = 33.3 >= 14.4.
@@ -19,7 +19,9 @@ Burn rates (error ratio over the window / budget): north 0.001 / 0.001 = 1 over 
 minutes (the burn rules read the SLI group's previous evaluation, a minute before "now"; give or take the minute
 that straddles the change) (34 + 26 x 0.031) / 60 / 0.03 = 19.336, (34 + 86 x 0.031) / 120 / 0.03 = 10.185 and
 (34 + 326 x 0.031) / 360 / 0.03 = 4.0837; over 1d and 3d (they end at the last full hour) 0.031 / 0.03 = 1.0333.
-The 30-day ratios cover the 500 recorded minutes up to the last full hour.
+The 30-day ratios sum the rates the hourly group records once an hour: promtool evaluates it 48:33 past each hour
+for this rule file (a hash of the file's and the group's names), so the last one before "now" comes 16.5 minutes
+before the incident, and they count no incident minute (test_the_30_day_window_ends_before_the_incident).
 Margins: the dashboard counts a breach from 1e-6 of the budget beyond it (rounding over a month of rates leaves
 north, exactly at its SLO, at about -1e-12).
 Headline: breaching 2 (west, south; north is at its SLO, central above), burning fast 1 (south; north's pending
@@ -121,6 +123,16 @@ def history(config, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Histor
     yield from build_history(work, TRAFFIC, ((end - HISTORY_SECONDS, end),),
                              (Incident(incident_start, end + 1, SOUTH_INCIDENT),), rules=rules,
                              extra=_alerts(end - 1800, end))
+
+
+@pytest.mark.e2e
+def test_the_30_day_window_ends_before_the_incident(history):
+    """The premise of the 30-day expectations: the hourly rates' last evaluation precedes south's incident (if the
+    hourly group or the rule file is renamed, its evaluation phase moves: choose PAST_THE_HOUR again)."""
+    (series,) = history.server.query('tenant_id:enhancement_requests:rate1h_hourly{tenant_id="south"}[2h]',
+                                     at=history.end)
+    last = float(series["values"][-1][0])
+    assert history.end - 3600 < last < history.end - INCIDENT_MINUTES * 60
 
 
 def _by_tenant(history: History, expr: str) -> dict[str, float]:

@@ -29,7 +29,8 @@ def test_one_group_per_concern_at_the_configured_interval():
     assert [(g.name, g.interval, len(g.rules)) for g in GROUPS] == [
         ("agentmon-requests", "1m", 2), ("agentmon-latency", "1m", 3), ("agentmon-capacity", "1m", 6),
         ("agentmon-sli", "1m", 21), ("agentmon-limits", "1m", 1),  # without tenants: the platform's SLA
-        ("agentmon-slo", "1m", 9), ("agentmon-slo-period", "4m", 7)]  # without tenants: no info series
+        ("agentmon-slo", "1m", 7), ("agentmon-slo-hourly", "1h", 4),  # without tenants: no info series
+        ("agentmon-slo-period", "4m", 7)]
 
 
 def test_requests_within_the_sla_read_each_tenants_own_sla_bucket_in_either_spelling():
@@ -80,6 +81,7 @@ def test_windows_follow_the_evaluation_and_scrape_intervals(scrape, evaluation, 
     assert Windows.for_config(configured(scrape, evaluation)) == Windows(rate=rate, gauge=gauge)
     intervals = {g.name: g.interval for g in recording_groups(configured(scrape, evaluation))}
     assert intervals.pop("agentmon-slo-period") == period
+    assert intervals.pop("agentmon-slo-hourly") == "1h"
     assert set(intervals.values()) == {evaluation}
 
 
@@ -161,21 +163,23 @@ def test_rule_labels_must_be_valid_kubernetes_labels(tmp_path):
     assert info.value.field == "rules.prometheus_rule_labels.release"
 
 
-def test_the_30_day_success_and_sla_share_sum_the_hourly_rates_at_hourly_steps():
-    """720 hourly values per series (30 x 24), each the rate over its own hour: exact over 30 days, ending at the
-    last full hour."""
-    for record, hourly in (("tenant_id:enhancement_requests:rate30d", "tenant_id:enhancement_requests:rate1h"),
+def test_the_30_day_success_and_sla_share_sum_the_rates_recorded_once_an_hour():
+    """720 hourly values per series (30 x 24), each the rate over its own hour, recorded once an hour: a plain range
+    selector sums them, exact over 30 days, ending at the last hourly evaluation."""
+    for record, hourly in (("tenant_id:enhancement_requests:rate30d", "tenant_id:enhancement_requests:rate1h_hourly"),
                            ("tenant_id:enhancement_requests_errors:rate30d",
-                            "tenant_id:enhancement_requests_errors:rate1h"),
+                            "tenant_id:enhancement_requests_errors:rate1h_hourly"),
                            ("tenant_id:enhancement_duration_within_sla:rate30d",
-                            "tenant_id:enhancement_duration_within_sla:rate1h"),
+                            "tenant_id:enhancement_duration_within_sla:rate1h_hourly"),
                            ("tenant_id:enhancement_duration_seconds_count:rate30d",
-                            "tenant_id:enhancement_duration_seconds_count:rate1h")):
-        assert RULES[(record, ())] == f"sum_over_time({hourly}[2591999s:1h]) * 3600 / 2592000"
+                            "tenant_id:enhancement_duration_seconds_count:rate1h_hourly")):
+        assert RULES[(record, ())] == f"sum_over_time({hourly}[2591999s]) * 3600 / 2592000"
+    assert RULES[("tenant_id:enhancement_requests:rate1h_hourly", ())] == RULES[
+        ("tenant_id:enhancement_requests:rate1h", ())]  # the SLI group's 1h rate, once an hour
     # the share within the SLA divides two rates of the same group's bucket rates, as the latency alerts do
-    assert RULES[("tenant_id:enhancement_duration_within_sla:rate1h", ())] == (
+    assert RULES[("tenant_id:enhancement_duration_within_sla:rate1h_hourly", ())] == (
         "sum by (tenant_id) (sum_over_time(tenant_id:enhancement_duration_within_sla:sum_rate[3599s])) * 60 / 3600")
-    assert RULES[("tenant_id:enhancement_duration_seconds_count:rate1h", ())] == (
+    assert RULES[("tenant_id:enhancement_duration_seconds_count:rate1h_hourly", ())] == (
         'sum by (tenant_id) (sum_over_time(tenant_id_le:enhancement_duration_seconds_bucket:sum_rate{le="+Inf"}'
         '[3599s])) * 60 / 3600')
     failed_share = ("(tenant_id:enhancement_requests_errors:rate30d or 0 * tenant_id:enhancement_requests:rate30d) "

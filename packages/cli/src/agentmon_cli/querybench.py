@@ -18,12 +18,10 @@ Three measurements, each against a real Prometheus on 127.0.0.1 (the `prometheus
    of 1,000 tenants (written directly at the rules' 1-minute resolution, like scale's), samples and median time
    per rule; Prometheus evaluates a group's rules one after the other, so the group costs their sum.
 5. slo: the Tenant SLOs dashboard's panels over 30 days at 1,000 tenants, All and 3 tenants, and each rule of the
-   SLO groups (agentmon-slo, agentmon-slo-period) as an instant query. The history holds only what they read:
-   the hourly rates the 30-day rules sum, for 30 days + 1 hour, written at their step (one value an hour, on the
-   hour, which is the one sample per hour and series their subqueries select; Prometheus' own 1-minute series
-   would hold 60 times more samples to decode between them, so the rules' times here are a lower bound), and the
-   SLO metadata the panels read (instant queries: the last minutes suffice at any range) every minute for the last
-   10 minutes, with the last hour of the within-SLA rates the hourly one sums.
+   SLO groups (agentmon-slo, agentmon-slo-hourly, agentmon-slo-period) as an instant query. The history holds only
+   what they read: the hourly rates the 30-day rules sum, once an hour for 30 days + 1 hour (as agentmon-slo-hourly
+   records them), the last hour of the 1-minute rates the hourly rules sum, and the SLO metadata the panels read
+   (instant queries: the last minutes suffice at any range) every minute for the last 10 minutes.
 
 Samples are Prometheus' own count (`stats=all`: totalQueryableSamples); latency is the wall time of the HTTP
 query from this process, the median of several runs after one warm-up. A whole refresh runs every panel query
@@ -73,6 +71,7 @@ from agentmon_config.recorded import (
     SLO_INFO,
     SLO_OBJECTIVE,
     WITHIN_SLA_RATE,
+    hourly,
     latency_observation_rate,
     sli_error_rate,
     sli_error_ratio,
@@ -111,11 +110,11 @@ out = Console(highlight=False)
 
 
 PARTS = ("growth", "scale", "rules", "sli", "slo")
-SLO_GROUPS = ("agentmon-slo", "agentmon-slo-period")
+SLO_GROUPS = ("agentmon-slo", "agentmon-slo-hourly", "agentmon-slo-period")
 SLO_RANGE = 30 * DAY
 SLO_RECENT_SECONDS = 600  # the SLO metadata's last minutes: all an instant query reads
 FAST_BURNING_EVERY = 20  # every 20th tenant's fast-burn page fires
-SLO_INPUTS_VERSION = "2"  # bump when write_slo_inputs changes
+SLO_INPUTS_VERSION = "3"  # bump when write_slo_inputs changes
 DOCS_OUTPUT = Path("docs/operations/query-cost.md")
 
 
@@ -229,7 +228,9 @@ def write_request_rates(path: Path, tenants: list[str], start: int, end: int) ->
 
 def write_slo_inputs(path: Path, tenants: list[str], end: int) -> None:
     """What the Tenant SLOs dashboard and the SLO groups read (module docstring, part 5), for every tenant and the
-    aggregate: 98 % success, 95 % within the SLA; SLO 99 %."""
+    aggregate: 98 % success, 95 % within the SLA; SLO 99 %. The hourly rates once an hour for 30 days and an hour,
+    as agentmon-slo-hourly records them; what the other rules and the panels read at the rules' 1-minute step, for
+    the last hour (what the hourly rules sum) or the last minutes (what instant queries read)."""
     rates = {tenant: 1.0 + index % 5 for index, tenant in enumerate(tenants)}
     rates[ALL_TENANTS] = sum(rates.values())
     hours = range(end - SLO_RANGE - 3600, end + 1, 3600)
@@ -246,13 +247,15 @@ def write_slo_inputs(path: Path, tenants: list[str], end: int) -> None:
     def per(labels: dict[str, str], value: Callable[[str], float]) -> dict[str, float]:
         return {text: value(t) for t, text in labels.items()}
 
-    hourly_then_recent = sorted({*hours, *recent})
+    last_hour = range(end - 3600, end + 1, 60)
     with path.open("w") as out_file:
-        out_file.writelines(family(sli_request_rate("1h").name, per(every, rates.get), hourly_then_recent))
-        out_file.writelines(family(sli_error_rate("1h").name, per(every, lambda t: rates[t] * 0.02), hours))
-        out_file.writelines(family(within_sla_rate("1h").name, per(every, lambda t: rates[t] * 0.95), hours))
-        out_file.writelines(family(latency_observation_rate("1h").name, per(every, rates.get), hours))
-        last_hour = range(end - 3600, end + 1, 60)
+        for rate, share in ((sli_request_rate, 1.0), (sli_error_rate, 0.02), (within_sla_rate, 0.95),
+                            (latency_observation_rate, 1.0)):
+            out_file.writelines(family(hourly(rate("1h")).name, per(every, lambda t, v=share: rates[t] * v), hours))
+        out_file.writelines(family(sli_request_rate("1h").name, per(every, rates.get), recent))
+        out_file.writelines(family(REQUEST_RATE.name, {
+            f'{labels},status="{status}"': rates[t] * share for t, labels in every.items()
+            for status, share in (("success", 0.98), ("failure", 0.02))}, last_hour))
         out_file.writelines(family(WITHIN_SLA_RATE.name, per(every, lambda t: rates[t] * 0.95), last_hour))
         out_file.writelines(family(BUCKET_RATE.name, {f'{labels},le="+Inf"': rates[t] for t, labels in every.items()},
                                    last_hour))

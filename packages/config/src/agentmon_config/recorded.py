@@ -115,6 +115,13 @@ def latency_observation_rate(window: str) -> Recorded:
                     f"Requests per second observed by the latency histogram (its +Inf bucket), over {window}.")
 
 
+def hourly(rate: Recorded) -> Recorded:
+    """A 1h rate recorded once an hour (the `agentmon-slo-hourly` group): consecutive values tile the timeline, so
+    summing those of a range counts every hour of it once. Read it with range selectors only: an instant query finds
+    a value only in the 5 minutes after each evaluation."""
+    return Recorded(f"{rate.name}_hourly", rate.labels, f"{rate.help} Recorded once an hour.")
+
+
 # SLO metadata (the `agentmon-slo` and `agentmon-slo-period` groups): what Pyrra's and Sloth's SLO lists show, as
 # plain series any tool reads, beside the objective and budget of LIMITS. The period is the error budget's window.
 # Info labels: display_name is tenant text (agentmon_config.fields refuses control characters and templates in it);
@@ -134,20 +141,22 @@ PERIOD_WITHIN_SLA_RATE = within_sla_rate(ERROR_BUDGET_WINDOW)
 PERIOD_OBSERVATION_RATE = latency_observation_rate(ERROR_BUDGET_WINDOW)
 PERIOD_SUCCESS_RATIO = Recorded(
     f"tenant_id:enhancement_requests_success:ratio_rate{ERROR_BUDGET_WINDOW}", frozenset({TENANT_LABEL}),
-    f"Successful share of requests over {ERROR_BUDGET_WINDOW} (request-weighted), ending at the last full hour; "
-    "no series without requests.")
+    f"Successful share of requests over {ERROR_BUDGET_WINDOW} (request-weighted), ending at the last hourly "
+    "evaluation; no series without requests.")
 PERIOD_WITHIN_SLA_RATIO = Recorded(
     f"tenant_id:enhancement_duration_within_sla:ratio_rate{ERROR_BUDGET_WINDOW}", frozenset({TENANT_LABEL}),
     f"Share of requests over {ERROR_BUDGET_WINDOW} that finished within the latency SLA (of those the latency "
-    "histogram counts), ending at the last full hour.")
+    "histogram counts), ending at the last hourly evaluation.")
 BUDGET_REMAINING = Recorded(
     "tenant_id:agentmon_error_budget_remaining:ratio", frozenset({TENANT_LABEL}),
     f"Share of the {ERROR_BUDGET_WINDOW} error budget not spent: 1 - (1 - success ratio) / error budget; negative "
     "once the SLO is breached.")
-SLO_METADATA: tuple[Recorded, ...] = (SLO_INFO, BURN_RATE, within_sla_rate("1h"), latency_observation_rate("1h"),
-                                      PERIOD_REQUEST_RATE, PERIOD_ERROR_RATE, PERIOD_WITHIN_SLA_RATE,
-                                      PERIOD_OBSERVATION_RATE, PERIOD_SUCCESS_RATIO, PERIOD_WITHIN_SLA_RATIO,
-                                      BUDGET_REMAINING)
+# The hourly rates the period's sums read.
+HOURLY_RATES: tuple[Recorded, ...] = tuple(hourly(rate("1h")) for rate in (
+    sli_error_rate, sli_request_rate, within_sla_rate, latency_observation_rate))
+SLO_METADATA: tuple[Recorded, ...] = (SLO_INFO, BURN_RATE, *HOURLY_RATES, PERIOD_REQUEST_RATE, PERIOD_ERROR_RATE,
+                                      PERIOD_WITHIN_SLA_RATE, PERIOD_OBSERVATION_RATE, PERIOD_SUCCESS_RATIO,
+                                      PERIOD_WITHIN_SLA_RATIO, BUDGET_REMAINING)
 
 
 # The SLI, written once: the failed share of requests, from REQUEST_RATE (one value per evaluation interval and

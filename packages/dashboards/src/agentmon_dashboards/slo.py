@@ -79,8 +79,8 @@ def _tenant_table(config: PlatformConfig, ds, scope: str):
     return merged_table(
         "SLOs by tenant",
         f"One row per selected tenant, least error budget left first. Success, budget and the share within the "
-        f"latency SLA cover {ERROR_BUDGET_WINDOW} up to the last full hour; a burn rate is the error ratio over "
-        "its window / the error budget (the page fires from 14.4 over 1h and 6 over 6h). The tenant links to "
-        "its dashboard.",
+        f"latency SLA cover {ERROR_BUDGET_WINDOW} up to the last hourly evaluation (at most an hour ago); a burn "
+        "rate is the error ratio over its window / the error budget (the page fires from 14.4 over 1h and 6 over "
+        "6h). The tenant links to its dashboard.",
         queries, key=(TENANT_LABEL, "Tenant"), columns=[c for _, c in columns],
         link=("Tenant dashboard", TENANT_LINK), sort_by="Budget remaining")

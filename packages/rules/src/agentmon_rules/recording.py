@@ -45,6 +45,7 @@ from agentmon_config.recorded import (
     WITHIN_SLA_RATE,
     WORKERLESS_TENANTS,
     Recorded,
+    hourly,
     latency_observation_rate,
     requests_over,
     share,
@@ -69,10 +70,10 @@ QUEUE = "queue_depth"
 WORKERS = "worker_active_count"
 # A tenant below this many active workers processes nothing: an outage for that tenant.
 WORKERS_NEEDED = 1
-# The period's rules (agentmon-slo-period) sum SLI_COARSE_STEP rates, so their value changes once an hour: they run
-# every SLO_PERIOD_EVALUATIONS evaluation intervals, at most every SLO_PERIOD_INTERVAL_MAX_SECONDS. Above 5 minutes
-# (Prometheus' default lookback) an instant query between two evaluations would find no sample; 4 minutes leaves a
-# minute for an evaluation to finish.
+# The period's rules (agentmon-slo-period) sum hourly rates (agentmon-slo-hourly, evaluated once an hour), so their
+# value changes once an hour: they run every SLO_PERIOD_EVALUATIONS evaluation intervals, at most every
+# SLO_PERIOD_INTERVAL_MAX_SECONDS. Above 5 minutes (Prometheus' default lookback) an instant query between two
+# evaluations would find no sample; 4 minutes leaves a minute for an evaluation to finish.
 SLO_PERIOD_EVALUATIONS = 4
 SLO_PERIOD_INTERVAL_MAX_SECONDS = 240
 
@@ -156,6 +157,7 @@ def recording_groups(config: PlatformConfig) -> tuple[RuleGroup, ...]:
         RuleGroup("agentmon-sli", interval, sli_rules(config)),
         RuleGroup("agentmon-limits", interval, limit_rules(config)),
         RuleGroup("agentmon-slo", interval, slo_rules(config)),
+        RuleGroup("agentmon-slo-hourly", SLI_COARSE_STEP, slo_hourly_rules(config)),
         RuleGroup("agentmon-slo-period", slo_period_interval(config), slo_period_rules(config)),
     )
 
@@ -167,35 +169,45 @@ def slo_period_interval(config: PlatformConfig) -> str:
 
 def slo_rules(config: PlatformConfig) -> tuple[RecordingRule, ...]:
     """SLO metadata that changes every evaluation: one info series per configured tenant (its display name, SLO and
-    SLA as labels), the burn rate over every SLI window (the error ratio / the tenant's error budget: the alerts'
-    tiers fire above their factor), and the hourly requests within the SLA and all requests the latency histogram
-    counts (its +Inf bucket) that the period's share sums: both from the same group's bucket rates, so they cover the
-    same minutes. The burn rates read the SLI group's ratios, one evaluation interval late at most (another group)."""
+    SLA as labels) and the burn rate over every SLI window (the error ratio / the tenant's error budget: the alerts'
+    tiers fire above their factor). The burn rates read the SLI group's ratios, one evaluation interval late at most
+    (another group)."""
     info = tuple(RecordingRule(SLO_INFO.name, "vector(1)", (
         (TENANT_LABEL, t.tenant_id), ("display_name", t.display_name), ("slo", exact(t.success_rate_slo)),
         ("sla", exact(t.p95_latency_sla_seconds)))) for t in config.tenants)
     burn = tuple(RecordingRule(BURN_RATE.name, f"{sli_error_ratio(window).name} / on ({TENANT_LABEL}) "
                                f"{ERROR_BUDGET.name}", (("window", window),)) for window in SLI_WINDOWS)
-    latency = (RecordingRule(within_sla_rate(SLI_COARSE_STEP).name, _sum_per_second(
-                   config, WITHIN_SLA_RATE.name, SLI_COARSE_STEP)),
-               RecordingRule(latency_observation_rate(SLI_COARSE_STEP).name, _sum_per_second(
-                   config, f'{BUCKET_RATE.name}{{le="+Inf"}}', SLI_COARSE_STEP)))
-    return (*info, *burn, *latency)
+    return (*info, *burn)
+
+
+def slo_hourly_rules(config: PlatformConfig) -> tuple[RecordingRule, ...]:
+    """Once an hour, per tenant and for the aggregate, the rates of the hour just ended: failed and all requests
+    (as the SLI group's 1h rates), requests within the SLA and all requests the latency histogram counts (its +Inf
+    bucket; both from the same group's bucket rates, so they cover the same minutes). Consecutive values tile the
+    timeline: the period's rules sum 720 of them with a plain range selector, one pass over each series, where 720
+    hourly steps of a subquery over the 1h rates recorded every minute took seconds at 1,000 tenants."""
+    step = SLI_COARSE_STEP
+    return (
+        RecordingRule(hourly(sli_error_rate(step)).name, _per_second(config, step, sli_error_rate, "failure")),
+        RecordingRule(hourly(sli_request_rate(step)).name, _per_second(config, step, sli_request_rate)),
+        RecordingRule(hourly(within_sla_rate(step)).name, _sum_per_second(config, WITHIN_SLA_RATE.name, step)),
+        RecordingRule(hourly(latency_observation_rate(step)).name,
+                      _sum_per_second(config, f'{BUCKET_RATE.name}{{le="+Inf"}}', step)),
+    )
 
 
 def slo_period_rules(config: PlatformConfig) -> tuple[RecordingRule, ...]:
     """Over the error budget's window (30 days), per tenant and for the aggregate: requests, failures, requests
-    within the SLA and requests the latency histogram observed, per second, summed from the hourly rates at hourly
-    steps (exact over the window, ending at the last full hour, as the 1- and 3-day SLIs); then the success ratio,
-    the share within the SLA and, per tenant, the error budget remaining: 1 - failed share / budget."""
-    window = ERROR_BUDGET_WINDOW
+    within the SLA and requests the latency histogram observed, per second, summed from the hourly rates (exact over
+    the window, ending at the last hourly evaluation, at most an hour ago); then the success ratio, the share within
+    the SLA and, per tenant, the error budget remaining: 1 - failed share / budget."""
     errors, total, within = PERIOD_ERROR_RATE.name, PERIOD_REQUEST_RATE.name, PERIOD_WITHIN_SLA_RATE.name
     observed = PERIOD_OBSERVATION_RATE.name
     return (
-        RecordingRule(errors, _per_second(config, window, sli_error_rate)),
-        RecordingRule(total, _per_second(config, window, sli_request_rate)),
-        RecordingRule(within, _per_second(config, window, within_sla_rate)),
-        RecordingRule(observed, _per_second(config, window, latency_observation_rate)),
+        RecordingRule(errors, _period_sum(sli_error_rate)),
+        RecordingRule(total, _period_sum(sli_request_rate)),
+        RecordingRule(within, _period_sum(within_sla_rate)),
+        RecordingRule(observed, _period_sum(latency_observation_rate)),
         RecordingRule(PERIOD_SUCCESS_RATIO.name, f"1 - {share(errors, total)}"),
         # No series for a tenant without an SLA (one the configuration does not know): nothing to be within.
         RecordingRule(PERIOD_WITHIN_SLA_RATIO.name, f"{within} / ({observed} > 0)"),
@@ -278,6 +290,13 @@ def _per_second(config: PlatformConfig, window: str, coarse: Callable[[str], Rec
         return f"sum_over_time({coarse(step).name}[{left_open}:{step}]) * {int(duration_seconds(step))} / {seconds}"
     evaluation = int(duration_seconds(config.rules.evaluation_interval))
     return f"{requests_over(left_open, (), TENANT_LABEL, status)} * {evaluation} / {seconds}"
+
+
+def _period_sum(rate: Callable[[str], Recorded]) -> str:
+    """Per second over the error budget's window: the sum of the hourly values of `rate`'s 1h rate in the window
+    (less one second: 720 values on Prometheus 2.x and 3.x alike), times the hour, over the window."""
+    seconds, step = int(duration_seconds(ERROR_BUDGET_WINDOW)), int(duration_seconds(SLI_COARSE_STEP))
+    return f"sum_over_time({hourly(rate(SLI_COARSE_STEP)).name}[{promql_duration(seconds - 1)}]) * {step} / {seconds}"
 
 
 def _sum_per_second(config: PlatformConfig, per_interval: str, window: str) -> str:
