@@ -27,7 +27,7 @@ def test_the_rules_part_times_every_generated_group_with_1000_live_tenants(tmp_p
     rows = [line.split(" | ")[0].lstrip("| ") for line in figures.read_text().splitlines()
             if line.startswith("| agentmon-")]
     assert sorted(rows) == ["agentmon-capacity", "agentmon-latency", "agentmon-limits", "agentmon-requests",
-                            "agentmon-sli", "agentmon-slo", "agentmon-slo-period"]
+                            "agentmon-sli", "agentmon-slo", "agentmon-slo-hourly", "agentmon-slo-period"]
     assert status == 0, capsys.readouterr().out
 
 
