@@ -222,7 +222,7 @@ def preview(session: nox.Session) -> None:
                 "--incident", "queue-backlog:globex@1800s")
     images = "docs/images/previews"
     run(session, "agentmon", "preview", *fixed, "--uid", "agentmon-system-health", "--uid", "tenant-acme",
-        "--output", images)
+        "--uid", "agentmon-tenant-slos", "--output", images)
     run(session, "agentmon", "preview", *fixed, *incident, "--uid", "agentmon-system-health",
         "--output", f"{images}/agentmon-system-health-incident.png")
 

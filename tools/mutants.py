@@ -191,6 +191,15 @@ MUTANTS = (
     Mutant("service-monitor-without-interval", "packages/deploy/src/agentmon_deploy/targets.py",
            '"path": monitor.path, "interval": config.datasource.scrape_interval}', '"path": monitor.path}',
            (TARGETS,), "kube-prometheus-stack scrapes the platform every 30 s: rates read half the samples assumed"),
+    Mutant("burn-rate-over-the-objective", "packages/rules/src/agentmon_rules/recording.py",
+           'f"{ERROR_BUDGET.name}", (("window", window),))', 'f"{SLO_OBJECTIVE.name}", (("window", window),))',
+           ("packages/live/tests/test_e2e_slo_overview.py", "-k", "burn_rates_per_window"),
+           "a tenant burning 33 x its budget shows a burn rate of 0.03"),
+    Mutant("slo-table-best-first", f"{DASHBOARDS}/panels.py",
+           ".sort_by([common_b.TableSortByFieldState().display_name(sort_by).desc(False)])",
+           ".sort_by([common_b.TableSortByFieldState().display_name(sort_by).desc(True)])",
+           ("packages/live/tests/test_e2e_slo_overview.py", "-k", "worst_first"),
+           "the tenants breaching their SLO sit at the bottom of a 1,000-row table"),
 )
 
 

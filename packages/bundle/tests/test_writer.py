@@ -205,14 +205,17 @@ def test_build_reports_what_changed(repo, capsys):
         f"build ok: {FILES} files in {ROOTS_TEXT}: 0 written, {FILES} unchanged, 0 removed"]
     (repo / "dashboards/old-board.json").write_text("{}\n")
     tenant = repo / "tenants/acme/tenant.yaml"
-    edit_file(tenant, 'display_name: "Acme Corp"', 'display_name: "Acme Inc"')  # its dashboard only, per target
+    # its dashboard only, per target, and its SLO info series (the display_name label) in both rule files
+    edit_file(tenant, 'display_name: "Acme Corp"', 'display_name: "Acme Inc"')
     assert cli.main(["--root", str(repo), "build"]) == 0
     assert capsys.readouterr().out.splitlines() == [
         "  wrote dashboards/acme/tenant-acme.json",
+        "  wrote rules/agentmon.rules.yml",
+        "  wrote rules/operator/prometheusrule.yaml",
         "  wrote targets/grafana-operator/dashboard-tenant-acme.yaml",
         "  wrote targets/kube-prometheus-stack/dashboards/acme/tenant-acme.json",
         "  removed dashboards/old-board.json",
-        f"build ok: {FILES} files in {ROOTS_TEXT}: 3 written, {FILES - 3} unchanged, 1 removed"]
+        f"build ok: {FILES} files in {ROOTS_TEXT}: 5 written, {FILES - 5} unchanged, 1 removed"]
 
 
 def test_entries_named_like_staging_that_are_not_folders_are_left_alone(repo, tmp_path):

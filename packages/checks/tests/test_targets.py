@@ -70,6 +70,7 @@ def test_the_sidecar_loads_every_dashboard_into_its_folder_pointing_at_the_chart
     # foldersFromFilesStructure: a file directly in the folder lands in General, one in <dir>/ in folder <dir>
     assert {path: board["uid"] for path, board in files.items()} == {
         "/tmp/dashboards/agentmon-system-health.json": "agentmon-system-health",
+        "/tmp/dashboards/agentmon-tenant-slos.json": "agentmon-tenant-slos",
         "/tmp/dashboards/acme/tenant-acme.json": "tenant-acme",
         "/tmp/dashboards/globex/tenant-globex.json": "tenant-globex"}
     assert {path: datasource_uids(board) for path, board in files.items()} == {path: {"prometheus"} for path in files}
@@ -84,7 +85,7 @@ def test_kube_prometheus_stack_deploys_no_grafana_only_dashboards_rules_routing_
     objects = OVERLAYS[KPS].objects
     assert sorted(f"{o['kind']}/{o['metadata']['name']}" for o in objects) == [
         "AlertmanagerConfig/agentmon-routing", "AlertmanagerConfig/agentmon-routing-05",
-        "ConfigMap/dashboard-agentmon-system-health",
+        "ConfigMap/dashboard-agentmon-system-health", "ConfigMap/dashboard-agentmon-tenant-slos",
         "ConfigMap/dashboard-tenant-acme", "ConfigMap/dashboard-tenant-globex", "PrometheusRule/agentmon-alerts",
         "PrometheusRule/agentmon-limits-26", "PrometheusRule/agentmon-limits-30",  # globex's and acme's limits
         "PrometheusRule/agentmon-recording-rules", "ServiceMonitor/agentmon-platform"]
@@ -111,7 +112,7 @@ def test_a_configured_datasource_uid_and_sidecar_label_reach_every_dashboard(tmp
     (overlay,) = render_overlays(REPO, rendered.files, with_components=(), only=(KPS,))
     files = sidecar_files(overlay.objects, "team_dashboards", "agentmon", "k8s-sidecar-target-directory")
     assert sorted(files) == ["/tmp/dashboards/acme/tenant-acme.json", "/tmp/dashboards/agentmon-system-health.json",
-                             "/tmp/dashboards/globex/tenant-globex.json"]
+                             "/tmp/dashboards/agentmon-tenant-slos.json", "/tmp/dashboards/globex/tenant-globex.json"]
     assert set().union(*(datasource_uids(b) for b in files.values())) == {"kps-prom"}
     assert [str(f) for f in targets.check_target(overlay, config, rendered.dashboards)] == []
     # the same objects checked against the default configuration: nothing carries the label the sidecar selects by
@@ -170,13 +171,15 @@ def test_the_operator_resources_fold_every_dashboard_into_its_tenants_folder_on_
     here: the resources' structure is checked by agentmon_checks.targets (its own test below)."""
     objects = OVERLAYS[OPERATOR].objects
     assert sorted(f"{o['kind']}/{o['metadata']['name']}" for o in objects) == [
-        "GrafanaDashboard/dashboard-agentmon-system-health", "GrafanaDashboard/dashboard-tenant-acme",
-        "GrafanaDashboard/dashboard-tenant-globex", "GrafanaDatasource/agentmon-datasource",
+        "GrafanaDashboard/dashboard-agentmon-system-health", "GrafanaDashboard/dashboard-agentmon-tenant-slos",
+        "GrafanaDashboard/dashboard-tenant-acme", "GrafanaDashboard/dashboard-tenant-globex",
+        "GrafanaDatasource/agentmon-datasource",
         "GrafanaFolder/agentmon-acme", "GrafanaFolder/agentmon-globex"]
     # dashboards in the folders of their tenant, resolving to the datasource the overlay ships, at the overlay's URL
     boards = {o["metadata"]["name"]: o["spec"] for o in objects if o["kind"] == "GrafanaDashboard"}
     assert {name: spec.get("folderRef") for name, spec in boards.items()} == {
-        "dashboard-agentmon-system-health": None, "dashboard-tenant-acme": "agentmon-acme",
+        "dashboard-agentmon-system-health": None, "dashboard-agentmon-tenant-slos": None,
+        "dashboard-tenant-acme": "agentmon-acme",
         "dashboard-tenant-globex": "agentmon-globex"}
     assert set().union(*(datasource_uids(json.loads(s["json"])) for s in boards.values())) == {"agentmon-prometheus"}
     # kustomize reads back exactly the dashboards of dashboards/ (same datasource uid by default)

@@ -32,7 +32,8 @@ def test_the_rules_part_times_every_generated_group_with_live_tenants_of_their_o
     shards = sorted({f"agentmon-limits-{zlib.crc32(f'tenant-{i:04d}'.encode()) % 32:02d}" for i in range(30)})
     assert sorted(rows) == sorted([
         "agentmon-alerts-availability", "agentmon-alerts-capacity", "agentmon-alerts-health", "agentmon-alerts-slo",
-        "agentmon-capacity", "agentmon-latency", "agentmon-limits", "agentmon-requests", "agentmon-sli", *shards])
+        "agentmon-capacity", "agentmon-latency", "agentmon-limits", "agentmon-requests", "agentmon-sli", "agentmon-slo", "agentmon-slo-hourly",
+        "agentmon-slo-period", *shards])
     assert status == 0, capsys.readouterr().out
 
 
@@ -75,3 +76,26 @@ def test_the_error_table_reads_only_the_selected_tenants_and_each_tenant_once_un
         assert per_series > 0
         assert samples(table, format_variable(["t1", "t4"], None)) == 2 * 5 * per_series
         assert samples(table, ALL_TENANTS) == 6 * 5 * per_series
+
+
+def test_the_slo_history_holds_hourly_rates_for_30_days_and_the_metadata_for_the_last_minutes(tmp_path):
+    end = 40 * 86400
+    querybench.write_slo_inputs(tmp_path / "slo.om", ["a", "b"], end)
+    lines = (tmp_path / "slo.om").read_text().splitlines()
+    name = "tenant_id:enhancement_requests_errors:rate1h_hourly"
+    errors = [line for line in lines if line.startswith(f'{name}{{tenant_id="a"}}')]
+    # once an hour for 30 days and an hour (what the 30-day rules sum): a at 1 req/s, 2 % failing
+    assert len(errors) == 30 * 24 + 2
+    assert errors[0] == f'{name}{{tenant_id="a"}} 0.02 {end - 31 * 86400 + 82800}'
+    assert errors[-1] == f'{name}{{tenant_id="a"}} 0.02 {end}'
+    # the 1h request rate every minute of the last 10 (the panel of tenants without traffic reads it)
+    requests = [int(line.rsplit(" ", 1)[1]) for line in lines
+                if line.startswith('tenant_id:enhancement_requests:rate1h{tenant_id="b"}')]
+    assert requests == list(range(end - 600, end + 1, 60))
+    remaining = [line for line in lines if line.startswith("tenant_id:agentmon_error_budget_remaining:ratio{")]
+    assert remaining[-1] == f'tenant_id:agentmon_error_budget_remaining:ratio{{tenant_id="b"}} -1 {end}'
+    assert not [line for line in lines if '"__all__"' in line and "remaining" in line]  # per tenant only
+    assert [line for line in lines if line.startswith("ALERTS{") and line.endswith(f" {end}")] == [
+        f'ALERTS{{alertname="AgentmonErrorBudgetBurnFast",alertstate="firing",severity="critical",tenant_id="a"}} '
+        f'1 {end}']
+    assert lines[-1] == "# EOF"

@@ -18,7 +18,8 @@ def steps(panel):
 
 
 def test_one_dashboard_per_tenant_in_its_folder():
-    assert sorted(BOARDS) == ["acme/tenant-acme.json", "agentmon-system-health.json", "globex/tenant-globex.json"]
+    assert sorted(BOARDS) == ["acme/tenant-acme.json", "agentmon-system-health.json", "agentmon-tenant-slos.json",
+                              "globex/tenant-globex.json"]
     assert ACME["title"] == "Acme Corp - Enhancement Pipeline"
     assert ACME["uid"] == "tenant-acme"
     assert ACME["tags"] == ["tenant", "acme", "generated"]
@@ -57,5 +58,6 @@ def test_latency_panel_has_p50_p95_p99():
         ("C", "p99", "histogram_quantile(0.99")]
 
 
-def test_no_tenants_means_only_the_main_dashboard():
-    assert list(render_dashboards(replace(CONFIG, tenants=()))) == ["agentmon-system-health.json"]
+def test_no_tenants_means_only_the_fleet_dashboards():
+    assert list(render_dashboards(replace(CONFIG, tenants=()))) == ["agentmon-system-health.json",
+                                                                    "agentmon-tenant-slos.json"]

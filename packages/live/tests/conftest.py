@@ -125,9 +125,9 @@ def _samples(kind: str, value, usual: TenantTraffic, incidents: list[Incident], 
 
 
 def write_openmetrics(path: Path, traffic: tuple[TenantTraffic, ...], spans: Spans,
-                      incidents: tuple[Incident, ...] = ()) -> None:
+                      incidents: tuple[Incident, ...] = (), extra: str = "") -> None:
     """Every series, one sample per scrape interval within the spans, grouped by metric family as OpenMetrics
-    requires."""
+    requires; then the families of `extra` (OpenMetrics text without # EOF)."""
     by_family: dict[str, list[tuple[str, list[str]]]] = {}
     for usual in traffic:
         own = [i for i in incidents if (i.traffic.tenant, i.traffic.instance) == (usual.tenant, usual.instance)]
@@ -141,6 +141,7 @@ def write_openmetrics(path: Path, traffic: tuple[TenantTraffic, ...], spans: Spa
             out.write(f"# TYPE {name} {kind}\n")
             for _, lines in series:
                 out.writelines(lines)
+        out.write(extra)
         out.write("# EOF\n")
 
 
@@ -163,13 +164,14 @@ def history_end() -> int:
 
 
 def build_history(work: Path, traffic: tuple[TenantTraffic, ...], spans: Spans,
-                  incidents: tuple[Incident, ...] = ()) -> Iterator[History]:
-    """Raw history from OpenMetrics, then the generated recording rules backfilled over it with promtool, the
-    blocks moved into the data directory and Prometheus restarted: the operator's procedure, step by step."""
+                  incidents: tuple[Incident, ...] = (), rules: Path = RULES, extra: str = "") -> Iterator[History]:
+    """Raw history from OpenMetrics (with the families of `extra`), then the recording rules of `rules` (the
+    generated ones) backfilled over it with promtool, the blocks moved into the data directory and Prometheus
+    restarted: the operator's procedure, step by step."""
     promtool = prerequisite("promtool")
     prerequisite("prometheus")
     source = work / "history.om"
-    write_openmetrics(source, traffic, spans, incidents)
+    write_openmetrics(source, traffic, spans, incidents, extra)
     subprocess.run([promtool, "tsdb", "create-blocks-from", "openmetrics", "--quiet", str(source),
                     str(work / "raw")], check=True)
     source.unlink()
@@ -178,7 +180,7 @@ def build_history(work: Path, traffic: tuple[TenantTraffic, ...], spans: Spans,
     with PrometheusServer(config_file=config, storage=work / "data") as source_server:
         # From an hour into each span: every rate window then holds a span's samples only.
         blocks = [block for start, end in spans for block in backfill(
-            RULES, source_server.url, str(start + HEADROOM_SECONDS // 2), str(end), work / "blocks")]
+            rules, source_server.url, str(start + HEADROOM_SECONDS // 2), str(end), work / "blocks")]
     assert blocks, "promtool created no blocks"
     for block in blocks:
         block.rename(work / "data" / block.name)

@@ -109,15 +109,22 @@ def test_rule_levels_split_the_rules_into_passes_in_their_groups():
     ]
 
 
-def test_the_generated_rules_take_four_passes():
+def test_the_generated_rules_take_five_passes():
     doc = YAML(typ="safe").load((REPO / "rules/agentmon.rules.yml").read_text())
     passes = [sorted({r["record"].split(":")[-1] for g in p["groups"] for r in g["rules"]}) for p in rule_levels(doc)]
     assert passes == [
         ["count", "info", "sum_avg", "sum_rate"],
         # the limits read the info series; requests within the SLA read the bucket rates (both end in sum_rate)
-        ["jobs", "rate1h", "rate2h", "rate30m", "rate5m", "rate6h", "ratio", "seconds", "sum_rate"],
-        ["rate1d", "rate3d", "ratio_rate1h", "ratio_rate2h", "ratio_rate30m", "ratio_rate5m", "ratio_rate6h"],
-        ["ratio_rate1d", "ratio_rate3d"],
+        # (and the hourly rates of the requests and of the histogram's count, once an hour)
+        ["jobs", "rate1h", "rate1h_hourly", "rate2h", "rate30m", "rate5m", "rate6h", "ratio", "seconds", "sum_rate"],
+        # the 1-day and 3-day rates sum the 1h ones, the 30-day ones the hourly ones; the hourly rate within the SLA
+        # reads the within-SLA rates
+        ["rate1d", "rate1h_hourly", "rate30d", "rate3d", "ratio_rate1h", "ratio_rate2h", "ratio_rate30m",
+         "ratio_rate5m", "ratio_rate6h"],
+        # the 30-day success and remaining budget read the 30-day rates
+        ["rate30d", "ratio", "ratio_rate1d", "ratio_rate30d", "ratio_rate3d"],
+        # the burn rates over 1d and 3d read those ratios; the 30-day share within the SLA its 30-day rate
+        ["ratio", "ratio_rate30d"],
     ]
 
 

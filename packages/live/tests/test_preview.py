@@ -25,6 +25,7 @@ from matplotlib.dates import date2num
 
 from agentmon_cli import main as cli
 from agentmon_config import load_platform
+from agentmon_dashboards import render_dashboards
 from agentmon_live.demo import Traffic
 from agentmon_live.grafana import ALL
 from agentmon_live.panelrun import panel_by_title
@@ -495,3 +496,14 @@ def test_a_single_value_is_drawn_as_a_point_and_no_values_say_no_data():
     (points,) = [ln for ln in ax.lines if ln.get_gid() == "series-point"]
     assert list(points.get_ydata()) == [12.0] and "No data" not in [t.get_text() for t in ax.texts]
     assert [t.get_text() for t in _drawn_timeseries([]).texts] == ["No data"]
+
+
+def test_a_preview_backfills_as_many_rule_levels_as_its_dashboards_read():
+    """The main and tenant dashboards read the first level only; the Tenant SLOs dashboard reads the SLO metadata,
+    recorded in the fifth (agentmon_live.rules.rule_levels), so its preview backfills every level."""
+    boards = render_dashboards(CONFIG)
+    main, tenant, slos = (boards[n] for n in ("agentmon-system-health.json", "acme/tenant-acme.json",
+                                              "agentmon-tenant-slos.json"))
+    assert data.levels_read([main, tenant], CONFIG, SCRAPE) == 1
+    assert data.levels_read([slos], CONFIG, SCRAPE) == 5
+    assert data.levels_read([main, slos], CONFIG, SCRAPE) == 5

@@ -4,6 +4,7 @@ import dataclasses
 from pathlib import Path
 
 import pytest
+from agentmon_alertkit import make_config
 
 from agentmon_config import ConfigError, load_platform
 from agentmon_config.recorded import RECORDED
@@ -27,7 +28,9 @@ def configured(scrape: str, evaluation: str):
 def test_one_group_per_concern_at_the_configured_interval():
     assert [(g.name, g.interval, len(g.rules)) for g in GROUPS] == [
         ("agentmon-requests", "1m", 2), ("agentmon-latency", "1m", 3), ("agentmon-capacity", "1m", 6),
-        ("agentmon-sli", "1m", 21), ("agentmon-limits", "1m", 1)]  # without tenants: the platform's SLA
+        ("agentmon-sli", "1m", 21), ("agentmon-limits", "1m", 1),  # without tenants: the platform's SLA
+        ("agentmon-slo", "1m", 7), ("agentmon-slo-hourly", "1h", 4),  # without tenants: no info series
+        ("agentmon-slo-period", "4m", 7)]
 
 
 def test_requests_within_the_sla_read_each_tenants_own_sla_bucket_in_either_spelling():
@@ -66,15 +69,20 @@ def test_a_tenant_reporting_a_queue_but_no_worker_counts_as_without_a_worker():
         f"sum(({workers}) < bool 1)")
 
 
-@pytest.mark.parametrize(("scrape", "evaluation", "rate", "gauge"), [
-    ("15s", "1m", "75s", "1m"),   # the default: evaluations tile the scrapes exactly
-    ("30s", "1m", "2m", "2m"),    # never fewer than 4 scrapes
-    ("5s", "5s", "20s", "20s"),   # the demo's pace
-    ("15s", "30s", "1m", "1m"),
+@pytest.mark.parametrize(("scrape", "evaluation", "rate", "gauge", "period"), [
+    ("15s", "1m", "75s", "1m", "4m"),   # the default: evaluations tile the scrapes exactly
+    ("30s", "1m", "2m", "2m", "4m"),    # never fewer than 4 scrapes
+    ("5s", "5s", "20s", "20s", "20s"),  # the demo's pace
+    ("15s", "30s", "1m", "1m", "2m"),
+    ("1m", "4m", "5m", "4m", "4m"),     # the period group never waits longer than 4 minutes ...
+    ("2m", "5m", "8m", "8m", "5m"),     # ... unless every group does
 ])
-def test_windows_follow_the_evaluation_and_scrape_intervals(scrape, evaluation, rate, gauge):
+def test_windows_follow_the_evaluation_and_scrape_intervals(scrape, evaluation, rate, gauge, period):
     assert Windows.for_config(configured(scrape, evaluation)) == Windows(rate=rate, gauge=gauge)
-    assert {g.interval for g in recording_groups(configured(scrape, evaluation))} == {evaluation}
+    intervals = {g.name: g.interval for g in recording_groups(configured(scrape, evaluation))}
+    assert intervals.pop("agentmon-slo-period") == period
+    assert intervals.pop("agentmon-slo-hourly") == "1h"
+    assert set(intervals.values()) == {evaluation}
 
 
 def test_the_sli_reads_the_recorded_request_rates_the_error_budget_panel_reads():
@@ -175,3 +183,49 @@ def test_rule_labels_must_be_valid_kubernetes_labels(tmp_path):
     with pytest.raises(ConfigError) as info:
         load_platform(config)
     assert info.value.field == "rules.prometheus_rule_labels.release"
+
+
+def test_the_30_day_success_and_sla_share_sum_the_rates_recorded_once_an_hour():
+    """720 hourly values per series (30 x 24), each the rate over its own hour, recorded once an hour: a plain range
+    selector sums them, exact over 30 days, ending at the last hourly evaluation."""
+    for record, hourly in (("tenant_id:enhancement_requests:rate30d", "tenant_id:enhancement_requests:rate1h_hourly"),
+                           ("tenant_id:enhancement_requests_errors:rate30d",
+                            "tenant_id:enhancement_requests_errors:rate1h_hourly"),
+                           ("tenant_id:enhancement_duration_within_sla:rate30d",
+                            "tenant_id:enhancement_duration_within_sla:rate1h_hourly"),
+                           ("tenant_id:enhancement_duration_seconds_count:rate30d",
+                            "tenant_id:enhancement_duration_seconds_count:rate1h_hourly")):
+        assert RULES[(record, ())] == f"sum_over_time({hourly}[2591999s]) * 3600 / 2592000"
+    assert RULES[("tenant_id:enhancement_requests:rate1h_hourly", ())] == RULES[
+        ("tenant_id:enhancement_requests:rate1h", ())]  # the SLI group's 1h rate, once an hour
+    # the share within the SLA divides two rates of the same group's bucket rates, as the latency alerts do
+    assert RULES[("tenant_id:enhancement_duration_within_sla:rate1h_hourly", ())] == (
+        "sum by (tenant_id) (sum_over_time(tenant_id:enhancement_duration_within_sla:sum_rate[3599s])) * 60 / 3600")
+    assert RULES[("tenant_id:enhancement_duration_seconds_count:rate1h_hourly", ())] == (
+        'sum by (tenant_id) (sum_over_time(tenant_id_le:enhancement_duration_seconds_bucket:sum_rate{le="+Inf"}'
+        '[3599s])) * 60 / 3600')
+    failed_share = ("(tenant_id:enhancement_requests_errors:rate30d or 0 * tenant_id:enhancement_requests:rate30d) "
+                    "/ (tenant_id:enhancement_requests:rate30d > 0)")
+    assert RULES[("tenant_id:enhancement_requests_success:ratio_rate30d", ())] == f"1 - {failed_share}"
+    assert RULES[("tenant_id:agentmon_error_budget_remaining:ratio", ())] == (
+        f"1 - {failed_share} / on (tenant_id) tenant_id:agentmon_error_budget:ratio")
+    assert RULES[("tenant_id:enhancement_duration_within_sla:ratio_rate30d", ())] == (
+        "tenant_id:enhancement_duration_within_sla:rate30d / "
+        "(tenant_id:enhancement_duration_seconds_count:rate30d > 0)")
+
+
+def test_burn_rates_and_the_info_series_per_tenant(tmp_path):
+    """north (99.9 %, 60 s) and south (97 %, 120 s): a burn rate per SLI window (the alerts' long and short ones),
+    and one info series each whose labels hold the display name as written, quotes and all."""
+    config = make_config(tmp_path, {
+        "north": {"display_name": 'Nörth "Star" & Co', "success_rate_slo": 99.9, "p95_latency_sla_seconds": 60},
+        "south": {"display_name": "South", "success_rate_slo": 97, "p95_latency_sla_seconds": 120}})
+    slo = next(g for g in recording_groups(config) if g.name == "agentmon-slo")
+    info = [dict(r.labels) for r in slo.rules if r.record == "tenant_id:agentmon_slo:info"]
+    assert info == [{"tenant_id": "north", "display_name": 'Nörth "Star" & Co', "slo": "99.9", "sla": "60"},
+                    {"tenant_id": "south", "display_name": "South", "slo": "97", "sla": "120"}]
+    burn = {dict(r.labels)["window"]: r.expr for r in slo.rules
+            if r.record == "tenant_id_window:agentmon_error_budget_burn_rate:ratio"}
+    assert list(burn) == ["5m", "30m", "1h", "2h", "6h", "1d", "3d"]
+    assert burn["1h"] == ("tenant_id:enhancement_requests_errors:ratio_rate1h / on (tenant_id) "
+                          "tenant_id:agentmon_error_budget:ratio")

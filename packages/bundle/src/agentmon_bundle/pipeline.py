@@ -18,7 +18,7 @@ from agentmon_checks.drift import drift
 from agentmon_checks.findings import Finding
 from agentmon_checks.kustomize import KustomizeError, render_overlays
 from agentmon_config import PlatformConfig
-from agentmon_rules import recording_document
+from agentmon_rules import ALERTS_FILE, recording_document
 
 status = Console(stderr=True, highlight=False)
 
@@ -48,8 +48,10 @@ def check_bundle(root: Path, config: PlatformConfig, *, against_disk: bool) -> C
 def semantic_checks(config: PlatformConfig, rendered: Rendered) -> Iterable[Finding]:
     provisioned = checks.provisioned_datasource_uids(rendered.provisioning)
     yield from rule_checks.check_rules(RULES_ROOT, rendered.rules, rendered.files)
-    # Panels may read what the bundle's own rules record, and nothing else besides the contract.
+    # Panels may read what the bundle's own rules record (and the ALERTS of its alert rules), and nothing else
+    # besides the contract.
     recorded = rule_checks.recorded_series(recording_document(rendered.rules))
+    recorded |= rule_checks.alert_series(rendered.rules.get(ALERTS_FILE), recorded)
     yield from checks.unique_uids(rendered.dashboards)
     per_dashboard: list[Callable[[str, dict], Iterable[Finding]]] = [
         lambda f, d: checks.promql(f, d, config.datasource.scrape_interval, recorded),

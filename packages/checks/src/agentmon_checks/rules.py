@@ -25,6 +25,7 @@ PROMETHEUS_RULE_API = "monitoring.coreos.com/v1"
 _GROUP_FIELDS = frozenset({"name", "interval", "rules", "limit", "query_offset", "partial_response_strategy"})
 _RULE_FIELDS = frozenset({"record", "alert", "expr", "for", "keep_firing_for", "labels", "annotations"})
 # Recorded names may hold colons (level:metric:operations); raw metrics scraped from targets may not.
+ALERTS_SERIES = "ALERTS"
 _RECORD_NAME = re.compile(r"^[a-zA-Z_:][a-zA-Z0-9_:]*$")
 # Functions whose result keeps the labels of their first series argument (every one the rules use, and more).
 _LABEL_KEEPING = frozenset({
@@ -69,6 +70,21 @@ def recorded_series(doc: Any) -> dict[str, frozenset[str]]:
         if recorded == before:
             break
     return recorded
+
+
+def alert_series(doc: Any, recorded: Mapping[str, frozenset[str]]) -> dict[str, frozenset[str]]:
+    """Prometheus' ALERTS series of the alert rules in `doc`, with the labels they carry: alertname, alertstate,
+    each rule's own labels and its expression's (a panel may read which alerts fire)."""
+    labels = {"alertname", "alertstate"}
+    for _, rule in _rules(doc):
+        if not rule.get("alert"):
+            continue
+        labels |= set(rule.get("labels") or {})
+        try:
+            labels |= output_labels(promql_parser.parse(str(rule.get("expr", ""))), recorded)
+        except ValueError:
+            continue  # reported by the alert checks
+    return {ALERTS_SERIES: frozenset(labels)} if labels - {"alertname", "alertstate"} else {}
 
 
 def output_labels(node: Any, recorded: Mapping[str, frozenset[str]]) -> frozenset[str]:
@@ -119,13 +135,14 @@ def _or_terms(node: Any) -> list[Any]:
     return [node, *reversed(terms)]
 
 
-def check_rule_file(file: str, doc: Any) -> Iterator[Finding]:
-    """Structure, unique names, and every expression against the contract plus the file's own recorded series."""
+def check_rule_file(file: str, doc: Any, elsewhere: Mapping[str, frozenset[str]] | None = None) -> Iterator[Finding]:
+    """Structure, unique names, and every expression against the contract plus the file's own recorded series and
+    those `elsewhere` (what the other rule files a Prometheus loads beside it record)."""
     if not _groups(doc):
         yield Finding(file, "groups", "no rule groups")
         return
     yield from _unique_names(file, doc)
-    recorded = recorded_series(doc)
+    recorded = {**(elsewhere or {}), **recorded_series(doc)}
     for where, rule in _rules(doc):
         if not _RECORD_NAME.match(str(rule.get("record", ""))):
             yield Finding(file, where, "record: not a valid Prometheus metric name")
@@ -185,8 +202,10 @@ def check_rules(root: str, rules: Mapping[str, Any], files: Mapping[str, bytes])
     recording-rule file (the main one and the tenant shards' limits) is checked alone and has a PrometheusRule with
     the same groups; no two files share a group name or record the same series; promtool checks them all."""
     names = recording_files(rules)
+    # Files are loaded together: the SLO rules of the main file read the limits the tenant shards record.
+    together = recorded_series({"groups": [g for name in names for g in _groups(rules.get(name))]})
     for name in names:
-        yield from check_rule_file(f"{root}/{name}", rules.get(name))
+        yield from check_rule_file(f"{root}/{name}", rules.get(name), together)
         yield from _operator_twin(root, name, rules)
     yield from _across_files(root, names, rules)
     yield from tool_check_all({f"{root}/{n}": files.get(f"{root}/{n}", b"") for n in names},

@@ -19,6 +19,11 @@ Three measurements, each against a real Prometheus on 127.0.0.1 (the `prometheus
    every rule's expression evaluated as an instant query at the end of 3 days + 1 hour of recorded request rates
    of 1,000 tenants (written directly at the rules' 1-minute resolution, like scale's), samples and median time
    per rule; Prometheus evaluates a group's rules one after the other, so the group costs their sum.
+5. slo: the Tenant SLOs dashboard's panels over 30 days at 1,000 tenants, All and 3 tenants, and each rule of the
+   SLO groups (agentmon-slo, agentmon-slo-hourly, agentmon-slo-period) as an instant query. The history holds only
+   what they read: the hourly rates the 30-day rules sum, once an hour for 30 days + 1 hour (as agentmon-slo-hourly
+   records them), the last hour of the 1-minute rates the hourly rules sum, and the SLO metadata the panels read
+   (instant queries: the last minutes suffice at any range) every minute for the last 10 minutes.
 
 Samples are Prometheus' own count (`stats=all`: totalQueryableSamples); latency is the wall time of the HTTP
 query from this process, the median of several runs after one warm-up. A whole refresh runs every panel query
@@ -51,9 +56,34 @@ from rich.table import Table
 from agentmon_bundle.serialize import yaml_bytes
 from agentmon_cli import bench, traffic
 from agentmon_config import Contact, PlatformConfig, Tenant
-from agentmon_config.recorded import ALL_TENANTS, MEMBER_LABEL, RECORDED, REQUEST_RATE, sli_error_rate, sli_request_rate
+from agentmon_config.recorded import (
+    ALL_TENANTS,
+    BUCKET_RATE,
+    BUDGET_REMAINING,
+    BURN_RATE,
+    ERROR_BUDGET,
+    MEMBER_LABEL,
+    PERIOD_ERROR_RATE,
+    PERIOD_OBSERVATION_RATE,
+    PERIOD_REQUEST_RATE,
+    PERIOD_SUCCESS_RATIO,
+    PERIOD_WITHIN_SLA_RATE,
+    PERIOD_WITHIN_SLA_RATIO,
+    RECORDED,
+    REQUEST_RATE,
+    SLO_INFO,
+    SLO_OBJECTIVE,
+    WITHIN_SLA_RATE,
+    hourly,
+    latency_observation_rate,
+    sli_error_rate,
+    sli_error_ratio,
+    sli_request_rate,
+    within_sla_rate,
+)
 from agentmon_config.slo import SLI_COARSE_STEP, SLI_WINDOWS
 from agentmon_dashboards import main_dashboard, to_json_dict
+from agentmon_dashboards.slo import slo_overview
 from agentmon_live.demo import local_prometheus_config
 from agentmon_live.grafana import QueryWindow, format_variable, interpolate
 from agentmon_live.owned import die_with_parent, scratch_dir
@@ -82,7 +112,12 @@ RAW_QUERIES = {
 out = Console(highlight=False)
 
 
-PARTS = ("growth", "scale", "rules", "sli")
+PARTS = ("growth", "scale", "rules", "sli", "slo")
+SLO_GROUPS = ("agentmon-slo", "agentmon-slo-hourly", "agentmon-slo-period")
+SLO_RANGE = 30 * DAY
+SLO_RECENT_SECONDS = 600  # the SLO metadata's last minutes: all an instant query reads
+FAST_BURNING_EVERY = 20  # every 20th tenant's fast-burn page fires
+SLO_INPUTS_VERSION = "3"  # bump when write_slo_inputs changes
 DOCS_OUTPUT = Path("docs/operations/query-cost.md")
 
 
@@ -196,6 +231,57 @@ def write_request_rates(path: Path, tenants: list[str], start: int, end: int) ->
         out_file.write("# EOF\n")
 
 
+def write_slo_inputs(path: Path, tenants: list[str], end: int) -> None:
+    """What the Tenant SLOs dashboard and the SLO groups read (module docstring, part 5), for every tenant and the
+    aggregate: 98 % success, 95 % within the SLA; SLO 99 %. The hourly rates once an hour for 30 days and an hour,
+    as agentmon-slo-hourly records them; what the other rules and the panels read at the rules' 1-minute step, for
+    the last hour (what the hourly rules sum) or the last minutes (what instant queries read)."""
+    rates = {tenant: 1.0 + index % 5 for index, tenant in enumerate(tenants)}
+    rates[ALL_TENANTS] = sum(rates.values())
+    hours = range(end - SLO_RANGE - 3600, end + 1, 3600)
+    recent = range(end - SLO_RECENT_SECONDS, end + 1, 60)
+    every = {t: f'tenant_id="{t}"' for t in rates}
+    own = {t: labels for t, labels in every.items() if t != ALL_TENANTS}
+
+    def family(name: str, series: dict[str, float], times: Iterator[int] | range) -> Iterator[str]:
+        times = list(times)
+        yield f"# TYPE {name} gauge\n"
+        for labels, value in series.items():
+            yield from (f"{name}{{{labels}}} {value:g} {t}\n" for t in times)
+
+    def per(labels: dict[str, str], value: Callable[[str], float]) -> dict[str, float]:
+        return {text: value(t) for t, text in labels.items()}
+
+    last_hour = range(end - 3600, end + 1, 60)
+    with path.open("w") as out_file:
+        for rate, share in ((sli_request_rate, 1.0), (sli_error_rate, 0.02), (within_sla_rate, 0.95),
+                            (latency_observation_rate, 1.0)):
+            out_file.writelines(family(hourly(rate("1h")).name, per(every, lambda t, v=share: rates[t] * v), hours))
+        out_file.writelines(family(sli_request_rate("1h").name, per(every, rates.get), recent))
+        out_file.writelines(family(REQUEST_RATE.name, {
+            f'{labels},status="{status}"': rates[t] * share for t, labels in every.items()
+            for status, share in (("success", 0.98), ("failure", 0.02))}, last_hour))
+        out_file.writelines(family(WITHIN_SLA_RATE.name, per(every, lambda t: rates[t] * 0.95), last_hour))
+        out_file.writelines(family(BUCKET_RATE.name, {f'{labels},le="+Inf"': rates[t] for t, labels in every.items()},
+                                   last_hour))
+        for series, value in ((PERIOD_REQUEST_RATE, 1.0), (PERIOD_ERROR_RATE, 0.02), (PERIOD_WITHIN_SLA_RATE, 0.95),
+                              (PERIOD_OBSERVATION_RATE, 1.0)):
+            out_file.writelines(family(series.name, per(every, lambda t, v=value: rates[t] * v), recent))
+        for window in SLI_WINDOWS:
+            out_file.writelines(family(sli_error_ratio(window).name, per(every, lambda t: 0.02), recent))
+        for series, value in ((SLO_OBJECTIVE, 0.99), (ERROR_BUDGET, 0.01), (PERIOD_SUCCESS_RATIO, 0.98),
+                              (BUDGET_REMAINING, -1.0), (PERIOD_WITHIN_SLA_RATIO, 0.95)):
+            out_file.writelines(family(series.name, per(own, lambda t, v=value: v), recent))
+        out_file.writelines(family(BURN_RATE.name, {f'{labels},window="{w}"': 2.0 for labels in own.values()
+                                                    for w in SLI_WINDOWS}, recent))
+        out_file.writelines(family(SLO_INFO.name, {f'{labels},display_name="{t}",slo="99",sla="120"': 1.0
+                                                   for t, labels in own.items()}, recent))
+        out_file.writelines(family("ALERTS", {
+            f'alertname="AgentmonErrorBudgetBurnFast",alertstate="firing",severity="critical",{labels}': 1.0
+            for i, labels in enumerate(own.values()) if i % FAST_BURNING_EVERY == 0}, recent))
+        out_file.write("# EOF\n")
+
+
 @dataclass(frozen=True)
 class History:
     data: Path
@@ -271,6 +357,19 @@ def sli_history(cache: Path, tenants: int) -> History:
         return end
 
     return _cached(cache, f"sli-{tenants}-{SLI_HISTORY_SECONDS}-{SLI_COARSE_STEP}-rates", build, names)
+
+
+def slo_history(cache: Path, tenants: int) -> History:
+    names = tenant_names(tenants)
+
+    def build(work: Path) -> int:
+        end = int(time.time()) // 3600 * 3600
+        out.print(f"  generating the SLO inputs for {tenants} tenants x 30 d + 1 h, hourly (cached in {work})")
+        write_slo_inputs(work / "slo.om", names, end)
+        _import(find_binary("promtool"), work / "slo.om", work / "data")
+        return end
+
+    return _cached(cache, f"slo-{tenants}-{SLO_RANGE}-{SLO_INPUTS_VERSION}", build, names)
 
 
 def history_server(work: Path, data: Path) -> PrometheusServer:
@@ -473,6 +572,34 @@ def sli_costs(config: PlatformConfig, args: argparse.Namespace) -> list[dict[str
     return rows
 
 
+def slo_costs(config: PlatformConfig, args: argparse.Namespace) -> dict[str, list[dict[str, Any]]]:
+    """The Tenant SLOs dashboard's panels (each target, one after another: Grafana runs them in parallel) over 30
+    days, All and 3 tenants; then each rule of the SLO groups (but the per-tenant info rules: a constant each) as an
+    instant query at the end."""
+    history = slo_history(args.cache, 1000)
+    board = to_json_dict(slo_overview(config))
+    groups = [g for g in render_rules(config)[RULE_FILE]["groups"] if g["name"] in SLO_GROUPS]
+    panels, rules = [], []
+    with scratch_dir("querybench") as work, history_server(Path(work), history.data) as server:
+        choices = {"All": ".+", f"{SELECTED} tenants": format_variable(history.tenants[:SELECTED], None)}
+        for name, variable in choices.items():
+            for panel in board["panels"]:
+                costs = [measure(server, (True, t["expr"]), variable, SLO_RANGE, history.end, args.runs)
+                         for t in panel["targets"]]
+                panels.append({"selection": name, "panel": panel["title"], "queries": len(costs),
+                               "samples": sum(c.samples for c in costs),
+                               "median_ms": round(sum(c.median_ms for c in costs), 1)})
+        for group in groups:
+            for rule in group["rules"]:
+                if rule["record"] == SLO_INFO.name:
+                    continue
+                cost = measure(server, (True, rule["expr"]), "", 3600, history.end, args.runs)
+                rules.append({"group": group["name"], "record": rule["record"],
+                              "labels": ",".join(f"{k}={v}" for k, v in (rule.get("labels") or {}).items()),
+                              "samples": cost.samples, "median_ms": round(cost.median_ms, 1)})
+    return {"panels": panels, "rules": rules}
+
+
 def _rule_group_metrics(url: str) -> dict[str, dict[str, float]]:
     with urllib.request.urlopen(f"{url}/metrics", timeout=10) as response:
         text = response.read().decode()
@@ -514,6 +641,11 @@ def run(root: Path, config: PlatformConfig, args: argparse.Namespace) -> int:
         out.print("[bold]sli[/]: the SLI group's rules over 3 days of 1,000 tenants' recorded request rates")
         results["sli"] = sli_costs(config, args)
         bench.print_whole(out, sli_table(results["sli"]))
+    if "slo" in parts:
+        out.print("[bold]slo[/]: the Tenant SLOs dashboard and the SLO groups at 1,000 tenants over 30 days")
+        results["slo"] = slo_costs(config, args)
+        bench.print_whole(out, slo_panel_table(results["slo"]["panels"]))
+        bench.print_whole(out, slo_rule_table(results["slo"]["rules"]))
     failed = verdicts(results)
     for line in failed:
         out.print(f"[red]over target[/]: {line}")
@@ -588,6 +720,35 @@ def sli_table(rows: list[dict[str, Any]]) -> Table:
     return t
 
 
+def slo_panel_table(rows: list[dict[str, Any]]) -> Table:
+    t = Table(title="Tenant SLOs dashboard, 1,000 tenants over 30 days (median of the timed runs)")
+    for column in ("selection", "panel", "queries", "samples", "median ms"):
+        t.add_column(column, justify="left" if column in ("selection", "panel") else "right")
+    for r in rows:
+        t.add_row(r["selection"], r["panel"], str(r["queries"]), f"{r['samples']:,}", f"{r['median_ms']:.1f}")
+    return t
+
+
+def slo_rule_table(rows: list[dict[str, Any]]) -> Table:
+    t = Table(title="SLO groups: each rule at the end of 30 days x 1,000 tenants (median of the timed runs)")
+    for column in ("group", "recorded series", "samples read", "median ms"):
+        t.add_column(column, justify="right" if column in ("samples read", "median ms") else "left")
+    for r in [*rows, *slo_group_totals(rows)]:
+        t.add_row(r["group"], _rule_name(r), f"{r['samples']:,}", f"{r['median_ms']:.1f}")
+    return t
+
+
+def _rule_name(row: dict[str, Any]) -> str:
+    return f"{row['record']}{{{row['labels']}}}" if row.get("labels") else row["record"]
+
+
+def slo_group_totals(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [{"group": group, "record": "whole group (rule after rule)", "labels": "",
+             "samples": sum(r["samples"] for r in rows if r["group"] == group),
+             "median_ms": round(sum(r["median_ms"] for r in rows if r["group"] == group), 1)}
+            for group in SLO_GROUPS if any(r["group"] == group for r in rows)]
+
+
 def sli_total(rows: list[dict[str, Any]]) -> dict[str, Any]:
     return {"record": "whole group (rule after rule)", "samples": sum(r["samples"] for r in rows),
             "median_ms": round(sum(r["median_ms"] for r in rows), 1)}
@@ -610,6 +771,23 @@ def verdicts(results: dict[str, Any]) -> list[str]:
     if "sli" in results and (total := sli_total(results["sli"]))["median_ms"] > RULE_GROUP_SECONDS_MAX * 1000:
         failed.append(f"rule group {SLI_GROUP} evaluates in {total['median_ms']} ms "
                       f"(> {RULE_GROUP_SECONDS_MAX * 1000:g} ms)")
+    failed += slo_verdicts(results.get("slo"))
+    return failed
+
+
+def slo_verdicts(slo: dict[str, list[dict[str, Any]]] | None) -> list[str]:
+    failed = []
+    for r in (slo or {}).get("panels", []):
+        if r["samples"] > PANEL_SAMPLES_MAX:
+            failed.append(f"Tenant SLOs, {r['selection']}: {r['panel']} reads {r['samples']:,} samples "
+                          f"(> {PANEL_SAMPLES_MAX:,})")
+        if r["median_ms"] > PANEL_MEDIAN_MS_MAX:
+            failed.append(f"Tenant SLOs, {r['selection']}: {r['panel']} takes {r['median_ms']} ms "
+                          f"(> {PANEL_MEDIAN_MS_MAX:g} ms)")
+    for total in slo_group_totals((slo or {}).get("rules", [])):
+        if total["median_ms"] > RULE_GROUP_SECONDS_MAX * 1000:
+            failed.append(f"rule group {total['group']} evaluates in {total['median_ms']} ms "
+                          f"(> {RULE_GROUP_SECONDS_MAX * 1000:g} ms)")
     return failed
 
 
@@ -648,7 +826,23 @@ def write_report(path: Path, results: dict[str, Any], failed: list[str]) -> None
         lines += [f"| {r['record']} | {r['samples']:,} | {r['median_ms']:.1f} |"
                   for r in [*results["sli"], sli_total(results["sli"])]]
         lines.append("")
+    if "slo" in results:
+        lines += slo_report(results["slo"])
     lines += ["## Targets", "", "Every panel at most 500,000 samples and under 150 ms median, a whole refresh under "
               "300 ms, every rule group under 1 s: " + ("all met." if not failed else "NOT met: " + "; ".join(failed))]
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("\n".join(lines) + "\n")
+
+
+def slo_report(slo: dict[str, list[dict[str, Any]]]) -> list[str]:
+    lines = ["## The Tenant SLOs dashboard over 30 days, 1,000 tenants (SLO inputs only, synthetic)", "",
+             "Every panel's queries are instant: the cost is one value per tenant and query at any range. A panel "
+             "of several queries costs their sum here (Grafana sends them in parallel).", "",
+             "| selection | panel | queries | samples | median ms |", "|---|---|---:|---:|---:|"]
+    lines += [f"| {r['selection']} | {r['panel']} | {r['queries']} | {r['samples']:,} | {r['median_ms']:.1f} |"
+              for r in slo["panels"]]
+    lines += ["", "## The SLO groups over 30 days, 1,000 tenants (hourly rates, synthetic)", "",
+              "| group | recorded series | samples read | median ms |", "|---|---|---:|---:|"]
+    lines += [f"| {r['group']} | {_rule_name(r)} | {r['samples']:,} | {r['median_ms']:.1f} |"
+              for r in [*slo["rules"], *slo_group_totals(slo["rules"])]]
+    return [*lines, ""]

@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from agentmon_config.contract import TENANT_LABEL
-from agentmon_config.slo import SLI_WINDOWS
+from agentmon_config.slo import ERROR_BUDGET_WINDOW, SLI_WINDOWS
 
 # Reserved tenant_id of the platform aggregate; the tenant schema forbids it as a tenant name.
 ALL_TENANTS = "__all__"
@@ -100,6 +100,63 @@ def sli_request_rate(window: str) -> Recorded:
 # Apart from RECORDED: the dashboards' panels read RECORDED at every range, only the alerts read these.
 SLI_SERIES: tuple[Recorded, ...] = tuple(
     r for w in SLI_WINDOWS for r in (sli_error_rate(w), sli_request_rate(w), sli_error_ratio(w)))
+
+
+def within_sla_rate(window: str) -> Recorded:
+    """Requests per second within the latency SLA over `window`: WITHIN_SLA_RATE summed like the SLI rates."""
+    return Recorded(f"tenant_id:enhancement_duration_within_sla:rate{window}", frozenset({TENANT_LABEL}),
+                    f"Requests per second that finished within the latency SLA, over {window}.")
+
+
+def latency_observation_rate(window: str) -> Recorded:
+    """Requests per second over `window` as the latency histogram counts them (its +Inf bucket): the denominator
+    of the share within the SLA, from the same rule group as its numerator, as the latency alerts divide them."""
+    return Recorded(f"tenant_id:enhancement_duration_seconds_count:rate{window}", frozenset({TENANT_LABEL}),
+                    f"Requests per second observed by the latency histogram (its +Inf bucket), over {window}.")
+
+
+def hourly(rate: Recorded) -> Recorded:
+    """A 1h rate recorded once an hour (the `agentmon-slo-hourly` group): consecutive values tile the timeline, so
+    summing those of a range counts every hour of it once. Read it with range selectors only: an instant query finds
+    a value only in the 5 minutes after each evaluation."""
+    return Recorded(f"{rate.name}_hourly", rate.labels, f"{rate.help} Recorded once an hour.")
+
+
+# SLO metadata (the `agentmon-slo` and `agentmon-slo-period` groups): what Pyrra's and Sloth's SLO lists show, as
+# plain series any tool reads, beside the objective and budget of LIMITS. The period is the error budget's window.
+# Info labels: display_name is tenant text (agentmon_config.fields refuses control characters and templates in it);
+# a recording rule's labels are stored as written, never run as a template or parsed as PromQL.
+SLO_INFO_LABELS = ("display_name", "slo", "sla")
+SLO_INFO = Recorded(
+    "tenant_id:agentmon_slo:info", frozenset({TENANT_LABEL, *SLO_INFO_LABELS}),
+    "1 for every configured tenant; labels: display_name, slo (success-rate objective, percent as configured), "
+    "sla (p95 latency SLA, seconds).")
+BURN_RATE = Recorded(
+    "tenant_id_window:agentmon_error_budget_burn_rate:ratio", frozenset({TENANT_LABEL, "window"}),
+    "How fast the tenant spends its error budget: its error ratio over `window` / its error budget (1: the budget "
+    "lasts exactly the period; the burn alerts fire at 14.4, 6, 3 and 1 over their windows).")
+PERIOD_REQUEST_RATE = sli_request_rate(ERROR_BUDGET_WINDOW)
+PERIOD_ERROR_RATE = sli_error_rate(ERROR_BUDGET_WINDOW)
+PERIOD_WITHIN_SLA_RATE = within_sla_rate(ERROR_BUDGET_WINDOW)
+PERIOD_OBSERVATION_RATE = latency_observation_rate(ERROR_BUDGET_WINDOW)
+PERIOD_SUCCESS_RATIO = Recorded(
+    f"tenant_id:enhancement_requests_success:ratio_rate{ERROR_BUDGET_WINDOW}", frozenset({TENANT_LABEL}),
+    f"Successful share of requests over {ERROR_BUDGET_WINDOW} (request-weighted), ending at the last hourly "
+    "evaluation; no series without requests.")
+PERIOD_WITHIN_SLA_RATIO = Recorded(
+    f"tenant_id:enhancement_duration_within_sla:ratio_rate{ERROR_BUDGET_WINDOW}", frozenset({TENANT_LABEL}),
+    f"Share of requests over {ERROR_BUDGET_WINDOW} that finished within the latency SLA (of those the latency "
+    "histogram counts), ending at the last hourly evaluation.")
+BUDGET_REMAINING = Recorded(
+    "tenant_id:agentmon_error_budget_remaining:ratio", frozenset({TENANT_LABEL}),
+    f"Share of the {ERROR_BUDGET_WINDOW} error budget not spent: 1 - (1 - success ratio) / error budget; negative "
+    "once the SLO is breached.")
+# The hourly rates the period's sums read.
+HOURLY_RATES: tuple[Recorded, ...] = tuple(hourly(rate("1h")) for rate in (
+    sli_error_rate, sli_request_rate, within_sla_rate, latency_observation_rate))
+SLO_METADATA: tuple[Recorded, ...] = (SLO_INFO, BURN_RATE, *HOURLY_RATES, PERIOD_REQUEST_RATE, PERIOD_ERROR_RATE,
+                                      PERIOD_WITHIN_SLA_RATE, PERIOD_OBSERVATION_RATE, PERIOD_SUCCESS_RATIO,
+                                      PERIOD_WITHIN_SLA_RATIO, BUDGET_REMAINING)
 
 
 # The SLI, written once: the failed share of requests, from REQUEST_RATE (one value per evaluation interval and

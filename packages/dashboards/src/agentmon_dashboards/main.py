@@ -32,7 +32,7 @@ def main_dashboard(config: PlatformConfig) -> dashboard_b.Dashboard:
         dashboard_b.Dashboard(cfg.title).uid(dashboard_uid(cfg.name)).description(cfg.description)
         .tags([*cfg.tags, GENERATED_TAG]).refresh(cfg.refresh).time(cfg.time_from, "now")
         .timezone(cfg.timezone).editable().timepicker(time_picker(cfg.refresh_intervals, cfg.quick_ranges))
-        .with_variable(_tenant_variable(ds))
+        .with_variable(tenant_variable(ds))
         .annotation(firing_alerts(ds, q.firing_alerts_of_selection(),
                                   [MAIN_PANELS["queue_depth"], MAIN_PANELS["p95_latency"]]))
     )
@@ -89,13 +89,16 @@ def place_panels(board: dashboard_b.Dashboard, ds: dashboard_m.DataSourceRef,
     return board
 
 
-def _tenant_variable(ds: dashboard_m.DataSourceRef) -> dashboard_b.QueryVariable:
+def tenant_variable(ds: dashboard_m.DataSourceRef, all_value: str = ALL_TENANTS,
+                    listed_from: str = q.REQUESTS) -> dashboard_b.QueryVariable:
+    """The tenant picker: the tenant_id values of `listed_from`; under All the main dashboard selects the recorded
+    platform aggregate (`all_value`)."""
     return (
         dashboard_b.QueryVariable(q.TENANT_VARIABLE).label("Tenant").datasource(ds)
-        .query(f"label_values({q.REQUESTS}, {TENANT_LABEL})")
+        .query(f"label_values({listed_from}, {TENANT_LABEL})")
         # All selects the recorded platform aggregate (tenant_id="__all__"): a few series at any tenant count.
         # The raw counter never carries the reserved value, so the list shows real tenants only.
-        .multi(True).include_all(True).all_value(ALL_TENANTS)
+        .multi(True).include_all(True).all_value(all_value)
         .current(dashboard_m.VariableOption(selected=True, text=["All"], value=["$__all"]))
         .refresh(dashboard_m.VariableRefresh.ON_TIME_RANGE_CHANGED).sort(dashboard_m.VariableSort.ALPHABETICAL_ASC)
     )

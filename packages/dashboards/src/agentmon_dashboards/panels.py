@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 from grafana_foundation_sdk.builders import common as common_b
 from grafana_foundation_sdk.builders import dashboard as dashboard_b
@@ -111,6 +112,57 @@ def ranked_table(title: str, description: str, query: prometheus.Dataquery, *, k
             dashboard_m.DynamicConfigValue(id_val="thresholds", value=thresholds(steps).build()),
         ])
     )
+
+
+@dataclass(frozen=True)
+class Column:
+    """A value column of a merged table: its title, unit and decimals; cells coloured by `steps` (background) or
+    shown as the text of `mappings` (value -> (text, colour))."""
+
+    title: str
+    unit: str
+    decimals: int
+    steps: Sequence[Step] = ()
+    mappings: Mapping[int, tuple[str, str]] | None = None
+
+
+def merged_table(title: str, description: str, queries: Sequence[prometheus.Dataquery], *, key: tuple[str, str],
+                 columns: Sequence[Column], link: tuple[str, str], sort_by: str) -> table.Panel:
+    """One row per `key` label value, one column per instant table query (Grafana's merge transformation joins
+    their frames, whose values it names `Value #<refId>`), sorted ascending by the column titled `sort_by`. The
+    key column (source field, title) links each cell to link = (title, url)."""
+    (key_field, key_title), values = key, [f"Value #{q.build().ref_id}" for q in queries]
+    organize = dashboard_m.DataTransformerConfig(id_val="organize", options={
+        "excludeByName": {"Time": True},
+        "indexByName": {key_field: 0, **{value: i for i, value in enumerate(values, start=1)}},
+        "renameByName": {key_field: key_title, **{v: c.title for v, c in zip(values, columns, strict=True)}},
+    })
+    panel = (
+        table.Panel().title(title).description(description).targets(list(queries))
+        .with_transformation(dashboard_m.DataTransformerConfig(id_val="merge", options={}))
+        .with_transformation(organize)
+        .sort_by([common_b.TableSortByFieldState().display_name(sort_by).desc(False)])
+        .override_by_name(key_title, [dashboard_m.DynamicConfigValue(
+            id_val="links", value=[{"title": link[0], "url": link[1]}])])
+    )
+    for column in columns:
+        panel = panel.override_by_name(column.title, _column_style(column))
+    return panel
+
+
+def _column_style(column: Column) -> list[dashboard_m.DynamicConfigValue]:
+    style = [dashboard_m.DynamicConfigValue(id_val="unit", value=column.unit),
+             dashboard_m.DynamicConfigValue(id_val="decimals", value=column.decimals)]
+    if column.steps:
+        style += [dashboard_m.DynamicConfigValue(id_val="custom.cellOptions",
+                                                 value={"type": "color-background", "mode": "basic"}),
+                  dashboard_m.DynamicConfigValue(id_val="thresholds", value=thresholds(column.steps).build())]
+    if column.mappings:
+        options = {str(value): {"text": text, "color": colour, "index": i}
+                   for i, (value, (text, colour)) in enumerate(column.mappings.items())}
+        style += [dashboard_m.DynamicConfigValue(id_val="custom.cellOptions", value={"type": "color-text"}),
+                  dashboard_m.DynamicConfigValue(id_val="mappings", value=[{"type": "value", "options": options}])]
+    return style
 
 
 def firing_alerts(ds: dashboard_m.DataSourceRef, expr: str, panel_ids: Sequence[int]) -> dashboard_b.AnnotationQuery:

@@ -17,16 +17,24 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from agentmon_config.alertnames import ERROR_BUDGET_BURN_FAST, ERROR_BUDGET_BURN_SLOW
 from agentmon_config.contract import TENANT_LABEL
 from agentmon_config.recorded import (
     ACTIVE_WORKERS,
     ALL_TENANTS,
     BUCKET_RATE,
+    BUDGET_REMAINING,
+    BURN_RATE,
     MEMBER_LABEL,
+    PERIOD_SUCCESS_RATIO,
+    PERIOD_WITHIN_SLA_RATIO,
     QUEUE_DEPTH,
     REQUEST_RATE,
+    SLO_INFO,
+    SLO_OBJECTIVE,
     WORKERLESS_TENANTS,
     outcome_ratio,
+    sli_request_rate,
 )
 from agentmon_config.slo import error_budget
 
@@ -127,3 +135,75 @@ def firing_alerts_of_selection() -> str:
 
 def firing_alerts_of(tenant_id: str) -> str:
     return f'ALERTS{{alertstate="firing",{tenant_scope(tenant_id)}}}'
+
+
+# The Tenant SLOs dashboard: instant queries of the SLO metadata (agentmon_config.recorded.SLO_METADATA), one value
+# per tenant whatever the time range, so a 30-day view costs what a 1-hour view does.
+# A burn alert's code in the table: the page outranks the ticket.
+FAST_BURN_CODE, SLOW_BURN_CODE = 2, 1
+# A tenant without a request in this window has no traffic.
+TRAFFIC_WINDOW = "1h"
+# Summing a month of per-minute rates leaves a rounding error of about 1e-12 of the budget: a tenant exactly at its
+# SLO can show -0.0000000001 % left. A tenant breaches once it spent more than this share of its budget beyond it.
+BREACH_MARGIN_PERCENT = 1e-4
+BREACH_MARGIN = BREACH_MARGIN_PERCENT / 100
+
+
+def slo_scope() -> str:
+    """The selected tenants, never the platform aggregate: the SLO dashboard's variable selects `.+` under All."""
+    return f'{tenant_variable_scope()},{TENANT_LABEL}!="{ALL_TENANTS}"'
+
+
+def _firing(alertname: str, scope: str) -> str:
+    return f'ALERTS{{alertname="{alertname}",alertstate="firing",{scope}}}'
+
+
+def _count(expr: str) -> str:
+    """How many series `expr` returns; 0, not no data, when it returns none."""
+    return f"count({expr}) or vector(0)"
+
+
+def tenants_breaching(scope: str) -> str:
+    """Tenants whose error budget over the period is overspent (success ratio below the SLO); at the SLO is not."""
+    return _count(f"{selector(BUDGET_REMAINING.name, scope)} < -{BREACH_MARGIN:g}")
+
+
+def tenants_burning_fast(scope: str) -> str:
+    """Tenants whose fast-burn alert (the page) fires: the alert's own conditions, not a copy of them."""
+    return _count(f"count by ({TENANT_LABEL}) ({_firing(ERROR_BUDGET_BURN_FAST, scope)})")
+
+
+def tenants_without_traffic(scope: str) -> str:
+    """Configured tenants without a request in TRAFFIC_WINDOW (never reported, or stopped)."""
+    requests = sli_request_rate(TRAFFIC_WINDOW).name
+    return _count(f"{selector(SLO_INFO.name, scope)} unless on ({TENANT_LABEL}) ({selector(requests, scope)} > 0)")
+
+
+def slo_percent(scope: str) -> str:
+    return f"100 * {selector(SLO_OBJECTIVE.name, scope)}"
+
+
+def period_success_percent(scope: str) -> str:
+    return f"100 * {selector(PERIOD_SUCCESS_RATIO.name, scope)}"
+
+
+def budget_remaining_percent(scope: str) -> str:
+    return f"100 * {selector(BUDGET_REMAINING.name, scope)}"
+
+
+def burn_rate(scope: str, window: str) -> str:
+    """The burn rate over `window`, without its window label: every column of the table is keyed by tenant only."""
+    of_window = f'window="{window}"'
+    return f"sum without (window) ({selector(BURN_RATE.name, scope, of_window)})"
+
+
+def firing_burn_alerts(scope: str) -> str:
+    """FAST_BURN_CODE when the page fires, SLOW_BURN_CODE when only the ticket does, 0 for a configured tenant
+    without either."""
+    fast, slow = _firing(ERROR_BUDGET_BURN_FAST, scope), _firing(ERROR_BUDGET_BURN_SLOW, scope)
+    return (f"max by ({TENANT_LABEL}) ({FAST_BURN_CODE} * {fast} or {SLOW_BURN_CODE} * {slow}) "
+            f"or 0 * {selector(SLO_OBJECTIVE.name, scope)}")
+
+
+def within_sla_percent(scope: str) -> str:
+    return f"100 * {selector(PERIOD_WITHIN_SLA_RATIO.name, scope)}"

@@ -10,6 +10,7 @@ from grafana_foundation_sdk.cog.encoder import JSONEncoder
 
 from agentmon_config import PlatformConfig
 from agentmon_dashboards.main import main_dashboard
+from agentmon_dashboards.slo import slo_overview
 from agentmon_dashboards.tenant import tenant_dashboard
 
 
@@ -20,8 +21,8 @@ def to_json_dict(builder: Builder[Any]) -> dict[str, Any]:
 def render_dashboards(config: PlatformConfig) -> dict[str, dict[str, Any]]:
     """Path relative to the dashboards folder -> dashboard JSON. Tenant dashboards sit in a sub-folder named
     after the tenant, which Grafana's file provider turns into a Grafana folder."""
-    main = to_json_dict(main_dashboard(config))
-    boards = {f"{main['uid']}.json": main}
+    main, slos = to_json_dict(main_dashboard(config)), to_json_dict(slo_overview(config))
+    boards = {f"{main['uid']}.json": main, f"{slos['uid']}.json": slos}
     for tenant in config.tenants:
         board = to_json_dict(tenant_dashboard(config, tenant))
         boards[f"{tenant.tenant_id}/{board['uid']}.json"] = board

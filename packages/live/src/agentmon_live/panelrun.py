@@ -75,14 +75,31 @@ def table_rows(panel: dict[str, Any], series: list[Series]) -> tuple[list[str], 
 
 def frame(panel: dict[str, Any], series: list[Series]) -> tuple[list[str], list[list[Cell]]]:
     """The fields and rows Grafana builds from an instant query with format table: Time, one field per
-    label, Value. With several targets Grafana shows one frame at a time: options.frameIndex picks it."""
+    label, Value. With several targets Grafana shows one frame at a time: options.frameIndex picks it, unless a
+    merge transformation joins them (merged_frame)."""
     refs = [t.get("refId", "") for t in panel.get("targets", [])]
+    if len(refs) > 1 and any(t.get("id") == "merge" for t in panel.get("transformations") or []):
+        return merged_frame(refs, series)
     shown = refs[panel.get("options", {}).get("frameIndex", 0)] if refs else ""
     rows = [s for s in series if s.ref_id == shown] if len(refs) > 1 else series
     labels = sorted({name for s in rows for name in s.labels})
     fields = ["Time", *labels, "Value"]
     return fields, [[s.times[-1] if s.times else None, *(s.labels.get(n, "") for n in labels),
                      s.values[-1] if s.values else None] for s in rows]
+
+
+def merged_frame(refs: list[str], series: list[Series]) -> tuple[list[str], list[list[Cell]]]:
+    """Grafana's merge transformation over instant table queries: one row per label set, one value field per
+    query, named `Value #<refId>` as Grafana names it when a panel has several queries; empty where that query
+    returned no series for the row's labels."""
+    labels = sorted({name for s in series for name in s.labels})
+    rows: dict[tuple[str, ...], list[Cell]] = {}
+    for s in series:
+        key = tuple(s.labels.get(n, "") for n in labels)
+        row = rows.setdefault(key, [None, *key, *[None] * len(refs)])
+        row[0] = s.times[-1] if s.times else row[0]
+        row[1 + len(labels) + refs.index(s.ref_id)] = s.values[-1] if s.values else None
+    return ["Time", *labels, *(f"Value #{ref}" for ref in refs)], list(rows.values())
 
 
 def organize(panel: dict[str, Any], fields: list[str], rows: list[list[Cell]]) -> tuple[list[str], list[list[Cell]]]:

@@ -24,25 +24,44 @@ from agentmon_config.recorded import (
     ACTIVE_WORKERS,
     ALL_TENANTS,
     BUCKET_RATE,
+    BUDGET_REMAINING,
+    BURN_RATE,
     BURN_THRESHOLD,
     ERROR_BUDGET,
     LATENCY_SLA,
     MEMBER_LABEL,
+    PERIOD_ERROR_RATE,
+    PERIOD_OBSERVATION_RATE,
+    PERIOD_REQUEST_RATE,
+    PERIOD_SUCCESS_RATIO,
+    PERIOD_WITHIN_SLA_RATE,
+    PERIOD_WITHIN_SLA_RATIO,
     QUEUE_DEPTH,
     QUEUE_THRESHOLD,
     REQUEST_RATE,
+    SLO_INFO,
     SLO_OBJECTIVE,
     TENANT_INFO,
     WITHIN_SLA_RATE,
     WORKERLESS_TENANTS,
     Recorded,
+    hourly,
+    latency_observation_rate,
     requests_over,
     share,
     sli_error_rate,
     sli_error_ratio,
     sli_request_rate,
+    within_sla_rate,
 )
-from agentmon_config.slo import BURN_TIERS, SLI_COARSE_FROM_SECONDS, SLI_COARSE_STEP, SLI_WINDOWS, error_budget
+from agentmon_config.slo import (
+    BURN_TIERS,
+    ERROR_BUDGET_WINDOW,
+    SLI_COARSE_FROM_SECONDS,
+    SLI_COARSE_STEP,
+    SLI_WINDOWS,
+    error_budget,
+)
 from agentmon_rules.limits import by_shard, exact, one_of, sharing
 
 REQUESTS = "enhancement_requests_total"
@@ -53,6 +72,12 @@ WORKERS = "worker_active_count"
 WORKERS_NEEDED = 1
 # The platform's own limits; each tenant shard's limits are the group LIMITS_GROUP-NN (limit_groups).
 LIMITS_GROUP = "agentmon-limits"
+# The period's rules (agentmon-slo-period) sum hourly rates (agentmon-slo-hourly, evaluated once an hour), so their
+# value changes once an hour: they run every SLO_PERIOD_EVALUATIONS evaluation intervals, at most every
+# SLO_PERIOD_INTERVAL_MAX_SECONDS. Above 5 minutes (Prometheus' default lookback) an instant query between two
+# evaluations would find no sample; 4 minutes leaves a minute for an evaluation to finish.
+SLO_PERIOD_EVALUATIONS = 4
+SLO_PERIOD_INTERVAL_MAX_SECONDS = 240
 
 
 @dataclass(frozen=True)
@@ -133,6 +158,66 @@ def recording_groups(config: PlatformConfig) -> tuple[RuleGroup, ...]:
         )),
         RuleGroup("agentmon-sli", interval, sli_rules(config)),
         *limit_groups(config),
+        RuleGroup("agentmon-slo", interval, slo_rules(config)),
+        RuleGroup("agentmon-slo-hourly", SLI_COARSE_STEP, slo_hourly_rules(config)),
+        RuleGroup("agentmon-slo-period", slo_period_interval(config), slo_period_rules(config)),
+    )
+
+
+def slo_period_interval(config: PlatformConfig) -> str:
+    evaluation = duration_seconds(config.rules.evaluation_interval)
+    return promql_duration(max(evaluation, min(SLO_PERIOD_EVALUATIONS * evaluation, SLO_PERIOD_INTERVAL_MAX_SECONDS)))
+
+
+def slo_rules(config: PlatformConfig) -> tuple[RecordingRule, ...]:
+    """SLO metadata that changes every evaluation: the burn rate over every SLI window (the error ratio / the
+    tenant's error budget: the alerts' tiers fire above their factor). They read the SLI group's ratios, one
+    evaluation interval late at most (another group). The SLO info series grow with tenants: they live in the tenant
+    shards' limit groups (slo_info_rules)."""
+    return tuple(RecordingRule(BURN_RATE.name, f"{sli_error_ratio(window).name} / on ({TENANT_LABEL}) "
+                               f"{ERROR_BUDGET.name}", (("window", window),)) for window in SLI_WINDOWS)
+
+
+def slo_info_rules(tenants: tuple[Tenant, ...]) -> tuple[RecordingRule, ...]:
+    """One info series per configured tenant: its display name, SLO and SLA as labels (recording-rule labels are
+    never run as templates, so a display name reaches the label as written)."""
+    return tuple(RecordingRule(SLO_INFO.name, "vector(1)", (
+        (TENANT_LABEL, t.tenant_id), ("display_name", t.display_name), ("slo", exact(t.success_rate_slo)),
+        ("sla", exact(t.p95_latency_sla_seconds)))) for t in tenants)
+
+
+def slo_hourly_rules(config: PlatformConfig) -> tuple[RecordingRule, ...]:
+    """Once an hour, per tenant and for the aggregate, the rates of the hour just ended: failed and all requests
+    (as the SLI group's 1h rates), requests within the SLA and all requests the latency histogram counts (its +Inf
+    bucket; both from the same group's bucket rates, so they cover the same minutes). Consecutive values tile the
+    timeline: the period's rules sum 720 of them with a plain range selector, one pass over each series, where 720
+    hourly steps of a subquery over the 1h rates recorded every minute took seconds at 1,000 tenants."""
+    step = SLI_COARSE_STEP
+    return (
+        RecordingRule(hourly(sli_error_rate(step)).name, _per_second(config, step, sli_error_rate, "failure")),
+        RecordingRule(hourly(sli_request_rate(step)).name, _per_second(config, step, sli_request_rate)),
+        RecordingRule(hourly(within_sla_rate(step)).name, _sum_per_second(config, WITHIN_SLA_RATE.name, step)),
+        RecordingRule(hourly(latency_observation_rate(step)).name,
+                      _sum_per_second(config, f'{BUCKET_RATE.name}{{le="+Inf"}}', step)),
+    )
+
+
+def slo_period_rules(config: PlatformConfig) -> tuple[RecordingRule, ...]:
+    """Over the error budget's window (30 days), per tenant and for the aggregate: requests, failures, requests
+    within the SLA and requests the latency histogram observed, per second, summed from the hourly rates (exact over
+    the window, ending at the last hourly evaluation, at most an hour ago); then the success ratio, the share within
+    the SLA and, per tenant, the error budget remaining: 1 - failed share / budget."""
+    errors, total, within = PERIOD_ERROR_RATE.name, PERIOD_REQUEST_RATE.name, PERIOD_WITHIN_SLA_RATE.name
+    observed = PERIOD_OBSERVATION_RATE.name
+    return (
+        RecordingRule(errors, _period_sum(sli_error_rate)),
+        RecordingRule(total, _period_sum(sli_request_rate)),
+        RecordingRule(within, _period_sum(within_sla_rate)),
+        RecordingRule(observed, _period_sum(latency_observation_rate)),
+        RecordingRule(PERIOD_SUCCESS_RATIO.name, f"1 - {share(errors, total)}"),
+        # No series for a tenant without an SLA (one the configuration does not know): nothing to be within.
+        RecordingRule(PERIOD_WITHIN_SLA_RATIO.name, f"{within} / ({observed} > 0)"),
+        RecordingRule(BUDGET_REMAINING.name, f"1 - {share(errors, total)} / on ({TENANT_LABEL}) {ERROR_BUDGET.name}"),
     )
 
 
@@ -191,7 +276,7 @@ def limit_rules(tenants: tuple[Tenant, ...]) -> tuple[RecordingRule, ...]:
                            (("window", tier.long_window),))
     rules += [*per_value(LATENCY_SLA, lambda t: exact(t.p95_latency_sla_seconds)),
               *per_value(QUEUE_THRESHOLD, lambda t: exact(t.queue_alert_threshold))]
-    return (*info, *rules)
+    return (*info, *rules, *slo_info_rules(tenants))
 
 
 def sli_rules(config: PlatformConfig) -> tuple[RecordingRule, ...]:
@@ -225,3 +310,19 @@ def _per_second(config: PlatformConfig, window: str, coarse: Callable[[str], Rec
         return f"sum_over_time({coarse(step).name}[{left_open}:{step}]) * {int(duration_seconds(step))} / {seconds}"
     evaluation = int(duration_seconds(config.rules.evaluation_interval))
     return f"{requests_over(left_open, (), TENANT_LABEL, status)} * {evaluation} / {seconds}"
+
+
+def _period_sum(rate: Callable[[str], Recorded]) -> str:
+    """Per second over the error budget's window: the sum of the hourly values of `rate`'s 1h rate in the window
+    (less one second: 720 values on Prometheus 2.x and 3.x alike), times the hour, over the window."""
+    seconds, step = int(duration_seconds(ERROR_BUDGET_WINDOW)), int(duration_seconds(SLI_COARSE_STEP))
+    return f"sum_over_time({hourly(rate(SLI_COARSE_STEP)).name}[{promql_duration(seconds - 1)}]) * {step} / {seconds}"
+
+
+def _sum_per_second(config: PlatformConfig, per_interval: str, window: str) -> str:
+    """A per-interval rate recorded by tenant (and the aggregate) as per second over `window`, as _per_second
+    computes the request rates."""
+    seconds = int(duration_seconds(window))
+    evaluation = int(duration_seconds(config.rules.evaluation_interval))
+    return (f"sum by ({TENANT_LABEL}) (sum_over_time({per_interval}[{promql_duration(seconds - 1)}])) "
+            f"* {evaluation} / {seconds}")

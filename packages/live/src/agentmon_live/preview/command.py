@@ -79,7 +79,8 @@ def preview(root: Path, request: Request) -> list[Path]:
     targets = _targets(root, request, pictures)
     if not pictures:
         return []
-    with _stop_on_sigterm(), _source(root, request, range_seconds, end) as (client, source):
+    boards = [board for picture in pictures for board in (picture.before, picture.after) if board is not None]
+    with _stop_on_sigterm(), _source(root, request, range_seconds, end, boards) as (client, source):
         drawn = _draw_all(client, pictures, request, range_seconds, end, source)
     written = []
     for target, png in zip(targets, drawn, strict=True):
@@ -215,8 +216,8 @@ def _stop_on_sigterm() -> Iterator[None]:
 
 
 @contextmanager
-def _source(root: Path, request: Request, range_seconds: float,
-            end: float | None) -> Iterator[tuple[PrometheusClient, str]]:
+def _source(root: Path, request: Request, range_seconds: float, end: float | None,
+            boards: list[dict[str, Any]]) -> Iterator[tuple[PrometheusClient, str]]:
     traffic = request.traffic
     settings = [f"profile {traffic.profile}" if traffic.profile else f"tenants {', '.join(traffic.tenants)}",
                 f"seed {traffic.seed}", f"noise {traffic.noise:g}"]
@@ -233,8 +234,9 @@ def _source(root: Path, request: Request, range_seconds: float,
         moment = time.time() if end is None else end
         with ExitStack() as stack:
             try:
+                levels = data.levels_read(boards, request.config, request.scrape_interval)
                 server = stack.enter_context(data.backfilled(traffic, request.config, range_seconds, moment,
-                                                             request.scrape_interval))
+                                                             request.scrape_interval, levels))
             except BackfillError as exc:
                 raise PreviewError(f"--backfill: {exc}") from None
             yield server, f"{simulated}, backfilled"

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import subprocess
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -79,19 +80,34 @@ def backfill_warmup(range_seconds: float, scrape_interval: str, rule_window: flo
     return int(rule_window + max(300.0, 2 * window.rate_interval_seconds))
 
 
+def levels_read(dashboards: Sequence[dict[str, Any]], config: PlatformConfig, scrape_interval: str) -> int:
+    """How many backfill passes the dashboards' panels need: the deepest level of a recorded series they read (1 for
+    the main and tenant dashboards; the Tenant SLOs dashboard reads the SLO metadata, recorded in the last)."""
+    exprs = " ".join(t.get("expr", "") for board in dashboards for p in board.get("panels", [])
+                     for t in p.get("targets", []))
+    needed = 1
+    for n, level in enumerate(rule_levels(local_rule_file(config, scrape_interval)), start=1):
+        names = {r["record"] for group in level["groups"] for r in group["rules"]}
+        if any(re.search(f"{re.escape(name)}(?![\\w:])", exprs) for name in names):
+            needed = n
+    return needed
+
+
 @contextmanager
 def backfilled(traffic: Traffic, config: PlatformConfig, range_seconds: float, end: float,
-               scrape_interval: str) -> Iterator[PrometheusServer]:
+               scrape_interval: str, levels: int = 1) -> Iterator[PrometheusServer]:
     """A local Prometheus holding the simulated traffic of the whole range ending at `end`, one sample per
     scrape interval, written with promtool, and the recording rules evaluated over it, as an operator
     backfills them (docs/operations/recording-rules.md): no waiting, and the same inputs give the same numbers.
     An incident's @Ns counts from the start of the range."""
     find_binary("prometheus")  # the first prerequisite named, as in every mode
     promtool, step = find_binary("promtool"), int(seconds(scrape_interval))
-    # The rules the panels read: those of the first backfill pass. The SLI rules read recorded series over days
-    # for the alerts, which a picture does not show.
-    rule_doc = rule_levels(local_rule_file(config, scrape_interval))[0]
-    rule_window = longest_window(rule_doc)
+    # The rules the panels read: those of the first `levels` backfill passes (levels_read). The warm-up covers the
+    # first pass' windows only: the SLI and SLO rules read recorded series over days, and over a picture's hour they
+    # count what the hour holds.
+    passes = rule_levels(local_rule_file(config, scrape_interval))
+    rule_doc = _merged(passes[:levels])
+    rule_window = longest_window(passes[0])
     last = int(end) // step * step
     first = (last - int(range_seconds) - backfill_warmup(range_seconds, scrape_interval, rule_window)) // step * step
     with scratch_dir("preview") as work:
@@ -113,6 +129,15 @@ def backfilled(traffic: Traffic, config: PlatformConfig, range_seconds: float, e
             block.rename(storage / block.name)
         with PrometheusServer(config_file=config_file, storage=storage) as server:
             yield server
+
+
+def _merged(passes: list[dict[str, Any]]) -> dict[str, Any]:
+    """The rule files of several passes as one: each group once, in first-seen order, its rules in pass order."""
+    groups: dict[str, dict[str, Any]] = {}
+    for level in passes:
+        for group in level["groups"]:
+            groups.setdefault(group["name"], {**group, "rules": []})["rules"] += group["rules"]
+    return {"groups": list(groups.values())}
 
 
 def shifted(traffic: Traffic, shift: float) -> Simulation:
