@@ -32,8 +32,8 @@ def test_the_rules_part_times_every_generated_group_with_live_tenants_of_their_o
     shards = sorted({f"agentmon-limits-{zlib.crc32(f'tenant-{i:04d}'.encode()) % 32:02d}" for i in range(30)})
     assert sorted(rows) == sorted([
         "agentmon-alerts-availability", "agentmon-alerts-capacity", "agentmon-alerts-health", "agentmon-alerts-slo",
-        "agentmon-capacity", "agentmon-latency", "agentmon-limits", "agentmon-requests", "agentmon-sli", "agentmon-slo", "agentmon-slo-hourly",
-        "agentmon-slo-period", *shards])
+        "agentmon-capacity", "agentmon-latency", "agentmon-limits", "agentmon-requests", "agentmon-sli",
+        "agentmon-slo", "agentmon-slo-hourly", "agentmon-slo-period", *shards])
     assert status == 0, capsys.readouterr().out
 
 
