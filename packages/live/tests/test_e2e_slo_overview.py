@@ -41,7 +41,7 @@ from agentmon_bundle.serialize import yaml_bytes
 from agentmon_dashboards import render_dashboards
 from agentmon_live.grafana import ALL
 from agentmon_live.panelrun import panel_by_title, run_panel, table_rows
-from agentmon_rules import RULE_FILE, render_rules
+from agentmon_rules import RULE_FILE, recording_document, render_rules
 
 from .conftest import History, Incident, TenantTraffic, build_history
 
@@ -117,7 +117,7 @@ def history(config, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Histor
     work = tmp_path_factory.mktemp("slo-history")
     rules = work / "rules" / RULE_FILE
     rules.parent.mkdir()
-    rules.write_bytes(yaml_bytes(render_rules(config)[RULE_FILE]))
+    rules.write_bytes(yaml_bytes(recording_document(render_rules(config))))
     end = int(time.time()) // 3600 * 3600 - 3600 + PAST_THE_HOUR
     incident_start = end - INCIDENT_MINUTES * 60
     yield from build_history(work, TRAFFIC, ((end - HISTORY_SECONDS, end),),

@@ -220,10 +220,13 @@ def test_burn_rates_and_the_info_series_per_tenant(tmp_path):
     config = make_config(tmp_path, {
         "north": {"display_name": 'Nörth "Star" & Co', "success_rate_slo": 99.9, "p95_latency_sla_seconds": 60},
         "south": {"display_name": "South", "success_rate_slo": 97, "p95_latency_sla_seconds": 120}})
-    slo = next(g for g in recording_groups(config) if g.name == "agentmon-slo")
-    info = [dict(r.labels) for r in slo.rules if r.record == "tenant_id:agentmon_slo:info"]
-    assert info == [{"tenant_id": "north", "display_name": 'Nörth "Star" & Co', "slo": "99.9", "sla": "60"},
-                    {"tenant_id": "south", "display_name": "South", "slo": "97", "sla": "120"}]
+    groups = recording_groups(config)
+    slo = next(g for g in groups if g.name == "agentmon-slo")
+    # The info series grow with tenants: each in its tenant's shard (crc32 mod 32: north 02, south 20).
+    info = {g.name: [dict(r.labels) for r in g.rules if r.record == "tenant_id:agentmon_slo:info"] for g in groups}
+    assert {name: rules for name, rules in info.items() if rules} == {
+        "agentmon-limits-02": [{"tenant_id": "north", "display_name": 'Nörth "Star" & Co', "slo": "99.9", "sla": "60"}],
+        "agentmon-limits-20": [{"tenant_id": "south", "display_name": "South", "slo": "97", "sla": "120"}]}
     burn = {dict(r.labels)["window"]: r.expr for r in slo.rules
             if r.record == "tenant_id_window:agentmon_error_budget_burn_rate:ratio"}
     assert list(burn) == ["5m", "30m", "1h", "2h", "6h", "1d", "3d"]

@@ -18,7 +18,7 @@ from agentmon_bundle.serialize import yaml_bytes
 from agentmon_config import PlatformConfig
 from agentmon_live.owned import scratch_dir
 from agentmon_live.rules import BackfillError, backfill
-from agentmon_rules import RULE_FILE, render_rules
+from agentmon_rules import RULE_FILE, recording_document, render_rules
 
 EXIT_FAILED = 1
 out = Console(highlight=False)
@@ -39,7 +39,8 @@ def add_backfill_parser(commands: Any) -> None:
 def run(_root: Path, config: PlatformConfig, args: argparse.Namespace) -> int:
     with scratch_dir("backfill") as scratch:
         rules = Path(scratch) / RULE_FILE
-        rules.write_bytes(yaml_bytes(render_rules(config)[RULE_FILE]))
+        # Every recording-rule file as one: the tenant shards' limits too, which the SLO rules read.
+        rules.write_bytes(yaml_bytes(recording_document(render_rules(config))))
         try:
             span = f"recording rules over {args.start} .. {args.end}"
             with out.status(f"{span} from {args.url}") as status:

@@ -89,7 +89,7 @@ from agentmon_live.grafana import QueryWindow, format_variable, interpolate
 from agentmon_live.owned import die_with_parent, scratch_dir
 from agentmon_live.prometheus import PrometheusServer, find_binary
 from agentmon_live.rules import backfill
-from agentmon_rules import ALERTS_FILE, RULE_FILE, recording_files, render_rules
+from agentmon_rules import ALERTS_FILE, RULE_FILE, recording_document, recording_files, render_rules
 from agentmon_simulator import LATENCY_BUCKETS, Limits, Simulation, default_profiles
 from agentmon_simulator.server import serve
 
@@ -321,7 +321,7 @@ def raw_history(cache: Path, config: PlatformConfig, tenants: int, seconds: int,
         if not with_rules:
             return end
         rules = work / RULE_FILE
-        rules.write_bytes(yaml_bytes(render_rules(config)[RULE_FILE]))
+        rules.write_bytes(yaml_bytes(recording_document(render_rules(config))))
         with history_server(work, work / "data") as server:
             blocks = backfill(rules, server.url, str(start + 900), str(end), work / "blocks")
         for block in blocks:
