@@ -12,7 +12,9 @@ tables below (derivations are in the tests).
 
 from __future__ import annotations
 
+import json
 import math
+import re
 import shutil
 import subprocess
 import time
@@ -21,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from ruamel.yaml import YAML
 
 from agentmon_live.prometheus import PrometheusServer
 from agentmon_live.rules import backfill
@@ -125,9 +128,9 @@ def _samples(kind: str, value, usual: TenantTraffic, incidents: list[Incident], 
 
 
 def write_openmetrics(path: Path, traffic: tuple[TenantTraffic, ...], spans: Spans,
-                      incidents: tuple[Incident, ...] = ()) -> None:
+                      incidents: tuple[Incident, ...] = (), extra: str = "") -> None:
     """Every series, one sample per scrape interval within the spans, grouped by metric family as OpenMetrics
-    requires."""
+    requires; then the families of `extra` (OpenMetrics text without # EOF)."""
     by_family: dict[str, list[tuple[str, list[str]]]] = {}
     for usual in traffic:
         own = [i for i in incidents if (i.traffic.tenant, i.traffic.instance) == (usual.tenant, usual.instance)]
@@ -141,6 +144,7 @@ def write_openmetrics(path: Path, traffic: tuple[TenantTraffic, ...], spans: Spa
             out.write(f"# TYPE {name} {kind}\n")
             for _, lines in series:
                 out.writelines(lines)
+        out.write(extra)
         out.write("# EOF\n")
 
 
@@ -163,13 +167,14 @@ def history_end() -> int:
 
 
 def build_history(work: Path, traffic: tuple[TenantTraffic, ...], spans: Spans,
-                  incidents: tuple[Incident, ...] = ()) -> Iterator[History]:
-    """Raw history from OpenMetrics, then the generated recording rules backfilled over it with promtool, the
-    blocks moved into the data directory and Prometheus restarted: the operator's procedure, step by step."""
+                  incidents: tuple[Incident, ...] = (), rules: Path = RULES, extra: str = "") -> Iterator[History]:
+    """Raw history from OpenMetrics (with the families of `extra`), then the recording rules of `rules` (the
+    generated ones) backfilled over it with promtool, the blocks moved into the data directory and Prometheus
+    restarted: the operator's procedure, step by step."""
     promtool = prerequisite("promtool")
     prerequisite("prometheus")
     source = work / "history.om"
-    write_openmetrics(source, traffic, spans, incidents)
+    write_openmetrics(source, traffic, spans, incidents, extra)
     subprocess.run([promtool, "tsdb", "create-blocks-from", "openmetrics", "--quiet", str(source),
                     str(work / "raw")], check=True)
     source.unlink()
@@ -178,7 +183,7 @@ def build_history(work: Path, traffic: tuple[TenantTraffic, ...], spans: Spans,
     with PrometheusServer(config_file=config, storage=work / "data") as source_server:
         # From an hour into each span: every rate window then holds a span's samples only.
         blocks = [block for start, end in spans for block in backfill(
-            RULES, source_server.url, str(start + HEADROOM_SECONDS // 2), str(end), work / "blocks")]
+            rules, source_server.url, str(start + HEADROOM_SECONDS // 2), str(end), work / "blocks")]
     assert blocks, "promtool created no blocks"
     for block in blocks:
         block.rename(work / "data" / block.name)
@@ -186,11 +191,56 @@ def build_history(work: Path, traffic: tuple[TenantTraffic, ...], spans: Spans,
         yield History(server=server, end=spans[-1][1], raw_only=work / "raw")
 
 
+# The dashboards whose panels the 7-day history's tests run: the main one and each tenant's.
+DASHBOARDS_ON_HISTORY = ("agentmon-system-health.json", "*/tenant-*.json")
+
+
+def _mentions(text: str, series: str) -> bool:
+    return re.search(rf"(?<![\w:]){re.escape(series)}(?![\w:])", text) is not None
+
+
+def rules_the_dashboards_read(work: Path, dashboards: tuple[str, ...] = DASHBOARDS_ON_HISTORY) -> Path:
+    """The generated rule file cut to the rules whose series those dashboards read, and the rules those read, in
+    their groups and order, under the same file name (promtool offsets evaluations by a hash of it).
+
+    Why: backfilling all the generated rules over 7 days took 6 minutes of a loaded 2-core machine, 5 of them
+    for the SLI rules, which no panel reads; their values are checked over the short `sli_history` instead."""
+    doc = YAML(typ="safe").load(RULES.read_text())
+    rules = [rule for group in doc["groups"] for rule in group["rules"] if "record" in rule]
+    text = "".join(path.read_text() for pattern in dashboards for path in (REPO / "dashboards").glob(pattern))
+    wanted = {rule["record"] for rule in rules if _mentions(text, rule["record"])}
+    while more := {r["record"] for r in rules for w in rules if w["record"] in wanted
+                   and _mentions(w["expr"], r["record"])} - wanted:
+        wanted |= more
+    read = [{**group, "rules": [r for r in group["rules"] if r.get("record") in wanted]} for group in doc["groups"]]
+    cut = work / "dashboards-read" / RULES.name
+    cut.parent.mkdir(parents=True)
+    cut.write_text(json.dumps({"groups": [group for group in read if group["rules"]]}))
+    return cut
+
+
 @pytest.fixture(scope="session")
 def history(tmp_path_factory: pytest.TempPathFactory) -> Iterator[History]:
     end = history_end()
     start, change = end - HISTORY_SECONDS, end - CHANGE_BEFORE_END
-    yield from build_history(tmp_path_factory.mktemp("history"), TRAFFIC, ((start, end),),
+    work = tmp_path_factory.mktemp("history")
+    yield from build_history(work, TRAFFIC, ((start, end),), (Incident(start, change, GLOBEX_BEFORE),),
+                             rules=rules_the_dashboards_read(work))
+
+
+# The SLI history: every generated rule backfilled (all passes) over the last 6 hours and a quarter, just enough
+# for the 6-hour window, with traffic that differs between the short and the long windows: globex changed 3 hours
+# before "now" (GLOBEX_BEFORE, then its TRAFFIC entry), so the 5m to 2h windows read only the new traffic and
+# the 6h window half of each.
+SLI_CHANGE_BEFORE_END = 3 * 3600
+SLI_HISTORY_SECONDS = 6 * 3600 + 900 + HEADROOM_SECONDS // 2  # build_history backfills from an hour in
+
+
+@pytest.fixture(scope="session")
+def sli_history(tmp_path_factory: pytest.TempPathFactory) -> Iterator[History]:
+    end = history_end()
+    start, change = end - SLI_HISTORY_SECONDS, end - SLI_CHANGE_BEFORE_END
+    yield from build_history(tmp_path_factory.mktemp("sli"), TRAFFIC, ((start, end),),
                              (Incident(start, change, GLOBEX_BEFORE),))
 
 
