@@ -28,12 +28,23 @@ SHARED_FIXTURE_GROUPS = {
 LEFTOVERS: list[str] = []
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist's own hook, which turns the marks into the groups it schedules
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     for item in items:
         group = next((SHARED_FIXTURE_GROUPS[f] for f in getattr(item, "fixturenames", ())
                       if f in SHARED_FIXTURE_GROUPS), None)
         if group:
             item.add_marker(pytest.mark.xdist_group(group))
+            if getattr(config.option, "loadgroup", False):  # set by xdist on its workers
+                _group_in_node_id(item, group)
+
+
+def _group_in_node_id(item: pytest.Item, group: str) -> None:
+    """pytest-xdist 3.8 schedules a group by the "@group" it appends to `item._nodeid`, an attribute pytest 9 no
+    longer reads (its node id is `item._id`): the groups were silently ignored and both workers built every
+    history. This appends the group where pytest 9 keeps the id, as xdist means to."""
+    if hasattr(item, "_id") and "@" not in item.nodeid:
+        item._id = type(item._id).parse(f"{item.nodeid}@{group}")
 
 
 @pytest.hookimpl(optionalhook=True)

@@ -39,20 +39,30 @@ def main(argv: list[str] | None = None) -> int:
     sampler = threading.Thread(target=_sample_load, args=(loads, stop), daemon=True)
     before, started = os.getloadavg(), time.monotonic()
     sampler.start()
-    result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True)
+    returncode, stdout = _run_printing(command)
     seconds = time.monotonic() - started
     stop.set()
     after = os.getloadavg()
-    sys.stdout.write(result.stdout[-4000:])
-    summary = _summary(result.stdout)
-    page = _page(command, seconds, before, after, loads, summary, result.stdout, args)
+    summary = _summary(stdout)
+    page = _page(command, seconds, before, after, loads, summary, stdout, args)
     target = ROOT / ("docs" if args.write_docs else "build") / "bench" / "tests.md"
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(page)
     print(f"\nsuite: {seconds:.1f} s wall, {summary}; load average {before[0]:.1f} before, {after[0]:.1f} after, "
           f"{_mean(loads):.1f} mean during the run, on {os.cpu_count()} cores; written to "
           f"{target.relative_to(ROOT)}")
-    return result.returncode
+    return returncode
+
+
+def _run_printing(command: list[str]) -> tuple[int, str]:
+    """Run pytest, printing its output as it comes (the suite takes minutes: its progress dots are the progress)."""
+    lines = []
+    with subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                          bufsize=1) as process:
+        for line in process.stdout:
+            sys.stdout.write(line)
+            lines.append(line)
+    return process.returncode, "".join(lines)
 
 
 def _sample_load(loads: list[float], stop: threading.Event) -> None:

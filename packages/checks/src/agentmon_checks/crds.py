@@ -14,9 +14,8 @@ from __future__ import annotations
 import types
 import typing
 from collections.abc import Iterator
-from typing import Any
-
 from functools import cache
+from typing import Any
 
 import pydantic
 
