@@ -57,8 +57,9 @@ def main(argv: list[str] | None = None) -> int:
 def _run_printing(command: list[str]) -> tuple[int, str]:
     """Run pytest, printing its output as it comes (the suite takes minutes: its progress dots are the progress)."""
     lines = []
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}  # pytest writes to a pipe here: no block buffering
     with subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                          bufsize=1) as process:
+                          bufsize=1, env=env) as process:
         for line in process.stdout:
             sys.stdout.write(line)
             lines.append(line)
