@@ -94,10 +94,21 @@ def validate(session: nox.Session) -> None:
     run(session, "agentmon", "validate", *session.posargs)
 
 
+# Two pytest-xdist workers by default (a 2-core machine is the reference); tests sharing an expensive fixture are
+# sent to one worker (`loadgroup`, marks set in conftest.py). `-- -n 0` runs in one process.
+TEST_WORKERS = ("-n", "2", "--dist", "loadgroup")
+
+
 @nox.session(python=False)
 def tests(session: nox.Session) -> None:
     """Run unit and end-to-end tests (end-to-end needs prometheus and promtool on PATH)."""
-    run(session, "pytest", *session.posargs)
+    run(session, "pytest", *TEST_WORKERS, *session.posargs)
+
+
+@nox.session(python=False)
+def testbench(session: nox.Session) -> None:
+    """Time the whole test suite with the machine's cores and load (-- --write-docs: into docs/bench/tests.md)."""
+    run(session, "python", "tools/testbench.py", *session.posargs)  # test tooling, not an agentmon command
 
 
 @nox.session(python=False)

@@ -67,28 +67,49 @@ def test_backfill_without_promtool_says_what_to_install(tmp_path):
     assert "`promtool` not found on PATH: install the Debian package `prometheus`" in " ".join(result.stderr.split())
 
 
-# The SLI over windows that end "now" (history.end) and lie inside one side of globex's change (conftest):
-# acme 10 req/s, 0.2 failing (its two instances summed); globex 4 req/s, 0.8 failing, for the last 30 minutes and
-# 8 req/s, 0.4 failing before; initech 1 req/s and no failure series; the platform 15 req/s, 1.0 failing.
+# The SLI over windows that end "now" (sli_history.end), written out from conftest's traffic: acme 10 req/s,
+# 0.2 failing (its two instances summed); initech 1 req/s and no failure series; globex 4 req/s, 0.8 failing for
+# the last 3 hours and 8 req/s, 0.4 failing before. Windows up to 2h hold globex's new traffic only; the 6h window
+# half of each: (3 x 8 + 3 x 4) / 6 = 6 req/s, (3 x 0.4 + 3 x 0.8) / 6 = 0.6 failing, a ratio of 0.1; the platform
+# 10 + 6 + 1 = 17 req/s, 0.2 + 0.6 = 0.8 failing. A rule reading a shorter window gives globex 4 (a longer one, 8).
+NEW = {"acme": (10, 0.02), "globex": (4, 0.2), "initech": (1, 0), "__all__": (15, 1 / 15)}
 SLI_NOW = {
-    "5m": {"acme": (10, 0.02), "globex": (4, 0.2), "initech": (1, 0), "__all__": (15, 1 / 15)},
-    "6h": {"acme": (10, 0.02), "initech": (1, 0)},
-    "3d": {"acme": (10, 0.02), "initech": (1, 0)},
+    "5m": NEW, "30m": NEW, "1h": NEW, "2h": NEW,
+    "6h": {"acme": (10, 0.02), "globex": (6, 0.1), "initech": (1, 0), "__all__": (17, 0.8 / 17)},
 }
+# The evaluations whose 75 s rate window straddles globex's change (at most 2 of the 6h window's 360 one-minute
+# evaluations, plus one for where the split falls) read between 8 and 4 req/s: up to 3 x 4 / 360 req/s off.
+STRADDLE = 3 * 4 / 360
 
 
 @pytest.mark.e2e
 @pytest.mark.parametrize("window", list(SLI_NOW))
-def test_the_sli_rules_read_recorded_series_and_are_backfilled_in_passes(history, window):
-    """conftest's history was backfilled with agentmon_live.rules.backfill: the SLI rates read the recorded
-    request rates (pass 2), the 3-day ones the hourly ones (pass 3), the ratios their rates (passes 3 and 4)."""
+def test_the_sli_rules_read_recorded_series_and_are_backfilled_in_passes(sli_history, window):
+    """conftest's SLI history was backfilled with agentmon_live.rules.backfill: the SLI rates read the recorded
+    request rates (pass 2), the ratios their rates (pass 3)."""
     for tenant, (requests, failed_share) in SLI_NOW[window].items():
-        scope = f'{{tenant_id="{tenant}"}}'
-        (rate,) = history.server.query(f"tenant_id:enhancement_requests:rate{window}{scope}", at=history.end)
-        (ratio,) = history.server.query(f"tenant_id:enhancement_requests_errors:ratio_rate{window}{scope}",
-                                        at=history.end)
-        assert float(rate["value"][1]) == pytest.approx(requests, rel=1e-9), tenant
-        assert float(ratio["value"][1]) == pytest.approx(failed_share, rel=1e-9, abs=1e-12), tenant
+        rate, ratio = _sli(sli_history, window, tenant)
+        tolerance = STRADDLE if window == "6h" else 1e-9 * requests
+        assert rate == pytest.approx(requests, abs=tolerance), tenant
+        assert ratio == pytest.approx(failed_share, abs=tolerance / requests + 1e-12), tenant
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize("window", ["1d", "3d"])
+def test_the_day_windows_read_the_hourly_rates_of_an_earlier_pass(sli_history, window):
+    """The 1d and 3d rates sum the hourly rates (pass 2) at hourly steps (pass 3), their ratios read those (pass 4).
+    The history holds 6 of those hours: the rates are partial, but a tenant whose failing share never changed
+    keeps it exactly: acme 0.02, initech 0 (no failure series)."""
+    for tenant, failed_share in {"acme": 0.02, "initech": 0}.items():
+        _, ratio = _sli(sli_history, window, tenant)
+        assert ratio == pytest.approx(failed_share, rel=1e-9, abs=1e-12), tenant
+
+
+def _sli(history, window: str, tenant: str) -> tuple[float, float]:
+    scope = f'{{tenant_id="{tenant}"}}'
+    (rate,) = history.server.query(f"tenant_id:enhancement_requests:rate{window}{scope}", at=history.end)
+    (ratio,) = history.server.query(f"tenant_id:enhancement_requests_errors:ratio_rate{window}{scope}", at=history.end)
+    return float(rate["value"][1]), float(ratio["value"][1])
 
 
 def _group(name: str, *rules: tuple[str, str]) -> dict:

@@ -508,3 +508,36 @@ def test_a_race_lost_on_every_attempt_gives_up_with_its_own_status(source, targe
         f"attempt {n} of 5)" for n in (2, 3, 4, 5)]
     assert pushes == [1, 2, 3, 4, 5]
     assert commits(target) == [f"rival {n}" for n in (5, 4, 3, 2, 1)]
+
+
+GLOBEX_FILE = "configmap-grafana-dashboards-globex.yaml"
+
+
+def test_a_tenant_removed_since_the_last_publish_is_named_and_nothing_unchanged_is_reported(source, target, capsys):
+    """globex leaves: its dashboard ConfigMap goes, its routing and the recording rules' tenant list change.
+    The dry run names the removed file, dashboard and resource; the files that did not change (acme's dashboards,
+    the datasource, the Service...) are neither added nor changed; nothing is written."""
+    assert run(source, target) == 0
+    published = files(target)
+    assert f"clusters/prod/{GLOBEX_FILE}" in published
+    shutil.rmtree(source / "tenants/globex")
+    assert cli.main(["--root", str(source), "build"]) == 0
+    git("add", "-A", cwd=source)
+    git("commit", "-qm", "globex leaves", cwd=source)
+    capsys.readouterr()
+    assert run(source, target, "--dry-run") == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert f"  remove file {GLOBEX_FILE}" in lines
+    assert "  removed dashboard 'Globex - Enhancement Pipeline'" in lines
+    assert "  removed resource ConfigMap/grafana-dashboards-globex" in lines
+    assert [line for line in lines if "added" in line or "add file" in line] == []
+    assert [line for line in lines if "acme" in line] == []  # acme's dashboard ConfigMap did not change
+    assert (files(target), len(commits(target))) == (published, 1)
+    said_removed = {f"clusters/prod/{line.removeprefix('  remove file ')}" for line in lines
+                    if line.startswith("  remove file ")}
+
+    assert run(source, target) == 0
+    assert set(published) - set(files(target)) == said_removed  # what the dry run said, exactly
+    capsys.readouterr()
+    assert run(source, target, "--dry-run") == 0
+    assert capsys.readouterr().out.splitlines()[1:] == ["  no changes"]

@@ -9,6 +9,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from agentmon_alertkit import group_order
 
 from agentmon_bundle.serialize import yaml_bytes
 from agentmon_config import fields, load_platform
@@ -47,6 +48,7 @@ def test_prometheus_fires_the_links_literally(config, tmp_path):
               for metric in ("enhancement_requests_total", "enhancement_duration_seconds_bucket", "queue_depth",
                              "worker_active_count")]
     test = {"rule_files": [RULE_FILE, ALERTS_FILE], "evaluation_interval": "1m",
+            "group_eval_order": group_order(config),  # promtool's order is random otherwise
             "tests": [{"interval": "1m", "input_series": [],
                        "alert_rule_test": [{"eval_time": "10m", "alertname": "AgentmonMetricsAbsent",
                                             "exp_alerts": absent}]}]}

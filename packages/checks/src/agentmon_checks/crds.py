@@ -14,24 +14,31 @@ from __future__ import annotations
 import types
 import typing
 from collections.abc import Iterator
+from functools import cache
 from typing import Any
 
 import pydantic
-from cloudcoil.models.prometheus_operator import v1, v1alpha1
 
-MODELS: dict[tuple[str, str], type[pydantic.BaseModel]] = {
-    ("monitoring.coreos.com/v1alpha1", "AlertmanagerConfig"): v1alpha1.AlertmanagerConfig,
-    ("monitoring.coreos.com/v1", "PrometheusRule"): v1.PrometheusRule,
-    ("monitoring.coreos.com/v1", "ServiceMonitor"): v1.ServiceMonitor,
-}
+
+@cache
+def models() -> dict[tuple[str, str], type[pydantic.BaseModel]]:
+    """The models by (apiVersion, kind). Imported on first use: the generated models take seconds to import, and
+    every `agentmon` command that never checks a CRD (tenant, demo, preview, backfill, --help) would pay for them."""
+    from cloudcoil.models.prometheus_operator import v1, v1alpha1
+
+    return {
+        ("monitoring.coreos.com/v1alpha1", "AlertmanagerConfig"): v1alpha1.AlertmanagerConfig,
+        ("monitoring.coreos.com/v1", "PrometheusRule"): v1.PrometheusRule,
+        ("monitoring.coreos.com/v1", "ServiceMonitor"): v1.ServiceMonitor,
+    }
 
 
 def crd_problems(doc: Any) -> Iterator[str]:
     """Every way `doc` breaks its CRD, as "<field path>: <problem>"; a kind without a model is one problem."""
     key = (doc.get("apiVersion"), doc.get("kind")) if isinstance(doc, dict) else (None, None)
-    model = MODELS.get(key)
+    model = models().get(key)
     if model is None:
-        yield f"apiVersion/kind: {key[0]!r}/{key[1]!r} is not one of {sorted(f'{a}/{k}' for a, k in MODELS)}"
+        yield f"apiVersion/kind: {key[0]!r}/{key[1]!r} is not one of {sorted(f'{a}/{k}' for a, k in models())}"
         return
     try:
         model.model_validate(doc, strict=True)

@@ -17,7 +17,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from agentmon_config.alertnames import ERROR_BUDGET_BURN_FAST, ERROR_BUDGET_BURN_SLOW
+from agentmon_config.alertnames import (
+    ERROR_BUDGET_BURN_FAST,
+    ERROR_BUDGET_BURN_SLOW,
+    HEARTBEAT,
+    MANAGED_BY_LABEL,
+    MANAGED_BY_VALUE,
+)
 from agentmon_config.contract import TENANT_LABEL
 from agentmon_config.recorded import (
     ACTIVE_WORKERS,
@@ -129,8 +135,11 @@ def workerless_tenants(scope: str) -> str:
 
 
 def firing_alerts_of_selection() -> str:
-    """Firing alerts of the selected tenants, and the platform-wide ones (they carry no tenant_id)."""
-    return f'ALERTS{{alertstate="firing",{TENANT_LABEL}=~"${TENANT_VARIABLE}|"}}'
+    """agentmon's firing alerts of the selected tenants, and its platform-wide ones (they carry no tenant_id); not
+    the heartbeat, which always fires by design, nor another system's alerts in the same Prometheus (a cluster's
+    Watchdog carries no tenant_id either): each would mark the whole time range."""
+    return (f'ALERTS{{alertstate="firing",{MANAGED_BY_LABEL}="{MANAGED_BY_VALUE}",alertname!="{HEARTBEAT}",'
+            f'{TENANT_LABEL}=~"${TENANT_VARIABLE}|"}}')
 
 
 def firing_alerts_of(tenant_id: str) -> str:

@@ -286,7 +286,9 @@ def _dry_run(clone: Path, folder: PurePosixPath, files: Mapping[str, bytes], arg
     and resources; the same refusals as a real publish."""
     target = _checked_folder(clone, folder, files)
     plan = ownership.plan(target, folder, files, args.replace_unowned)
-    owned_before = sorted(set(plan.change) | set(plan.remove))
+    # Every file of the render the target already holds (changed or not) and those to remove: a file compared
+    # with nothing would be reported as an added resource.
+    owned_before = sorted((set(files) - set(plan.add)) | set(plan.remove))
     old, unreadable = load_resources({name: target / name for name in owned_before})
     new, _ = load_resources(files)
     out.print(f"dry run: overlays/{args.overlay} -> {args.target} {args.branch}:{args.path} (nothing written)",
