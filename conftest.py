@@ -22,6 +22,7 @@ SHARED_FIXTURE_GROUPS = {
     "incident_history": "incident-history",
     "raw_only": "incident-history",
     "sli_history": "sli-history",
+    "slo_history": "slo-history",
     "live": "e2e-live",
     "plain_python": "plain-cookiecutter",
 }

@@ -113,7 +113,7 @@ def boards(config):
 
 
 @pytest.fixture(scope="module")
-def history(config, tmp_path_factory: pytest.TempPathFactory) -> Iterator[History]:
+def slo_history(config, tmp_path_factory: pytest.TempPathFactory) -> Iterator[History]:
     work = tmp_path_factory.mktemp("slo-history")
     rules = work / "rules" / RULE_FILE
     rules.parent.mkdir()
@@ -126,53 +126,53 @@ def history(config, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Histor
 
 
 @pytest.mark.e2e
-def test_the_30_day_window_ends_before_the_incident(history):
+def test_the_30_day_window_ends_before_the_incident(slo_history):
     """The premise of the 30-day expectations: the hourly rates' last evaluation precedes south's incident (if the
     hourly group or the rule file is renamed, its evaluation phase moves: choose PAST_THE_HOUR again)."""
-    (series,) = history.server.query('tenant_id:enhancement_requests:rate1h_hourly{tenant_id="south"}[2h]',
-                                     at=history.end)
+    (series,) = slo_history.server.query('tenant_id:enhancement_requests:rate1h_hourly{tenant_id="south"}[2h]',
+                                     at=slo_history.end)
     last = float(series["values"][-1][0])
-    assert history.end - 3600 < last < history.end - INCIDENT_MINUTES * 60
+    assert slo_history.end - 3600 < last < slo_history.end - INCIDENT_MINUTES * 60
 
 
-def _by_tenant(history: History, expr: str) -> dict[str, float]:
-    return {r["metric"]["tenant_id"]: float(r["value"][1]) for r in history.server.query(expr, at=history.end)}
+def _by_tenant(slo_history: History, expr: str) -> dict[str, float]:
+    return {r["metric"]["tenant_id"]: float(r["value"][1]) for r in slo_history.server.query(expr, at=slo_history.end)}
 
 
 @pytest.mark.e2e
 @pytest.mark.parametrize("series", list(SLO_SERIES))
-def test_the_30_day_metadata_equals_the_hand_computed_ratios(history, series):
-    values = _by_tenant(history, f'{SLO_SERIES[series]}{{tenant_id!="__all__"}}')
+def test_the_30_day_metadata_equals_the_hand_computed_ratios(slo_history, series):
+    values = _by_tenant(slo_history, f'{SLO_SERIES[series]}{{tenant_id!="__all__"}}')
     assert values == {t: pytest.approx(v, abs=1e-9) for t, v in EXPECTED_SERIES[series].items()}
 
 
 @pytest.mark.e2e
-def test_burn_rates_per_window_are_the_error_ratio_over_the_tenants_budget(history):
+def test_burn_rates_per_window_are_the_error_ratio_over_the_tenants_budget(slo_history):
     rates: dict[str, dict[str, float]] = {}
-    for r in history.server.query("tenant_id_window:agentmon_error_budget_burn_rate:ratio", at=history.end):
+    for r in slo_history.server.query("tenant_id_window:agentmon_error_budget_burn_rate:ratio", at=slo_history.end):
         rates.setdefault(r["metric"]["tenant_id"], {})[r["metric"]["window"]] = float(r["value"][1])
     assert rates == {tenant: {w: pytest.approx(v, abs=tol) for w, (v, tol) in windows.items()}
                      for tenant, windows in BURN.items()}
 
 
 @pytest.mark.e2e
-def test_the_info_series_names_every_configured_tenant_with_its_display_name_slo_and_sla(history):
+def test_the_info_series_names_every_configured_tenant_with_its_display_name_slo_and_sla(slo_history):
     info = {r["metric"]["tenant_id"]: {k: v for k, v in r["metric"].items() if k != "tenant_id"}
-            for r in history.server.query("tenant_id:agentmon_slo:info", at=history.end)}
+            for r in slo_history.server.query("tenant_id:agentmon_slo:info", at=slo_history.end)}
     assert info == {
         "north": {"__name__": "tenant_id:agentmon_slo:info", "display_name": 'Nörth "Star" & Co', "slo": "99.9",
                   "sla": "60"},
         **{t: {"__name__": "tenant_id:agentmon_slo:info", "display_name": t.title(), "slo": slo, "sla": "120"}
            for t, slo in (("west", "99"), ("central", "99"), ("south", "97"), ("east", "99.5"))}}
-    assert _by_tenant(history, "tenant_id:agentmon_error_budget:ratio") == {
+    assert _by_tenant(slo_history, "tenant_id:agentmon_error_budget:ratio") == {
         "north": pytest.approx(0.001, abs=1e-15), "west": 0.01, "central": 0.01, "south": 0.03, "east": 0.005}
 
 
-def run(history: History, boards, title: str, tenants: list[str]):
+def run(slo_history: History, boards, title: str, tenants: list[str]):
     board = boards["agentmon-tenant-slos.json"]
     panel = panel_by_title(board, title)
-    return panel, run_panel(history.server, board, panel, selection={"tenant_id": tenants}, range_seconds=30 * DAY,
-                            end=history.end, scrape_interval="15s")
+    return panel, run_panel(slo_history.server, board, panel, selection={"tenant_id": tenants}, range_seconds=30 * DAY,
+                            end=slo_history.end, scrape_interval="15s")
 
 
 @pytest.mark.e2e
@@ -182,15 +182,15 @@ def run(history: History, boards, title: str, tenants: list[str]):
     (["west", "east"], 1, 0, 1),  # just below; no traffic
     (["south"], 1, 1, 0),
 ])
-def test_headline_stats_count_the_selected_tenants(history, boards, tenants, breaching, burning, without_traffic):
-    counts = [[s.last for s in run(history, boards, title, tenants)[1]] for title in (
+def test_headline_stats_count_the_selected_tenants(slo_history, boards, tenants, breaching, burning, without_traffic):
+    counts = [[s.last for s in run(slo_history, boards, title, tenants)[1]] for title in (
         "Tenants breaching their SLO (30d)", "Tenants burning fast now", "Tenants without traffic")]
     assert counts == [[breaching], [burning], [without_traffic]]
 
 
 @pytest.mark.e2e
-def test_the_table_shows_every_tenant_worst_first_with_the_hand_computed_cells(history, boards):
-    panel, series = run(history, boards, "SLOs by tenant", [ALL])
+def test_the_table_shows_every_tenant_worst_first_with_the_hand_computed_cells(slo_history, boards):
+    panel, series = run(slo_history, boards, "SLOs by tenant", [ALL])
     fields, rows = table_rows(panel, series)
     assert fields == ["Tenant", "SLO", "Success (30d)", "Budget remaining", "Burn rate 1h", "Burn rate 6h",
                       "Burn alerts", "Within latency SLA (30d)"]
@@ -210,8 +210,8 @@ def test_the_table_shows_every_tenant_worst_first_with_the_hand_computed_cells(h
 
 
 @pytest.mark.e2e
-def test_the_tenant_filter_keeps_only_the_selected_rows(history, boards):
-    panel, series = run(history, boards, "SLOs by tenant", ["north", "south"])
+def test_the_tenant_filter_keeps_only_the_selected_rows(slo_history, boards):
+    panel, series = run(slo_history, boards, "SLOs by tenant", ["north", "south"])
     assert [row[0] for row in table_rows(panel, series)[1]] == ["south", "north"]
 
 
