@@ -41,6 +41,8 @@ from agentmon_bundle.serialize import yaml_bytes
 from agentmon_dashboards import render_dashboards
 from agentmon_live.grafana import ALL
 from agentmon_live.panelrun import panel_by_title, run_panel, table_rows
+from agentmon_live.report.figures import Month, tenant_month
+from agentmon_live.report.history import fetch_counts
 from agentmon_rules import RULE_FILE, recording_document, render_rules
 
 from .conftest import History, Incident, TenantTraffic, build_history
@@ -233,3 +235,34 @@ def test_budget_cells_take_the_configured_colour_steps(boards, config):
     assert steps == [{"value": None, "color": "red"}, {"value": -0.0001, "color": "yellow"},
                      {"value": 25, "color": "green"}]
 
+
+
+def _last_hourly_evaluation(slo_history: History) -> int:
+    (series,) = slo_history.server.query('tenant_id:enhancement_requests:rate1h_hourly{tenant_id="south"}[2h]',
+                                         at=slo_history.end)
+    return int(float(series["values"][-1][0]))
+
+
+@pytest.mark.e2e
+def test_the_overview_cells_equal_the_reports_numbers_over_the_same_window(slo_history, boards, config):
+    """The Tenant SLOs table and `agentmon report`'s figures, two computations (recorded rates summed hourly;
+    counter increases read sample by sample), agree over the same window: everything up to the last hourly
+    evaluation, which the 30-day cells cover. Success and within-SLA shares in percent, budget remaining = 100 -
+    budget used."""
+    last = _last_hourly_evaluation(slo_history)
+    counts = fetch_counts(slo_history.server, config.tenants, slo_history.end - HISTORY_SECONDS - 3600, last)
+    month = Month(*time.gmtime(last)[:2])
+    reported = {t.tenant_id: tenant_month(t, month, counts[t.tenant_id]) for t in config.tenants}
+    panel, series = run(slo_history, boards, "SLOs by tenant", [ALL])
+    fields, rows = table_rows(panel, series)
+    column = {name: fields.index(name) for name in fields}
+    cells = {row[0]: row for row in rows}
+    for tenant in ("north", "west", "central", "south"):
+        report, row = reported[tenant], cells[tenant]
+        assert row[column["Success (30d)"]] == pytest.approx(100 * float(report.success_ratio), abs=1e-6), tenant
+        assert row[column["Budget remaining"]] == pytest.approx(100 - 100 * float(report.budget_used), abs=1e-4), tenant
+        assert row[column["Within latency SLA (30d)"]] == pytest.approx(100 * float(report.within_sla_share),
+                                                                        abs=1e-6), tenant
+    # The report, too, sees south's window before its incident: 3.1 % failing, budget 3 %.
+    assert float(reported["south"].budget_used) == pytest.approx(0.031 / 0.03, abs=1e-6)
+    assert reported["east"].requests == 0 and cells["east"][column["Success (30d)"]] is None
