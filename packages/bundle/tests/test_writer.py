@@ -205,13 +205,14 @@ def test_build_reports_what_changed(repo, capsys):
         f"build ok: {FILES} files in {ROOTS_TEXT}: 0 written, {FILES} unchanged, 0 removed"]
     (repo / "dashboards/old-board.json").write_text("{}\n")
     tenant = repo / "tenants/acme/tenant.yaml"
-    # its dashboard only, per target, and its SLO info series (the display_name label) in both rule files
+    # its dashboard only, per target, and its SLO info series (the display_name label) in its tenant shard's rule
+    # file and PrometheusRule (crc32("acme") % 32 = 30)
     edit_file(tenant, 'display_name: "Acme Corp"', 'display_name: "Acme Inc"')
     assert cli.main(["--root", str(repo), "build"]) == 0
     assert capsys.readouterr().out.splitlines() == [
         "  wrote dashboards/acme/tenant-acme.json",
-        "  wrote rules/agentmon.rules.yml",
-        "  wrote rules/operator/prometheusrule.yaml",
+        "  wrote rules/agentmon.limits-30.rules.yml",
+        "  wrote rules/operator/limits-30.yaml",
         "  wrote targets/grafana-operator/dashboard-tenant-acme.yaml",
         "  wrote targets/kube-prometheus-stack/dashboards/acme/tenant-acme.json",
         "  removed dashboards/old-board.json",

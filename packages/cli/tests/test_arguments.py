@@ -26,14 +26,14 @@ def test_querybench_refuses_an_unknown_part_and_writes_no_report(tmp_path, capsy
     report = tmp_path / "cost.md"
     line = refused(capsys, "querybench", "--only", only, "--output", str(report))
     assert line == (f"agentmon querybench: error: argument --only: {only!r}: unknown {unknown} (allowed, "
-                    "comma-separated: growth, scale, rules, sli)")
+                    "comma-separated: growth, scale, rules, sli, slo)")
     assert not report.exists()
 
 
 def test_querybench_refuses_an_empty_part_list(capsys):
     assert refused(capsys, "querybench", "--only", ",") == (
         "agentmon querybench: error: argument --only: ',': nothing named (allowed, comma-separated: growth, scale, "
-        "rules, sli)")
+        "rules, sli, slo)")
 
 
 @pytest.mark.parametrize("option, value, expected", [

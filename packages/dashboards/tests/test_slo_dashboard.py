@@ -14,7 +14,7 @@ from agentmon_config import load_platform
 from agentmon_config.identity import SLO_PANELS
 from agentmon_dashboards import render_dashboards
 from agentmon_live.panelrun import organize
-from agentmon_rules import ALERTS_FILE, RULE_FILE, render_rules
+from agentmon_rules import ALERTS_FILE, recording_document, render_rules
 
 REPO = Path(__file__).resolve().parents[3]
 CONFIG = load_platform(REPO / "config" / "platform.yaml", REPO / "tenants")
@@ -74,7 +74,7 @@ def test_validate_knows_the_alerts_series_from_the_bundles_alert_rules():
     """The dashboard check reads ALERTS (with the labels the alert rules give it) as a known series; without the
     alert rules it is unknown, and so is a misspelt recorded series."""
     rules = render_rules(CONFIG)
-    recorded = rule_checks.recorded_series(rules[RULE_FILE])
+    recorded = rule_checks.recorded_series(recording_document(rules))
     with_alerts = recorded | rule_checks.alert_series(rules[ALERTS_FILE], recorded)
     assert {"alertname", "alertstate", "severity", "tenant_id"} <= with_alerts["ALERTS"]
     assert list(dashboard_checks.promql("slo.json", BOARD, "15s", with_alerts)) == []

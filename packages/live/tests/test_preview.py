@@ -248,8 +248,8 @@ def test_preview_writes_one_png_per_dashboard_from_any_prometheus(history, tmp_p
     out = tmp_path / "out"
     assert preview("--prometheus", history.server.url, "--time", str(history.end),
                    "--output", str(out)) == 0
-    assert sorted(p.name for p in out.iterdir()) == ["agentmon-system-health.png", "tenant-acme.png",
-                                                      "tenant-globex.png"]
+    assert sorted(p.name for p in out.iterdir()) == ["agentmon-system-health.png", "agentmon-tenant-slos.png",
+                                                      "tenant-acme.png", "tenant-globex.png"]
     assert png_size((out / "agentmon-system-health.png").read_bytes())[0] == 1600
     single = tmp_path / "main.png"
     assert preview("--prometheus", history.server.url, "--time", str(history.end), "--uid",
@@ -262,7 +262,7 @@ def test_unknown_uid_is_a_one_line_error_and_writes_nothing(tmp_path, capsys):
     assert preview("--uid", "nope", "--output", str(tmp_path / "out")) == 2
     assert capsys.readouterr().err.strip() == (
         "error: --uid nope: no dashboard with that uid under dashboards/ "
-        "(known: agentmon-system-health, tenant-acme, tenant-globex)")
+        "(known: agentmon-system-health, agentmon-tenant-slos, tenant-acme, tenant-globex)")
     assert list(tmp_path.iterdir()) == []
 
 
@@ -284,7 +284,7 @@ def test_unreachable_prometheus_is_a_one_line_error_and_writes_nothing(tmp_path,
                                                   "from one place"),
     (["--prometheus", "http://x:9090", "--incident", "workers-down:acme"],
      "error: --incident needs the simulator: it cannot be combined with --prometheus"),
-    (["--output", "one.png"], "error: --output one.png: a .png file holds one picture, and this preview has 3 "
+    (["--output", "one.png"], "error: --output one.png: a .png file holds one picture, and this preview has 4 "
                               "(choose one dashboard with --uid, or give a folder)"),
     (["--against", "no-such-revision"], "error: --against no-such-revision: not a revision of this repository"),
 ])

@@ -87,18 +87,20 @@ def test_the_kube_prometheus_stack_target_publishes_one_file_per_dashboard_and_n
     assert run(source, target, "--overlay", "kube-prometheus-stack", path="clusters/kps") == 0
     assert files(target) == sorted(f"clusters/kps/{name}" for name in (".agentmon-published", *(f"{n}.yaml" for n in (
         "alertmanagerconfig-agentmon-routing", "alertmanagerconfig-agentmon-routing-05",
-        "configmap-dashboard-agentmon-system-health", "configmap-dashboard-tenant-acme",
+        "configmap-dashboard-agentmon-system-health", "configmap-dashboard-agentmon-tenant-slos",
+        "configmap-dashboard-tenant-acme",
         "configmap-dashboard-tenant-globex", "prometheusrule-agentmon-alerts", "prometheusrule-agentmon-limits-26",
         "prometheusrule-agentmon-limits-30", "prometheusrule-agentmon-recording-rules",
         "servicemonitor-agentmon-platform"))))
-    assert "published overlays/kube-prometheus-stack (10 files)" in " ".join(capsys.readouterr().out.split())
+    assert "published overlays/kube-prometheus-stack (11 files)" in " ".join(capsys.readouterr().out.split())
 
 
 def test_the_grafana_operator_target_publishes_folders_dashboards_and_the_datasource(source, target, capsys):
     assert run(source, target, "--overlay", "grafana-operator", path="clusters/operator") == 0
     assert files(target) == sorted(f"clusters/operator/{name}" for name in (".agentmon-published", *(
         f"{n}.yaml" for n in (
-            "grafanadashboard-dashboard-agentmon-system-health", "grafanadashboard-dashboard-tenant-acme",
+            "grafanadashboard-dashboard-agentmon-system-health", "grafanadashboard-dashboard-agentmon-tenant-slos",
+            "grafanadashboard-dashboard-tenant-acme",
             "grafanadashboard-dashboard-tenant-globex", "grafanadatasource-agentmon-datasource",
             "grafanafolder-agentmon-acme", "grafanafolder-agentmon-globex"))))
 
