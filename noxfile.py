@@ -94,9 +94,10 @@ def validate(session: nox.Session) -> None:
     run(session, "agentmon", "validate", *session.posargs)
 
 
-# Two pytest-xdist workers by default (a 2-core machine is the reference); tests sharing an expensive fixture are
-# sent to one worker (`loadgroup`, marks set in conftest.py). `-- -n 0` runs in one process.
-TEST_WORKERS = ("-n", "2", "--dist", "loadgroup")
+# Three pytest-xdist workers by default, on the 2-core reference machine too: many end-to-end tests wait on a clock
+# (a live simulator scraped for seconds), and a third worker runs other tests meanwhile. Tests sharing an expensive
+# fixture are sent to one worker (`loadgroup`, marks set in conftest.py). `-- -n 0` runs in one process.
+TEST_WORKERS = ("-n", "3", "--dist", "loadgroup")
 
 
 @nox.session(python=False)

@@ -23,7 +23,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 # The tests session's own options (noxfile.TEST_WORKERS): the bench times what `nox -s tests` runs.
-PYTEST = ("-n", "2", "--dist", "loadgroup", "-q", "-p", "no:cacheprovider", "--durations=15")
+PYTEST = ("-n", "3", "--dist", "loadgroup", "-q", "-p", "no:cacheprovider", "--durations=15")
 LOAD_SAMPLE_SECONDS = 5
 TARGET_SECONDS = 300
 
@@ -104,7 +104,7 @@ every {LOAD_SAMPLE_SECONDS} s); a load above the core count means other work sha
 - result: {summary}
 - wall time: **{seconds:.1f} s** (target: under {TARGET_SECONDS} s on a quiet 2-core machine)
 
-Slowest steps (pytest `--durations`; on two workers they overlap):
+Slowest steps (pytest `--durations`; on several workers they overlap):
 
 | seconds | step | test |
 |---|---|---|

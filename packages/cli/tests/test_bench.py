@@ -32,19 +32,23 @@ def test_spread_is_the_median_with_the_fastest_and_slowest_run():
 
 def test_bench_repeats_each_count_and_writes_where_how_and_when_it_measured(tmp_path, capsys):
     figures = tmp_path / "figures.md"
-    assert cli.main(["--root", str(REPO), "bench", "--tenants", "2,1", "--repeat", "2", "--output",
+    assert cli.main(["--root", str(REPO), "bench", "--tenants", "1", "--repeat", "2", "--output",
                      str(figures)]) == 0
     out = " ".join(capsys.readouterr().out.split())
     assert f"agentmon bench on {os.cpu_count()} CPU cores" in out
     assert f"Python {platform.python_version()}" in out
     assert "method: each run is a fresh `agentmon build` process, then a fresh `agentmon validate` process" in out
-    assert len(re.findall(r"\d tenants, run \d: build \d+\.\d s, validate \d+\.\d s", out)) == 4
+    assert len(re.findall(r"\d tenants, run \d: build \d+\.\d s, validate \d+\.\d s", out)) == 2
     text = figures.read_text()
-    assert text.startswith("# Build + validate benchmark\n\nWritten by `agentmon bench --tenants 1,2 --repeat 2` on ")
+    assert text.startswith("# Build + validate benchmark\n\nWritten by `agentmon bench --tenants 1 --repeat 2` on ")
     assert "2 runs per tenant count: median, with the fastest and slowest run in brackets" in text
     table = [line for line in text.splitlines() if line.startswith("| ") and line[2].isdigit()]
-    assert [row.split(" | ")[0] for row in table] == ["| 1", "| 2"]
+    assert [row.split(" | ")[0] for row in table] == ["| 1"]
     assert str(tmp_path) not in text and "/tmp" not in text
+
+
+def test_tenant_counts_are_measured_smallest_first_and_once_each():
+    assert bench._counts("500, 1,50,1") == [1, 50, 500]
 
 
 def test_repeat_must_be_at_least_one(capsys):
