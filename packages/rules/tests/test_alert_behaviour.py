@@ -31,20 +31,8 @@ from agentmon_alertkit import (
     value,
 )
 
-from agentmon_testkit import prerequisite
-
 FAST, SLOW = "AgentmonErrorBudgetBurnFast", "AgentmonErrorBudgetBurnSlow"
 THRESHOLD = "tenant_id_window:agentmon_error_budget_burn_threshold:ratio"
-
-
-@pytest.fixture(scope="module")
-def promtool():
-    return prerequisite("promtool")
-
-
-@pytest.fixture
-def config(tmp_path):
-    return make_config(tmp_path / "project")
 
 
 def healthy(tenant: str, minutes: int) -> list[dict[str, str]]:

@@ -16,27 +16,14 @@ from agentmon_alertkit import (
     firing,
     gauge,
     labels,
-    make_config,
     promtool_test,
     requests,
     steady,
     value,
 )
 
-from agentmon_testkit import prerequisite
-
 FAST = "AgentmonErrorBudgetBurnFast"
 ABSENT = "AgentmonMetricsAbsent"
-
-
-@pytest.fixture(scope="module")
-def promtool():
-    return prerequisite("promtool")
-
-
-@pytest.fixture
-def config(tmp_path):
-    return make_config(tmp_path / "project")
 
 
 def workers_only(tenant: str, workers: float, minutes: int) -> list[dict[str, str]]:
