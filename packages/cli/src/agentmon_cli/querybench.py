@@ -35,6 +35,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import datetime
+import hashlib
 import json
 import math
 import os
@@ -310,7 +311,10 @@ def _import(promtool: str, source: Path, data: Path) -> None:
 
 
 def raw_history(cache: Path, config: PlatformConfig, tenants: int, seconds: int, with_rules: bool = True) -> History:
-    """Raw history, plus (with_rules) the generated rules backfilled over it exactly as an operator would."""
+    """Raw history, plus (with_rules) the generated rules backfilled over it exactly as an operator would. The cache
+    is named by the rules' content: a history recorded by other rules is never measured as if recorded by these."""
+    rule_text = yaml_bytes(recording_document(render_rules(config)))
+
     def build(work: Path) -> int:
         promtool = find_binary("promtool")
         end = int(time.time()) // 600 * 600
@@ -321,14 +325,15 @@ def raw_history(cache: Path, config: PlatformConfig, tenants: int, seconds: int,
         if not with_rules:
             return end
         rules = work / RULE_FILE
-        rules.write_bytes(yaml_bytes(recording_document(render_rules(config))))
+        rules.write_bytes(rule_text)
         with history_server(work, work / "data") as server:
             blocks = backfill(rules, server.url, str(start + 900), str(end), work / "blocks")
         for block in blocks:
             block.rename(work / "data" / block.name)
         return end
 
-    name = f"raw-{tenants}-{seconds}{'-rules' if with_rules else ''}"
+    rules_part = f"-rules-{hashlib.sha256(rule_text).hexdigest()[:12]}" if with_rules else ""
+    name = f"raw-{tenants}-{seconds}{rules_part}"
     return _cached(cache, name, build, tenant_names(tenants))
 
 
