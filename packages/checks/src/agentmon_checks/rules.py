@@ -15,7 +15,7 @@ from typing import Any
 import promql_parser
 from ruamel.yaml import YAML
 
-from agentmon_checks.dashboards import contract_violations
+from agentmon_checks.dashboards import contract_violations, or_terms
 from agentmon_checks.findings import Finding
 from agentmon_checks.tools import tool_check, tool_check_all
 from agentmon_config.contract import series_labels
@@ -118,21 +118,11 @@ def _aggregated_labels(node: Any, recorded: Mapping[str, frozenset[str]]) -> fro
 
 def _binary_labels(node: Any, recorded: Mapping[str, frozenset[str]]) -> frozenset[str]:
     if str(node.op) == "or":
-        return frozenset().union(*(output_labels(term, recorded) for term in _or_terms(node)))
+        return frozenset().union(*(output_labels(term, recorded) for term in or_terms(node)))
     lhs, rhs = output_labels(node.lhs, recorded), output_labels(node.rhs, recorded)
     if isinstance(node.lhs, promql_parser.NumberLiteral):
         return rhs
     return lhs
-
-
-def _or_terms(node: Any) -> list[Any]:
-    """The terms of `a or b or c ...`, a left-deep tree: walked in a loop, as a chain of a few thousand terms
-    (one per distinct limit value) would pass Python's recursion limit."""
-    terms = []
-    while isinstance(node, promql_parser.BinaryExpr) and str(node.op) == "or":
-        terms.append(node.rhs)
-        node = node.lhs
-    return [node, *reversed(terms)]
 
 
 def check_rule_file(file: str, doc: Any, elsewhere: Mapping[str, frozenset[str]] | None = None) -> Iterator[Finding]:
