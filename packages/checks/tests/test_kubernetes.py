@@ -53,8 +53,9 @@ def test_every_rendered_overlay_passes_every_check():
 def test_prod_bundle_contents():
     assert sorted(objects("prod")) == [
         "AlertmanagerConfig/agentmon-routing", "AlertmanagerConfig/agentmon-routing-05",
-        "ConfigMap/grafana-dashboard-providers", "ConfigMap/grafana-dashboards", "ConfigMap/grafana-dashboards-acme",
-        "ConfigMap/grafana-dashboards-globex", "ConfigMap/grafana-datasources",
+        "ConfigMap/grafana-dashboard-providers", "ConfigMap/grafana-dashboards",
+        "ConfigMap/grafana-dashboards-tenants-0", "ConfigMap/grafana-dashboards-tenants-9",  # acme's, globex's shard
+        "ConfigMap/grafana-datasources",
         "Deployment/grafana", "NetworkPolicy/grafana", "PrometheusRule/agentmon-alerts",
         "PrometheusRule/agentmon-limits-26", "PrometheusRule/agentmon-limits-30",  # globex's and acme's limits
         "PrometheusRule/agentmon-recording-rules", "Service/grafana", "ServiceAccount/grafana"]
@@ -186,31 +187,73 @@ def test_prod_grafana_skips_only_the_digest_check_of_checkov_and_says_why():
     assert annotations["checkov.io/skip1"].count("=") == 1  # Checkov splits the value at "="
 
 
-def test_prod_mounts_the_generated_files_with_one_folder_per_tenant_and_rolls_on_change():
+def test_prod_copies_the_generated_files_into_one_folder_per_tenant_and_rolls_on_change():
     pod = objects("prod")["Deployment/grafana"]["spec"]["template"]["spec"]
     volumes = {v["name"]: v.get("configMap", {}).get("name") for v in pod["volumes"]}
-    mounts = {m["mountPath"]: (volumes[m["name"]], m.get("subPath")) for m in pod["containers"][0]["volumeMounts"]}
-    main, acme = objects("prod")["ConfigMap/grafana-dashboards"], objects("prod")["ConfigMap/grafana-dashboards-acme"]
-    # hashed names, so a changed dashboard rolls the pod; tenant folders are real directories (mount points)
-    assert mounts[f"/var/lib/grafana/dashboards/{MAIN_KEY}"] == (main["metadata"]["name"], MAIN_KEY)
-    assert mounts["/var/lib/grafana/dashboards/acme"] == (acme["metadata"]["name"], None)
+    (init,) = pod["initContainers"]
+    sources = {m["mountPath"]: volumes[m["name"]] for m in init["volumeMounts"]}
+    main = objects("prod")["ConfigMap/grafana-dashboards"]
+    acme = objects("prod")["ConfigMap/grafana-dashboards-tenants-0"]
+    # hashed names, so a changed dashboard rolls the pod
+    assert sources["/agentmon-dashboards/platform"] == main["metadata"]["name"]
+    assert sources["/agentmon-dashboards/tenants-0"] == acme["metadata"]["name"]
+    assert main["metadata"]["name"].startswith("grafana-dashboards-") and len(main["metadata"]["name"]) == 29
     assert main["data"][MAIN_KEY] == (REPO / "dashboards" / MAIN_KEY).read_text()
-    assert acme["data"] == {"tenant-acme.json": (REPO / "dashboards/acme/tenant-acme.json").read_text()}
+    assert acme["data"] == {"acme_tenant-acme.json": (REPO / "dashboards/acme/tenant-acme.json").read_text()}
     mounts_by_path = {m["mountPath"]: m for m in pod["containers"][0]["volumeMounts"]}
     assert mounts_by_path["/etc/grafana/provisioning/datasources"]["name"] == "datasources"
+    assert mounts_by_path["/var/lib/grafana/dashboards"] == {"name": "dashboard-files", "readOnly": True,
+                                                             "mountPath": "/var/lib/grafana/dashboards"}
 
 
-def test_dashboards_in_symlinked_sub_directories_are_named():
+def _prod_pod(objects: list[dict]) -> dict:
+    (grafana,) = [o for o in objects if o["kind"] == "Deployment"]
+    return grafana["spec"]["template"]["spec"]
+
+
+def test_a_dashboards_configmap_the_init_container_does_not_mount_is_named():
     bad = json.loads(json.dumps(OVERLAYS["prod"].objects))
-    (grafana,) = [o for o in bad if o["kind"] == "Deployment"]
-    pod = grafana["spec"]["template"]["spec"]
-    (volume,) = [v for v in pod["volumes"] if v["name"] == "dashboards-acme"]
-    volume["configMap"]["items"] = [{"key": "tenant-acme.json", "path": "acme/tenant-acme.json"}]
-    problems = findings(RenderedOverlay("prod", bad))
-    assert ("overlays/prod: Deployment/grafana: volumes[dashboards-acme].items: 'acme/tenant-acme.json' would be a "
-            "symlinked directory, which Grafana's file provider skips") in problems
-    assert any("key tenant-acme.json is not mounted at /var/lib/grafana/dashboards/acme/tenant-acme.json" in p
-               for p in problems)
+    init = _prod_pod(bad)["initContainers"][0]
+    init["volumeMounts"] = [m for m in init["volumeMounts"] if m["name"] != "dashboards-tenants-0"]
+    acme = objects("prod")["ConfigMap/grafana-dashboards-tenants-0"]["metadata"]["name"]
+    assert findings(RenderedOverlay("prod", bad)) == [
+        f"overlays/prod: Deployment/grafana: initContainers[copy-dashboards].volumeMounts: ConfigMap/{acme} is not "
+        "mounted under /agentmon-dashboards/, so its dashboards never reach /var/lib/grafana/dashboards"]
+
+
+def test_a_copy_into_a_folder_grafana_does_not_read_is_named():
+    bad = json.loads(json.dumps(OVERLAYS["prod"].objects))
+    pod = _prod_pod(bad)
+    pod["initContainers"][0]["env"][1]["value"] = "/var/lib/grafana/boards"
+    pod["containers"][0]["volumeMounts"] = [m for m in pod["containers"][0]["volumeMounts"]
+                                            if m["name"] != "dashboard-files"]
+    assert findings(RenderedOverlay("prod", bad)) == [
+        "overlays/prod: Deployment/grafana: initContainers[copy-dashboards].env.DASHBOARDS_PATH: "
+        "'/var/lib/grafana/boards', expected '/var/lib/grafana/dashboards'",
+        "overlays/prod: Deployment/grafana: containers[grafana].volumeMounts: must mount the copied dashboards "
+        "(dashboard-files) at /var/lib/grafana/dashboards"]
+
+
+def test_an_init_container_with_a_writable_root_escalation_capabilities_or_no_limits_is_named():
+    bad = json.loads(json.dumps(OVERLAYS["prod"].objects))
+    init = _prod_pod(bad)["initContainers"][0]
+    init["securityContext"] = {"allowPrivilegeEscalation": True, "capabilities": {"drop": ["NET_RAW"]}}
+    init["resources"]["limits"].pop("memory")
+    at = "overlays/prod: Deployment/grafana: spec.template.spec.initContainers[copy-dashboards]"
+    assert findings(RenderedOverlay("prod", bad)) == [
+        f"{at}.securityContext.allowPrivilegeEscalation: must be false",
+        f"{at}.securityContext.capabilities.drop: must be [ALL]",
+        f"{at}.securityContext.readOnlyRootFilesystem: must be true",
+        f"{at}.resources.limits: cpu and memory required"]
+
+
+def test_a_changed_copy_script_is_named():
+    bad = json.loads(json.dumps(OVERLAYS["prod"].objects))
+    init = _prod_pod(bad)["initContainers"][0]
+    init["command"][2] = init["command"][2].replace("cp ", "ln -s ")
+    assert findings(RenderedOverlay("prod", bad)) == [
+        "overlays/prod: Deployment/grafana: initContainers[copy-dashboards]: missing, or not running agentmon's "
+        "dashboard copy script"]
 
 
 def test_overlay_sets_its_own_prometheus_url_without_touching_generated_files():
@@ -411,7 +454,8 @@ def test_adding_a_tenant_renames_no_other_configmap():
     names = {o["metadata"]["name"] for o in OVERLAYS["prod"].objects if o["kind"] == "ConfigMap"}
     names_after = {o["metadata"]["name"] for o in after if o["kind"] == "ConfigMap"}
     assert names <= names_after
-    assert [n.rsplit("-", 1)[0] for n in names_after - names] == ["grafana-dashboards-zeta"]
+    # zeta (CRC-32 1a3c7b13) joins a shard of its own: the shards of acme (0) and globex (9) keep their names
+    assert [n.rsplit("-", 1)[0] for n in names_after - names] == ["grafana-dashboards-tenants-1"]
 
 
 def test_oversized_configmap_is_named_with_its_size():
@@ -421,7 +465,7 @@ def test_oversized_configmap_is_named_with_its_size():
     problems = [f for f in findings(prod) if "budget" in f]
     assert len(problems) == 1
     assert problems[0].startswith("overlays/prod: ConfigMap/grafana-dashboards-")
-    assert "-acme-" not in problems[0] and "-globex-" not in problems[0]
+    assert "-tenants-" not in problems[0]
     assert "over the 250,000-byte budget" in problems[0]
 
 

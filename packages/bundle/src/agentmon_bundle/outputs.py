@@ -47,12 +47,14 @@ def render(config: PlatformConfig) -> Rendered:
     provisioning = render_provisioning(config)
     rules = render_rules(config)
     alertmanager = render_alertmanager(config)
+    dashboard_files = {name: json_bytes(doc) for name, doc in dashboards.items()}
     kubernetes = {
-        _join(DASHBOARDS_ROOT, KUSTOMIZATION): dashboards_kustomization(dashboards),
+        _join(DASHBOARDS_ROOT, KUSTOMIZATION): dashboards_kustomization(dashboard_files),
         _join(PROVISIONING_ROOT, KUSTOMIZATION): provisioning_kustomization(DATASOURCES_FILE, DASHBOARD_PROVIDERS_FILE),
-        **{_join(BASE_FRAGMENTS_ROOT, name): doc for name, doc in render_base_fragments(config, dashboards).items()},
+        **{_join(BASE_FRAGMENTS_ROOT, name): doc
+           for name, doc in render_base_fragments(config, dashboard_files).items()},
     }
-    files = {_join(DASHBOARDS_ROOT, name): json_bytes(doc) for name, doc in dashboards.items()}
+    files = {_join(DASHBOARDS_ROOT, name): content for name, content in dashboard_files.items()}
     files |= {_join(PROVISIONING_ROOT, name): yaml_bytes(doc) for name, doc in provisioning.items()}
     files |= {path: yaml_bytes(doc) for path, doc in kubernetes.items()}
     files |= {_join(RULES_ROOT, name): yaml_bytes(doc) for name, doc in rules.items()}

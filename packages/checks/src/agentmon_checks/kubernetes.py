@@ -25,6 +25,9 @@ from agentmon_dashboards import dashboard_uid
 from agentmon_deploy import (
     ADMIN_SECRET_KEYS,
     CONTAINER_PORT,
+    COPY_CONTAINER,
+    COPY_SCRIPT,
+    COPY_SOURCE,
     DASHBOARDS_CONFIGMAP,
     DATASOURCES_CONFIGMAP,
     HARDENING_ENV,
@@ -189,35 +192,45 @@ def _datasource_agreement(objects: list[dict[str, Any]], config: PlatformConfig)
 
 
 def _dashboard_layout(objects: list[dict[str, Any]], config: PlatformConfig) -> Iterator[tuple[str, str]]:
-    """Every dashboard file reaches Grafana as a regular file, at <dashboards_path>[/<tenant>]/<file>.
-
-    Volume items with sub-paths become symlinked directories, which Grafana's file provider does not enter."""
+    """Every dashboard file reaches Grafana as a regular file, at <dashboards_path>[/<tenant>]/<file>: the init
+    container runs agentmon's copy script (its behaviour is tested on a kubelet-like tree with a real shell) over
+    every dashboards ConfigMap, mounted at COPY_SOURCE/<folder>, into the emptyDir Grafana mounts at
+    dashboards_path. Mounting a volume with sub-paths instead gives symlinked folders, which Grafana's file
+    provider does not enter."""
     root = config.provisioning.dashboards_path
     for deployment, pod in _pod_specs(objects):
         if deployment["metadata"]["name"] != "grafana":
             continue
+        where = ident(deployment)
+        init = next((c for c in pod.get("initContainers", []) if c.get("name") == COPY_CONTAINER), None)
+        if init is None or init.get("command") != ["/bin/sh", "-c", COPY_SCRIPT]:
+            yield where, f"initContainers[{COPY_CONTAINER}]: missing, or not running agentmon's dashboard copy script"
+            continue
+        yield from ((where, m) for m in _copy_target_problems(pod, init, root))
         volumes = {v["name"]: v for v in pod.get("volumes", [])}
-        names = {o["metadata"]["name"]: o for o in objects if o["kind"] == "ConfigMap"}
-        visible: set[str] = set()
-        for mount in pod["containers"][0].get("volumeMounts", []):
-            volume = volumes.get(mount["name"], {})
-            for item in volume.get("configMap", {}).get("items", []):
-                if "/" in item["path"]:
-                    yield ident(deployment), (f"volumes[{mount['name']}].items: {item['path']!r} would be a "
-                                              "symlinked directory, which Grafana's file provider skips")
-            configmap = names.get(volume.get("configMap", {}).get("name"), {})
-            items = volume.get("configMap", {}).get("items")
-            keys = [i["path"] for i in items] if items else list(configmap.get("data") or {})
-            if "subPath" in mount:
-                visible.add(mount["mountPath"])
-            else:
-                visible |= {f"{mount['mountPath']}/{key}" for key in keys}
+        copied = {volumes.get(m["name"], {}).get("configMap", {}).get("name")
+                  for m in init.get("volumeMounts", []) if m["mountPath"].rpartition("/")[0] == COPY_SOURCE}
         for cm in _configmaps(objects, DASHBOARDS_CONFIGMAP):
-            folder = cm["metadata"]["name"].rsplit("-", 1)[0].removeprefix(DASHBOARDS_CONFIGMAP).lstrip("-")
-            for key in cm.get("data") or {}:
-                expected = "/".join(p for p in (root, folder, key) if p)
-                if expected not in visible:
-                    yield ident(deployment), f"volumeMounts: {ident(cm)} key {key} is not mounted at {expected}"
+            if cm["metadata"]["name"] not in copied:
+                yield where, (f"initContainers[{COPY_CONTAINER}].volumeMounts: {ident(cm)} is not mounted under "
+                              f"{COPY_SOURCE}/, so its dashboards never reach {root}")
+
+
+def _copy_target_problems(pod: dict[str, Any], init: dict[str, Any], root: str) -> Iterator[str]:
+    """The copy writes into an emptyDir at `root` that the Grafana container mounts at `root` too."""
+    volumes = {v["name"]: v for v in pod.get("volumes", [])}
+    env = {e.get("name"): e.get("value") for e in init.get("env", [])}
+    if env.get("DASHBOARD_SOURCES") != COPY_SOURCE:
+        yield (f"initContainers[{COPY_CONTAINER}].env.DASHBOARD_SOURCES: {env.get('DASHBOARD_SOURCES')!r}, "
+               f"expected {COPY_SOURCE!r}")
+    if env.get("DASHBOARDS_PATH") != root:
+        yield f"initContainers[{COPY_CONTAINER}].env.DASHBOARDS_PATH: {env.get('DASHBOARDS_PATH')!r}, expected {root!r}"
+    target = next((m["name"] for m in init.get("volumeMounts", []) if m["mountPath"] == root), None)
+    if target is None or "emptyDir" not in volumes.get(target, {}):
+        yield f"initContainers[{COPY_CONTAINER}].volumeMounts: no emptyDir at {root}"
+    grafana = next((c for c in pod.get("containers", []) if c.get("name") == "grafana"), {})
+    if not any(m["name"] == target and m["mountPath"] == root for m in grafana.get("volumeMounts", [])):
+        yield f"containers[grafana].volumeMounts: must mount the copied dashboards ({target}) at {root}"
 
 
 def hardening(objects: list[dict[str, Any]], config: PlatformConfig) -> Iterator[tuple[str, str]]:
@@ -262,9 +275,24 @@ def _pod_hardening(pod: dict[str, Any], config: PlatformConfig) -> Iterator[str]
          "spec.template.spec.automountServiceAccountToken: must be false"),
     ]
     yield from (message for ok, message in expected if not ok)
+    yield from _init_hardening(pod)
     yield from _writable_paths(pod, container, c)
     yield from _credential_files(pod, container, c, k.admin_secret)
     yield from _env_hardening(container, c)
+
+
+def _init_hardening(pod: dict[str, Any]) -> Iterator[str]:
+    """An init container runs in the same pod with the same node access: the same restrictions as Grafana's."""
+    for init in pod.get("initContainers", []):
+        c, sc = f"spec.template.spec.initContainers[{init.get('name')}]", init.get("securityContext", {})
+        if sc.get("allowPrivilegeEscalation") is not False:
+            yield f"{c}.securityContext.allowPrivilegeEscalation: must be false"
+        if sc.get("capabilities", {}).get("drop") != ["ALL"]:
+            yield f"{c}.securityContext.capabilities.drop: must be [ALL]"
+        if sc.get("readOnlyRootFilesystem") is not True:
+            yield f"{c}.securityContext.readOnlyRootFilesystem: must be true"
+        if not {"cpu", "memory"} <= set(init.get("resources", {}).get("limits", {})):
+            yield f"{c}.resources.limits: cpu and memory required"
 
 
 def _writable_paths(pod: dict[str, Any], container: dict[str, Any], c: str) -> Iterator[str]:

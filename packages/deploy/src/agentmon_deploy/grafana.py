@@ -5,7 +5,9 @@ Secure by default: the base is what prod runs; overlays only relax (dev) or add 
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import json
+import zlib
+from collections.abc import Mapping
 from typing import Any
 
 from agentmon_config import PlatformConfig
@@ -18,6 +20,30 @@ CONTAINER_PORT = 3000
 # escape). The image runs under any uid, since everything it writes here is an emptyDir (owned by fsGroup).
 GRAFANA_UID = 10472
 PROVISIONING_DIR = "/etc/grafana/provisioning"
+# Tenant dashboards: shards named <TENANT_SHARDS>-<hex prefix>, each at most this much data (JSON-escaped, as
+# stored), which leaves room for metadata under the 250,000-byte object budget.
+TENANT_SHARDS = f"{DASHBOARDS_CONFIGMAP}-tenants"
+SHARD_DATA_BYTES = 200_000
+# The init container copies each dashboards ConfigMap, mounted at COPY_SOURCE/<folder> ($DASHBOARD_SOURCES), into
+# the emptyDir DASHBOARD_FILES_VOLUME that Grafana reads at provisioning.dashboards_path: the top-level ConfigMap
+# (folder PLATFORM_SOURCE) file by file, a shard's key <tenant>_<file> to <tenant>/<file>. `*/*` skips kubelet's
+# `..data` entries (a glob's * matches no leading dot); cp follows the key's symlink to the file.
+COPY_CONTAINER = "copy-dashboards"
+COPY_SOURCE = "/agentmon-dashboards"
+PLATFORM_SOURCE = "platform"
+DASHBOARD_FILES_VOLUME = "dashboard-files"
+COPY_SCRIPT = """set -eu
+cd "$DASHBOARD_SOURCES"
+for source in */*; do
+  [ -f "$source" ] || continue
+  key=${source#*/}
+  case "$source" in
+    platform/*) cp "$source" "$DASHBOARDS_PATH/$key" ;;
+    *) tenant=${key%%_*}; mkdir -p "$DASHBOARDS_PATH/$tenant"; cp "$source" "$DASHBOARDS_PATH/$tenant/${key#*_}" ;;
+  esac
+done
+"""
+COPY_RESOURCES = {"requests": {"cpu": "10m", "memory": "16Mi"}, "limits": {"cpu": "200m", "memory": "64Mi"}}
 # Keys the admin Secret must hold (prod: created out of band; dev: a secretGenerator).
 ADMIN_SECRET_KEYS = {"GF_SECURITY_ADMIN_USER": "admin-user", "GF_SECURITY_ADMIN_PASSWORD": "admin-password",
                      "GF_SECURITY_SECRET_KEY": "secret-key"}
@@ -63,20 +89,52 @@ def service() -> dict[str, Any]:
     }}
 
 
-def dashboard_configmaps(dashboard_files: Iterable[str]) -> dict[str, list[tuple[str, str]]]:
-    """ConfigMap name -> [(key, path under the dashboards folder)].
+def dashboard_configmaps(dashboard_files: Mapping[str, bytes]) -> dict[str, list[tuple[str, str]]]:
+    """ConfigMap name -> [(key, path under the dashboards folder)], from each file's path and content.
 
-    Top-level dashboards share one ConfigMap; each tenant folder gets its own, named after the tenant. A
-    tenant's ConfigMap holds only its own dashboard, so it stays far below the size budget at any tenant
-    count, and adding a tenant leaves every other ConfigMap's content, and so its hashed name, unchanged.
-    A ConfigMap holds the files of one folder only (see _dashboard_mounts).
+    Top-level dashboards share one ConfigMap, keyed by file name. Tenant dashboards go into shards keyed
+    <tenant>_<file> (a tenant id has no "_"), so the Deployment mounts a few dozen volumes however many tenants
+    there are (one per tenant passed the 250,000-byte budget at about 1,200 tenants). A tenant's shard is named by
+    the leading hex digits of the CRC-32 of its id, one digit, and one more wherever a shard would pass
+    SHARD_DATA_BYTES: adding a tenant changes the content of its own shard only (or splits that one shard).
     """
     groups: dict[str, list[tuple[str, str]]] = {DASHBOARDS_CONFIGMAP: []}
+    by_tenant: dict[str, list[str]] = {}
     for path in sorted(dashboard_files):
-        folder, _, key = path.rpartition("/")
-        name = f"{DASHBOARDS_CONFIGMAP}-{folder}" if folder else DASHBOARDS_CONFIGMAP
-        groups.setdefault(name, []).append((key, path))
+        folder, _, name = path.rpartition("/")
+        if folder:
+            by_tenant.setdefault(folder, []).append(path)
+        else:
+            groups[DASHBOARDS_CONFIGMAP].append((name, path))
+    stored = {t: sum(_stored_bytes(dashboard_files[p]) for p in paths) for t, paths in by_tenant.items()}
+    for prefix, tenants in sorted(_shards(stored, 1).items()):
+        groups[f"{TENANT_SHARDS}-{prefix}"] = [(shard_key(p), p) for t in tenants for p in by_tenant[t]]
     return groups
+
+
+def shard_key(path: str) -> str:
+    """The ConfigMap key of a tenant's file: <tenant>_<file> (COPY_SCRIPT turns it back into <tenant>/<file>)."""
+    return path.replace("/", "_", 1)
+
+
+def _stored_bytes(content: bytes) -> int:
+    """What a file takes in a ConfigMap as the API server stores it: a JSON string, quotes and newlines escaped."""
+    return len(json.dumps(content.decode()).encode())
+
+
+def _shards(stored: Mapping[str, int], digits: int) -> dict[str, list[str]]:
+    """Tenants by the first `digits` hex digits of their id's CRC-32; a group over SHARD_DATA_BYTES (with more than
+    one tenant) is split by one more digit."""
+    groups: dict[str, list[str]] = {}
+    for tenant in sorted(stored):
+        groups.setdefault(f"{zlib.crc32(tenant.encode()):08x}"[:digits], []).append(tenant)
+    shards: dict[str, list[str]] = {}
+    for prefix, tenants in groups.items():
+        if len(tenants) > 1 and digits < 8 and sum(stored[t] for t in tenants) > SHARD_DATA_BYTES:
+            shards |= _shards({t: stored[t] for t in tenants}, digits + 1)
+        else:
+            shards[prefix] = tenants
+    return shards
 
 
 def deployment(config: PlatformConfig, dashboards: dict[str, list[tuple[str, str]]]) -> dict[str, Any]:
@@ -90,13 +148,14 @@ def deployment(config: PlatformConfig, dashboards: dict[str, list[tuple[str, str
             "automountServiceAccountToken": False,
             "securityContext": {"runAsNonRoot": True, "runAsUser": GRAFANA_UID, "runAsGroup": GRAFANA_UID,
                                 "fsGroup": GRAFANA_UID, "seccompProfile": {"type": "RuntimeDefault"}},
-            "containers": [_container(config, dashboards)],
+            "initContainers": [_copy_dashboards(config, dashboards)],
+            "containers": [_container(config)],
             "volumes": [*_volumes(dashboards), _admin_secret_volume(config)],
         }},
     }}
 
 
-def _container(config: PlatformConfig, dashboards: dict[str, list[tuple[str, str]]]) -> dict[str, Any]:
+def _container(config: PlatformConfig) -> dict[str, Any]:
     k = config.kubernetes
     secret_env = [{"name": f"{var}__FILE", "value": f"{SECRETS_DIR}/{key}"} for var, key in ADMIN_SECRET_KEYS.items()]
     return {
@@ -123,30 +182,39 @@ def _container(config: PlatformConfig, dashboards: dict[str, list[tuple[str, str
             {"name": SECRETS_VOLUME, "mountPath": SECRETS_DIR, "readOnly": True},
             {"name": "datasources", "mountPath": f"{PROVISIONING_DIR}/datasources", "readOnly": True},
             {"name": "dashboard-providers", "mountPath": f"{PROVISIONING_DIR}/dashboards", "readOnly": True},
-            *_dashboard_mounts(config.provisioning.dashboards_path, dashboards),
+            {"name": DASHBOARD_FILES_VOLUME, "mountPath": config.provisioning.dashboards_path, "readOnly": True},
         ],
     }
 
 
 def _volume_name(configmap: str) -> str:
-    return configmap.removeprefix("grafana-")  # "dashboards", "dashboards-<tenant>": valid DNS labels
+    return configmap.removeprefix("grafana-")  # "dashboards", "dashboards-tenants-3a": valid DNS labels
 
 
-def _dashboard_mounts(path: str, dashboards: dict[str, list[tuple[str, str]]]) -> list[dict[str, Any]]:
-    """Each tenant's ConfigMap is mounted as its own real directory <path>/<tenant>; top-level dashboards are
-    mounted file by file (subPath). Why not one volume with items in sub-paths: kubelet exposes such
-    sub-directories as symlinks, and Grafana's file provider does not descend into symlinked directories,
-    so tenant folders would silently stay empty. The folder itself lives in the writable emptyDir."""
-    mounts = []
-    for configmap, files in dashboards.items():
-        for key, rel in files:
-            folder = rel.rpartition("/")[0]
-            if folder:
-                mounts.append({"name": _volume_name(configmap), "mountPath": f"{path}/{folder}", "readOnly": True})
-                break
-            mounts.append({"name": _volume_name(configmap), "mountPath": f"{path}/{key}", "subPath": key,
-                           "readOnly": True})
-    return mounts
+def _copy_dashboards(config: PlatformConfig, dashboards: dict[str, list[tuple[str, str]]]) -> dict[str, Any]:
+    """The init container that lays every dashboard out as a regular file in the emptyDir Grafana reads:
+    <dashboards_path>/<file> and <dashboards_path>/<tenant>/<file>. Why copy rather than mount: kubelet
+    exposes a volume's sub-directories as symlinks, which Grafana's file provider does not enter, and a mount per
+    tenant folder made the Deployment grow with every tenant. The Grafana image brings the shell."""
+    mounts = [{"name": _volume_name(name), "mountPath": f"{COPY_SOURCE}/{_source_folder(name)}", "readOnly": True}
+              for name in dashboards]
+    return {
+        "name": COPY_CONTAINER,
+        "image": config.kubernetes.grafana_image,
+        "imagePullPolicy": "Always",
+        "command": ["/bin/sh", "-c", COPY_SCRIPT],
+        "env": [{"name": "DASHBOARD_SOURCES", "value": COPY_SOURCE},
+                {"name": "DASHBOARDS_PATH", "value": config.provisioning.dashboards_path}],
+        "resources": dict(COPY_RESOURCES),
+        "securityContext": {"allowPrivilegeEscalation": False, "readOnlyRootFilesystem": True,
+                            "runAsNonRoot": True, "capabilities": {"drop": ["ALL"]}},
+        "volumeMounts": [*mounts, {"name": DASHBOARD_FILES_VOLUME, "mountPath": config.provisioning.dashboards_path}],
+    }
+
+
+def _source_folder(configmap: str) -> str:
+    """Where the init container sees a dashboards ConfigMap: `platform` for the top-level one, else its shard."""
+    return PLATFORM_SOURCE if configmap == DASHBOARDS_CONFIGMAP else configmap.removeprefix(f"{DASHBOARDS_CONFIGMAP}-")
 
 
 def _volumes(dashboards: dict[str, list[tuple[str, str]]]) -> list[dict[str, Any]]:
@@ -155,6 +223,7 @@ def _volumes(dashboards: dict[str, list[tuple[str, str]]]) -> list[dict[str, Any
         {"name": "tmp", "emptyDir": {}},
         {"name": "datasources", "configMap": {"name": DATASOURCES_CONFIGMAP}},
         {"name": "dashboard-providers", "configMap": {"name": PROVIDERS_CONFIGMAP}},
+        {"name": DASHBOARD_FILES_VOLUME, "emptyDir": {}},
         *({"name": _volume_name(name), "configMap": {"name": name}} for name in dashboards),
     ]
 

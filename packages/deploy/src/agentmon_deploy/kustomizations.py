@@ -7,7 +7,7 @@ ConfigMap's name hash, which rolls the Grafana pod.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Mapping
 from typing import Any
 
 from agentmon_config import PlatformConfig
@@ -20,8 +20,8 @@ def _kustomization(generators: list[dict[str, Any]]) -> dict[str, Any]:
             "configMapGenerator": generators}
 
 
-def dashboards_kustomization(dashboard_files: Iterable[str]) -> dict[str, Any]:
-    """One ConfigMap for the top-level dashboards and one per tenant folder (see dashboard_configmaps)."""
+def dashboards_kustomization(dashboard_files: Mapping[str, bytes]) -> dict[str, Any]:
+    """One ConfigMap for the top-level dashboards and the tenant shards (see dashboard_configmaps)."""
     return _kustomization([
         {"name": name, "files": [key if key == path else f"{key}={path}" for key, path in files]}
         for name, files in dashboard_configmaps(dashboard_files).items()
@@ -36,7 +36,7 @@ def provisioning_kustomization(datasource_file: str, providers_file: str) -> dic
     ])
 
 
-def render_base_fragments(config: PlatformConfig, dashboard_files: Iterable[str]) -> dict[str, dict[str, Any]]:
+def render_base_fragments(config: PlatformConfig, dashboard_files: Mapping[str, bytes]) -> dict[str, dict[str, Any]]:
     """File name (relative to base/generated/) -> manifest."""
     return {
         "deployment.yaml": deployment(config, dashboard_configmaps(dashboard_files)),
