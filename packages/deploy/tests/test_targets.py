@@ -11,7 +11,7 @@ from agentmon_deploy.targets import (
     grafana_dashboard,
     operator_resources,
     service_monitor,
-    sidecar_kustomization,
+    sidecar_kustomizations,
 )
 
 REPO = Path(__file__).resolve().parents[3]
@@ -24,22 +24,25 @@ PROVISIONED = {"access": "proxy", "editable": False, "isDefault": True, "jsonDat
 
 def test_one_configmap_per_dashboard_labelled_for_the_sidecar_tenants_annotated_with_their_folder():
     labels = {"grafana_dashboard": "1", "app.kubernetes.io/part-of": "agentmon"}
-    assert sidecar_kustomization(CONFIG, BOARDS)["configMapGenerator"] == [
-        {"name": "dashboard-tenant-acme", "files": ["tenant-acme.json=dashboards/acme/tenant-acme.json"],
-         "options": {"disableNameSuffixHash": True, "labels": labels, "annotations": {"grafana_folder": "acme"}}},
+    kustomizations = sidecar_kustomizations(CONFIG, BOARDS)
+    assert sorted(kustomizations) == ["dashboards/acme/kustomization.yaml", "dashboards/globex/kustomization.yaml",
+                                      "kustomization.yaml"]
+    assert kustomizations["kustomization.yaml"]["configMapGenerator"] == [
         {"name": "dashboard-agentmon-system-health",
          "files": ["agentmon-system-health.json=dashboards/agentmon-system-health.json"],
-         "options": {"disableNameSuffixHash": True, "labels": labels}},
-        {"name": "dashboard-tenant-globex", "files": ["tenant-globex.json=dashboards/globex/tenant-globex.json"],
-         "options": {"disableNameSuffixHash": True, "labels": labels, "annotations": {"grafana_folder": "globex"}}},
-    ]
+         "options": {"disableNameSuffixHash": True, "labels": labels}}]
+    # each tenant's generator sits in its folder (a kustomization reads files below it only), listed by the top one
+    assert kustomizations["kustomization.yaml"]["resources"] == ["dashboards/acme", "dashboards/globex"]
+    assert kustomizations["dashboards/globex/kustomization.yaml"]["configMapGenerator"] == [
+        {"name": "dashboard-tenant-globex", "files": ["tenant-globex.json=tenant-globex.json"],
+         "options": {"disableNameSuffixHash": True, "labels": labels, "annotations": {"grafana_folder": "globex"}}}]
 
 
 def test_the_sidecar_label_and_folder_annotation_come_from_the_configuration():
     kps = dataclasses.replace(CONFIG.targets.kube_prometheus_stack, dashboard_label="team-dashboards",
                               dashboard_label_value="", folder_annotation="k8s-sidecar-target-directory")
     config = dataclasses.replace(CONFIG, targets=dataclasses.replace(CONFIG.targets, kube_prometheus_stack=kps))
-    (acme, _, _) = sidecar_kustomization(config, BOARDS)["configMapGenerator"]
+    (acme,) = sidecar_kustomizations(config, BOARDS)["dashboards/acme/kustomization.yaml"]["configMapGenerator"]
     assert acme["options"]["labels"] == {"team-dashboards": "", "app.kubernetes.io/part-of": "agentmon"}
     assert acme["options"]["annotations"] == {"k8s-sidecar-target-directory": "acme"}
 

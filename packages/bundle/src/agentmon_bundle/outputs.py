@@ -15,7 +15,7 @@ from agentmon_bundle.serialize import json_bytes, yaml_bytes
 from agentmon_config import PlatformConfig, with_datasource_uid
 from agentmon_dashboards import render_dashboards
 from agentmon_deploy import dashboards_kustomization, provisioning_kustomization, render_base_fragments
-from agentmon_deploy.targets import DASHBOARDS_DIR, operator_resources, service_monitor_files, sidecar_kustomization
+from agentmon_deploy.targets import DASHBOARDS_DIR, operator_resources, service_monitor_files, sidecar_kustomizations
 from agentmon_provisioning import DASHBOARD_PROVIDERS_FILE, DATASOURCES_FILE, render_provisioning
 from agentmon_rules import ALERTMANAGER_FILE, config_parts, part_path, parts_files, render_alertmanager, render_rules
 
@@ -82,7 +82,8 @@ def _target_files(config: PlatformConfig, dashboards: dict[str, dict[str, Any]],
     sidecar_root, operator_root = _join(TARGETS_ROOT, SIDECAR_TARGET), _join(TARGETS_ROOT, OPERATOR_TARGET)
     sidecar_boards = _dashboards_for(config, dashboards, config.targets.kube_prometheus_stack.datasource_uid)
     files = {_join(sidecar_root, f"{DASHBOARDS_DIR}/{name}"): json_bytes(doc) for name, doc in sidecar_boards.items()}
-    files[_join(sidecar_root, KUSTOMIZATION)] = yaml_bytes(sidecar_kustomization(config, sidecar_boards))
+    files |= {_join(sidecar_root, name): yaml_bytes(doc)
+              for name, doc in sidecar_kustomizations(config, sidecar_boards).items()}
     operator_boards = _dashboards_for(config, dashboards, config.targets.grafana_operator.datasource_uid)
     files |= {_join(operator_root, name): _yaml_with_inline_json(doc)
               for name, doc in operator_resources(config, operator_boards, provisioned_datasource).items()}
