@@ -1,8 +1,16 @@
 from __future__ import annotations
 
+import random
+from pathlib import Path
+
 import pytest
 
-from agentmon_bundle.serialize import json_bytes, yaml_bytes
+from agentmon_bundle import outputs
+from agentmon_bundle.serialize import _ruamel_yaml, json_bytes, plain_yaml, yaml_bytes
+from agentmon_config import load_platform
+
+REPO = Path(__file__).resolve().parents[3]
+CONFIG = load_platform(REPO / "config/platform.yaml", REPO / "tenants")
 
 
 def test_json_and_yaml_are_deterministic():
@@ -19,3 +27,39 @@ def test_non_finite_numbers_are_never_written(serialize, value):
     assert str(info.value) == (f"generated panels[0].thresholds.steps[0].value would be {value}, which JSON and "
                                "YAML readers cannot use (a generator bug: the configuration loader refuses "
                                "non-finite numbers)")
+
+
+# Strings at the edges of ruamel's plain-scalar analysis and of its YAML 1.2 resolver (booleans, null, ints with
+# underscores and prefixes, floats, sexagesimal-looking times), indicators at the start, ": " and " #" inside, quotes.
+EDGE_STRINGS = ["{a\\b} it's \"q\"", "x'y", "'x", "a: b", "- x", "? x", "true", "True", "on", "0o12", "1_0", ".inf",
+                "~", "null", "1e3", "2026-12-06", "a #b", "a#b", "@x", "%x", "---x", "x:", ":x", "-1", "+1", "0x1F",
+                "12:30", "=x", "!x", "*x", "&x", "|x", ">x", "x ", " x", "sum by (le) (rate(x{a=~\"b|c\"}[5m]))"]
+
+
+@pytest.mark.parametrize("text", EDGE_STRINGS)
+def test_the_fast_writer_writes_what_ruamel_writes_for_a_value_and_a_key(text):
+    doc = {"k": text, text: [text, {"k": text}], "n": [1, True, None, {}, []]}
+    assert plain_yaml(doc) == _ruamel_yaml(doc)
+
+
+def test_the_fast_writer_agrees_with_ruamel_on_3000_random_strings_of_indicator_characters():
+    rng = random.Random(25)
+    alphabet = "ab01 :#-?'\"{}[],&*!|>%@`~.+=_/\\"
+    texts = ["".join(rng.choice(alphabet) for _ in range(rng.randint(1, 6))) for _ in range(3000)]
+    fast = [plain_yaml({"k": t, t: 0}) for t in texts]
+    assert sum(f is not None for f in fast) > 2000  # the comparison covers mostly fast-written documents
+    assert [f for f, t in zip(fast, texts, strict=True) if f is not None and f != _ruamel_yaml({"k": t, t: 0})] == []
+
+
+def test_the_fast_writer_leaves_floats_line_breaks_non_ascii_and_long_lines_to_ruamel():
+    assert [plain_yaml(doc) for doc in ({"k": 0.5}, {"k": "a\nb"}, {"k": "Zoë"}, {"k": "x" * 3998})] == [None] * 4
+    assert plain_yaml({"k": "x" * 3997}) == "k: " + "x" * 3997 + "\n"  # 4,000 characters: the longest line it writes
+
+
+def test_every_yaml_file_of_the_build_is_written_by_both_writers_byte_for_byte(monkeypatch):
+    documents = []
+    monkeypatch.setattr(outputs, "yaml_bytes", lambda doc: documents.append(doc) or yaml_bytes(doc))
+    outputs.render(CONFIG)
+    assert len(documents) == 40
+    assert sum(plain_yaml(doc) is not None for doc in documents) == 39  # not the Deployment (its script has lines)
+    assert [doc for doc in documents if plain_yaml(doc) not in (None, _ruamel_yaml(doc))] == []
