@@ -51,9 +51,11 @@ def test_the_fast_writer_agrees_with_ruamel_on_3000_random_strings_of_indicator_
     assert [f for f, t in zip(fast, texts, strict=True) if f is not None and f != _ruamel_yaml({"k": t, t: 0})] == []
 
 
-def test_the_fast_writer_leaves_floats_line_breaks_non_ascii_and_long_lines_to_ruamel():
-    assert [plain_yaml(doc) for doc in ({"k": 0.5}, {"k": "a\nb"}, {"k": "Zoë"}, {"k": "x" * 3998})] == [None] * 4
-    assert plain_yaml({"k": "x" * 3997}) == "k: " + "x" * 3997 + "\n"  # 4,000 characters: the longest line it writes
+def test_the_fast_writer_leaves_floats_line_breaks_non_ascii_and_long_quoted_lines_to_ruamel():
+    docs = ({"k": 0.5}, {"k": "a\nb"}, {"k": "Zoë"}, {"k": "- " + "x" * 3994})
+    assert [plain_yaml(doc) for doc in docs] == [None] * 4
+    # k: '- xxx...' of 4,000 characters: the longest quoted line it writes
+    assert plain_yaml({"k": "- " + "x" * 3993}) == "k: '- " + "x" * 3993 + "'\n"
 
 
 def test_every_yaml_file_of_the_build_is_written_by_both_writers_byte_for_byte(monkeypatch):
@@ -63,3 +65,29 @@ def test_every_yaml_file_of_the_build_is_written_by_both_writers_byte_for_byte(m
     assert len(documents) == 40
     assert sum(plain_yaml(doc) is not None for doc in documents) == 39  # not the Deployment (its script has lines)
     assert [doc for doc in documents if plain_yaml(doc) not in (None, _ruamel_yaml(doc))] == []
+
+
+def test_a_long_value_is_folded_where_ruamel_folds_it_at_any_depth():
+    """Expressions of a few thousand characters (a tenant shard's `or` chain at 2,000 tenants): ruamel folds a plain
+    value at the first single space past column 4,096, and puts a word that would pass it on a line of its own."""
+    rng = random.Random(7)
+    folded = []
+    for _ in range(40):
+        words = ["".join(rng.choice('ab{}|=~"') for _ in range(rng.choice([1, 3, 8, 40, 40, 40, 5000])))
+                 for _ in range(rng.randint(100, 400))]
+        doc = {"top": " ".join(words), "groups": [{"name": "g", "rules": [{"expr": " ".join(words), "record": "x"}]}]}
+        fast = plain_yaml(doc)
+        if fast is not None:
+            assert fast == _ruamel_yaml(doc)
+            folded.append("\n          " in fast)  # a continuation line of the nested expression
+    assert len(folded) >= 8 and sum(folded) >= 8
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("a" * 4093 + " b", "k: " + "a" * 4093 + "\n  b\n"),  # the space comes at column 4,096: a line break
+    ("a" * 4092 + " b", "k: " + "a" * 4092 + " \n  b\n"),  # at column 4,095: kept, but the word would pass 4,096
+    ("a" * 10 + " " + "b" * 4083, "k: " + "a" * 10 + " \n  " + "b" * 4083 + "\n"),  # the word would end at 4,097
+    ("a" * 10 + " " + "b" * 4082, "k: " + "a" * 10 + " " + "b" * 4082 + "\n"),  # it ends at 4,096: same line
+])
+def test_a_long_value_folds_exactly_at_ruamels_width(text, expected):
+    assert plain_yaml({"k": text}) == expected == _ruamel_yaml({"k": text})

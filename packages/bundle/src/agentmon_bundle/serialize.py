@@ -34,7 +34,7 @@ def _ruamel_yaml(doc: Any) -> str:
     yaml = YAML(typ="safe", pure=True)
     yaml.default_flow_style = False
     yaml.indent(mapping=2, sequence=4, offset=2)
-    yaml.width = 4096  # long PromQL or URLs stay on one line: stable diffs
+    yaml.width = _WIDTH  # long PromQL or URLs stay on one line: stable diffs
     out = io.StringIO()
     yaml.dump(_sorted(doc), out)
     return out.getvalue()
@@ -46,7 +46,9 @@ def _ruamel_yaml(doc: Any) -> str:
 # 8.9 s of a 13 s render at 2,000 tenants; the tests compare both writers byte for byte on every generated file.
 _RESOLVER = VersionedResolver()
 _PLAIN_FIRST_REFUSED = set("#,[]{}&*!|>'\"%@`")
-# ruamel folds a scalar at a space only once its line passed the width (4096): lines up to this long are never folded
+# ruamel folds a scalar at a space only once its line passed the width: lines up to _MAX_LINE are never folded,
+# longer plain values are folded as ruamel folds them (_folded_plain), longer quoted ones are left to ruamel.
+_WIDTH = 4096
 _MAX_LINE = 4000
 _MAX_SIMPLE_KEY = 128  # ruamel writes a longer key as a complex key ("? ")
 
@@ -83,6 +85,8 @@ def _value(value: Any, indent: int, head: str, lines: list[str]) -> None:
     elif isinstance(value, list) and value:
         lines.append(head)
         _sequence(value, indent + 2, lines)
+    elif isinstance(value, str) and len(head) + 1 + len(value) > _MAX_LINE and _scalar(value) == value:
+        lines.append(head + _folded_plain(value, len(head), indent + 2))
     else:
         lines.append(_line(f"{head} {_leaf(value)}"))
 
@@ -96,6 +100,36 @@ def _sequence(items: list[Any], indent: int, lines: list[str]) -> None:
             raise _NotPlain  # a list in a list
         else:
             lines.append(_line(dash + _leaf(item)))
+
+
+def _folded_plain(text: str, column: int, indent: int) -> str:
+    """A long plain value as ruamel's write_plain folds it (width 4096): a single space where the line reached the
+    width becomes a line break, and a word that would pass the width starts a line; continuation lines are indented
+    two past the key. `column` is where the key's colon ends."""
+    out, column = [" "], column + 1
+    spaces, start, end = False, 0, 0
+    while end <= len(text):
+        ch = text[end] if end < len(text) else None
+        if spaces:
+            if ch != " ":
+                if start + 1 == end and column >= _WIDTH:
+                    out.append("\n" + " " * indent)
+                    column = indent
+                else:
+                    out.append(text[start:end])
+                    column += end - start
+                start = end
+        elif ch is None or ch == " ":
+            if end - start + column > _WIDTH and column > indent:
+                out.append("\n" + " " * indent)
+                column = indent
+            out.append(text[start:end])
+            column += end - start
+            start = end
+        if ch is not None:
+            spaces = ch == " "
+        end += 1
+    return "".join(out)
 
 
 def _line(text: str) -> str:
