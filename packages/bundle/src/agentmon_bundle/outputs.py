@@ -7,6 +7,7 @@ and gets removed (build) or reported (validate).
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 from typing import Any
@@ -93,6 +94,7 @@ def _target_files(config: PlatformConfig, dashboards: dict[str, dict[str, Any]],
 
 
 _INLINE_JSON = "agentmon-inline-json"
+_BEYOND_BMP = re.compile("[\U00010000-\U0010FFFF]")
 
 
 def _yaml_with_inline_json(doc: dict[str, Any]) -> bytes:
@@ -102,7 +104,7 @@ def _yaml_with_inline_json(doc: dict[str, Any]) -> bytes:
     text = doc.get("spec", {}).get("json")
     # ASCII-only JSON escapes mean the same in YAML, except a surrogate pair (a character beyond U+FFFF, an emoji
     # in a tenant's name), which YAML refuses: such a dashboard is left to ruamel.
-    if text is None or any(ord(c) > 0xFFFF for c in text):
+    if text is None or not (text.isascii() or _BEYOND_BMP.search(text) is None):
         return yaml_bytes(doc)
     out = yaml_bytes({**doc, "spec": {**doc["spec"], "json": _INLINE_JSON}}).decode()
     line = f"  json: {_INLINE_JSON}\n"

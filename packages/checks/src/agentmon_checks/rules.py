@@ -15,7 +15,7 @@ from typing import Any
 import promql_parser
 from ruamel.yaml import YAML
 
-from agentmon_checks.dashboards import contract_violations, or_terms
+from agentmon_checks.dashboards import contract_violations, or_terms, parse
 from agentmon_checks.findings import Finding
 from agentmon_checks.tools import tool_check, tool_check_all
 from agentmon_config.contract import series_labels
@@ -62,7 +62,7 @@ def recorded_series(doc: Any) -> dict[str, frozenset[str]]:
         before = dict(recorded)
         for rule in pending:
             try:
-                labels = output_labels(promql_parser.parse(str(rule.get("expr", ""))), recorded)
+                labels = output_labels(parse(str(rule.get("expr", ""))), recorded)
             except ValueError:
                 continue  # reported by check_rule_file
             labels |= frozenset(rule.get("labels") or {})
@@ -81,7 +81,7 @@ def alert_series(doc: Any, recorded: Mapping[str, frozenset[str]]) -> dict[str, 
             continue
         labels |= set(rule.get("labels") or {})
         try:
-            labels |= output_labels(promql_parser.parse(str(rule.get("expr", ""))), recorded)
+            labels |= output_labels(parse(str(rule.get("expr", ""))), recorded)
         except ValueError:
             continue  # reported by the alert checks
     return {ALERTS_SERIES: frozenset(labels)} if labels - {"alertname", "alertstate"} else {}
@@ -137,7 +137,7 @@ def check_rule_file(file: str, doc: Any, elsewhere: Mapping[str, frozenset[str]]
         if not _RECORD_NAME.match(str(rule.get("record", ""))):
             yield Finding(file, where, "record: not a valid Prometheus metric name")
         try:
-            ast = promql_parser.parse(str(rule.get("expr", "")))
+            ast = parse(str(rule.get("expr", "")))
         except ValueError as exc:
             yield Finding(file, where, f"PromQL does not parse: {exc}: {rule.get('expr')}")
             continue
