@@ -22,7 +22,7 @@ from urllib.parse import urlsplit
 
 import promql_parser
 
-from agentmon_checks.dashboards import contract_violations, panels, parse, walk
+from agentmon_checks.dashboards import contract_violations, panels, walk
 from agentmon_checks.findings import Finding
 from agentmon_checks.operator_conformance import check_alertmanager_file
 from agentmon_checks.rules import promtool_check
@@ -55,7 +55,7 @@ def check_alert_file(file: str, doc: Any, recorded: Mapping[str, frozenset[str]]
         yield Finding(file, "groups", "no alert rules")
     for where, rule in rules:
         try:
-            ast = parse(str(rule.get("expr", "")))
+            ast = promql_parser.parse(str(rule.get("expr", "")))
         except ValueError as exc:
             yield Finding(file, where, f"PromQL does not parse: {exc}: {rule.get('expr')}")
             continue
@@ -129,7 +129,7 @@ def _selected_tenants(rule: dict[str, Any]) -> set[str]:
                     names.update(m.value.split("|"))
 
     with contextlib.suppress(ValueError):  # check_alert_file names the parse error
-        walk(parse(str(rule.get("expr", ""))), visit)
+        walk(promql_parser.parse(str(rule.get("expr", ""))), visit)
     return names
 
 

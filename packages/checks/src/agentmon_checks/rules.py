@@ -15,7 +15,7 @@ from typing import Any
 import promql_parser
 from ruamel.yaml import YAML
 
-from agentmon_checks.dashboards import contract_violations, or_terms, parse
+from agentmon_checks.dashboards import contract_violations, or_terms, walk
 from agentmon_checks.findings import Finding
 from agentmon_checks.tools import tool_check, tool_check_all
 from agentmon_config.contract import series_labels
@@ -57,19 +57,40 @@ def recorded_series(doc: Any) -> dict[str, frozenset[str]]:
     """Every name a recording rule writes, with the labels its series carry (the union over its rules)."""
     recorded: dict[str, frozenset[str]] = {}
     pending = [rule for _, rule in _rules(doc) if rule.get("record")]
-    # A rule may read a series recorded by another; resolve in passes until nothing changes.
+    # A rule may read a series recorded by another; resolve in passes until nothing changes. A rule is parsed again
+    # only when a recorded series it reads has changed since: parsing every rule in every pass made 54,827 parses
+    # of about 5,000 expressions at 2,000 tenants, and keeping their syntax trees instead took 1.3 GB.
+    inputs: dict[int, dict[str, frozenset[str] | None]] = {}  # rule -> the recorded series it read, as it read them
     for _ in range(len(pending) + 1):
-        before = dict(recorded)
-        for rule in pending:
+        changed = False
+        for i, rule in enumerate(pending):
+            if i in inputs and all(recorded.get(name) == seen for name, seen in inputs[i].items()):
+                continue
             try:
-                labels = output_labels(parse(str(rule.get("expr", ""))), recorded)
+                ast = promql_parser.parse(str(rule.get("expr", "")))
             except ValueError:
+                inputs[i] = {}
                 continue  # reported by check_rule_file
-            labels |= frozenset(rule.get("labels") or {})
-            recorded[rule["record"]] = recorded.get(rule["record"], frozenset()) | labels
-        if recorded == before:
+            inputs[i] = {name: recorded.get(name) for name in selected_names(ast)}
+            labels = output_labels(ast, recorded) | frozenset(rule.get("labels") or {})
+            merged = recorded.get(rule["record"], frozenset()) | labels
+            changed |= merged != recorded.get(rule["record"])
+            recorded[rule["record"]] = merged
+        if not changed:
             break
     return recorded
+
+
+def selected_names(ast: Any) -> set[str]:
+    """The metric names the expression's selectors read."""
+    names: set[str] = set()
+
+    def visit(node: Any) -> None:
+        if isinstance(node, promql_parser.VectorSelector):
+            names.add(node.name or next((m.value for m in node.matchers.matchers if m.name == "__name__"), ""))
+
+    walk(ast, visit)
+    return names
 
 
 def alert_series(doc: Any, recorded: Mapping[str, frozenset[str]]) -> dict[str, frozenset[str]]:
@@ -81,7 +102,7 @@ def alert_series(doc: Any, recorded: Mapping[str, frozenset[str]]) -> dict[str, 
             continue
         labels |= set(rule.get("labels") or {})
         try:
-            labels |= output_labels(parse(str(rule.get("expr", ""))), recorded)
+            labels |= output_labels(promql_parser.parse(str(rule.get("expr", ""))), recorded)
         except ValueError:
             continue  # reported by the alert checks
     return {ALERTS_SERIES: frozenset(labels)} if labels - {"alertname", "alertstate"} else {}
@@ -137,7 +158,7 @@ def check_rule_file(file: str, doc: Any, elsewhere: Mapping[str, frozenset[str]]
         if not _RECORD_NAME.match(str(rule.get("record", ""))):
             yield Finding(file, where, "record: not a valid Prometheus metric name")
         try:
-            ast = parse(str(rule.get("expr", "")))
+            ast = promql_parser.parse(str(rule.get("expr", "")))
         except ValueError as exc:
             yield Finding(file, where, f"PromQL does not parse: {exc}: {rule.get('expr')}")
             continue
