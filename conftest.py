@@ -25,6 +25,7 @@ SHARED_FIXTURE_GROUPS = {
     "slo_history": "slo-history",
     "live": "e2e-live",
     "plain_python": "plain-cookiecutter",
+    "bench_run": "bench-run",
 }
 LEFTOVERS: list[str] = []
 
