@@ -7,8 +7,11 @@ proving nothing, so these fail loudly instead.
 
 from __future__ import annotations
 
+import atexit
+import functools
 import os
 import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -42,9 +45,21 @@ def prerequisite(name: str) -> str:
 
 
 def built_copy(root: Path) -> Path:
-    """The repository's hand-written files copied to `root`, then built there with the real command."""
+    """The repository's hand-written files and what the real command builds from them, copied to `root`.
+
+    The build runs once per test process (a second of every test that needs a built tree, some 30 of them), and
+    each caller gets its own copy of that tree: generated files do not depend on the folder they are built in
+    (validate, run on such copies by the tests, would name any that did)."""
+    shutil.copytree(_built_once(), root, symlinks=True, dirs_exist_ok=True)
+    return root
+
+
+@functools.cache
+def _built_once() -> Path:
     from agentmon_cli import main as cli  # here: importing the command is slow, and most helpers need none of it
 
+    root = Path(tempfile.mkdtemp(prefix="built-repo-"))
+    atexit.register(shutil.rmtree, root, ignore_errors=True)
     for name in HAND_WRITTEN:
         shutil.copytree(REPO / name, root / name, ignore=shutil.ignore_patterns("generated"))
     assert cli.main(["--root", str(root), "build"]) == 0
