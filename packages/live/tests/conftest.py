@@ -16,7 +16,6 @@ import json
 import math
 import re
 import shutil
-import subprocess
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -27,7 +26,7 @@ from ruamel.yaml import YAML
 
 from agentmon_live.prometheus import PrometheusServer
 from agentmon_live.rules import backfill
-from agentmon_testkit import prerequisite
+from agentmon_testkit import Blocks, add_sample, import_openmetrics, prerequisite
 
 REPO = Path(__file__).resolve().parents[3]
 RULES = REPO / "rules" / "agentmon.rules.yml"
@@ -127,14 +126,6 @@ def _samples(kind: str, value, usual: TenantTraffic, incidents: list[Incident], 
             yield t, value(now)
 
 
-# promtool cuts OpenMetrics input into blocks of 2 hours aligned to the epoch, and 2.42 reads its whole input file
-# once for every block between the first and the last sample: one file of the 7-day history was read 86 times (36 s
-# of a quiet 2-core machine). Written one file per block, each is read once and the same blocks come out (6 s).
-BLOCK_SECONDS = 2 * 3600
-
-Blocks = dict[int, dict[str, list[str]]]  # block number -> family header -> sample lines, in order
-
-
 def _add_traffic(blocks: Blocks, traffic: tuple[TenantTraffic, ...], spans: Spans,
                  incidents: tuple[Incident, ...]) -> None:
     for usual in traffic:
@@ -143,7 +134,7 @@ def _add_traffic(blocks: Blocks, traffic: tuple[TenantTraffic, ...], spans: Span
         for family, prefix, kind, value in _series(usual, has_failures):
             header = "# TYPE {} {}\n".format(*FAMILIES[family])
             for t, v in _samples(kind, value, usual, own, spans):
-                blocks.setdefault(t // BLOCK_SECONDS, {}).setdefault(header, []).append(f"{prefix} {v:.3f} {t}\n")
+                add_sample(blocks, header, f"{prefix} {v:.3f} {t}\n", t)
 
 
 def _add_text(blocks: Blocks, text: str) -> None:
@@ -154,28 +145,18 @@ def _add_text(blocks: Blocks, text: str) -> None:
             header, in_header = (header if in_header else "") + line, True
             continue
         in_header = False
-        t = int(float(line.split()[-1]))
-        blocks.setdefault(t // BLOCK_SECONDS, {}).setdefault(header, []).append(line)
+        add_sample(blocks, header, line, int(float(line.split()[-1])))
 
 
-def write_openmetrics(directory: Path, traffic: tuple[TenantTraffic, ...], spans: Spans,
-                      incidents: tuple[Incident, ...] = (), extra: str = "") -> list[Path]:
+def openmetrics_blocks(traffic: tuple[TenantTraffic, ...], spans: Spans, incidents: tuple[Incident, ...] = (),
+                       extra: str = "") -> Blocks:
     """Every series, one sample per scrape interval within the spans, grouped by metric family as OpenMetrics
-    requires; then the families of `extra` (OpenMetrics text without # EOF). One file per promtool block
-    (BLOCK_SECONDS), returned in time order."""
+    requires; then the families of `extra` (OpenMetrics text without # EOF). Split by promtool block
+    (agentmon_testkit.import_openmetrics)."""
     blocks: Blocks = {}
     _add_traffic(blocks, traffic, spans, incidents)
     _add_text(blocks, extra)
-    directory.mkdir(parents=True)
-    files = []
-    for number, families in sorted(blocks.items()):
-        files.append(directory / f"block-{number}.om")
-        with files[-1].open("w") as out:
-            for header, lines in families.items():
-                out.write(header)
-                out.writelines(lines)
-            out.write("# EOF\n")
-    return files
+    return blocks
 
 
 @dataclass(frozen=True)
@@ -203,11 +184,8 @@ def build_history(work: Path, traffic: tuple[TenantTraffic, ...], spans: Spans,
     restarted: the operator's procedure, step by step."""
     promtool = prerequisite("promtool")
     prerequisite("prometheus")
-    source = work / "openmetrics"
-    for block in write_openmetrics(source, traffic, spans, incidents, extra):
-        subprocess.run([promtool, "tsdb", "create-blocks-from", "openmetrics", "--quiet", str(block),
-                        str(work / "raw")], check=True)
-    shutil.rmtree(source)
+    import_openmetrics(promtool, openmetrics_blocks(traffic, spans, incidents, extra), work / "openmetrics",
+                       work / "raw")
     shutil.copytree(work / "raw", work / "data")
     config = _prometheus_config(work)
     with PrometheusServer(config_file=config, storage=work / "data") as source_server:
