@@ -25,6 +25,9 @@ SHARED_FIXTURE_GROUPS = {
     "slo_history": "slo-history",
     "live": "e2e-live",
     "plain_python": "plain-cookiecutter",
+    "bench_run": "bench-run",
+    "prometheus": "report-history",  # packages/cli/tests/test_report.py: two days imported with promtool
+    "generated": "scale-2000-tenants",  # packages/bundle/tests/test_scale.py: rules and routing of 2,000 tenants
 }
 LEFTOVERS: list[str] = []
 

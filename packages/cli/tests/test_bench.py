@@ -30,21 +30,20 @@ def test_spread_is_the_median_with_the_fastest_and_slowest_run():
     assert bench.rows([measured]) == [("10", "2.0 (1.0-3.0)", "2.0 (1.0-2.5)", "4.0 (3.0-4.5)", "400", "70", "80")]
 
 
-def test_bench_repeats_each_count_and_writes_where_how_and_when_it_measured(tmp_path, capsys):
-    figures = tmp_path / "figures.md"
-    assert cli.main(["--root", str(REPO), "bench", "--tenants", "1", "--repeat", "2", "--output",
-                     str(figures)]) == 0
-    out = " ".join(capsys.readouterr().out.split())
+def test_bench_repeats_each_count_and_writes_where_how_and_when_it_measured(bench_run):
+    root, result = bench_run
+    assert result.returncode == 0, result.stderr
+    out = " ".join(result.stdout.split())
     assert f"agentmon bench on {os.cpu_count()} CPU cores" in out
     assert f"Python {platform.python_version()}" in out
     assert "method: each run is a fresh `agentmon build` process, then a fresh `agentmon validate` process" in out
     assert len(re.findall(r"\d tenants, run \d: build \d+\.\d s, validate \d+\.\d s", out)) == 2
-    text = figures.read_text()
+    text = (root / "build/bench/build-validate.md").read_text()
     assert text.startswith("# Build + validate benchmark\n\nWritten by `agentmon bench --tenants 1 --repeat 2` on ")
     assert "2 runs per tenant count: median, with the fastest and slowest run in brackets" in text
     table = [line for line in text.splitlines() if line.startswith("| ") and line[2].isdigit()]
     assert [row.split(" | ")[0] for row in table] == ["| 1"]
-    assert str(tmp_path) not in text and "/tmp" not in text
+    assert str(root.parent) not in text and "/tmp" not in text
 
 
 def test_tenant_counts_are_measured_smallest_first_and_once_each():
@@ -85,12 +84,21 @@ def hand_written_copy(root: Path) -> Path:
     return root
 
 
-def test_bench_writes_to_build_unless_asked_for_the_docs_and_prints_the_whole_table_in_a_pipe(tmp_path):
-    root = hand_written_copy(tmp_path / "repo")
-    docs = root / "docs/bench/build-validate.md"
+@pytest.fixture(scope="module")
+def bench_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, subprocess.CompletedProcess]:
+    """One `agentmon bench --tenants 1 --repeat 2` in a pipe (60 columns), without --output, over a copy of the
+    hand-written files. Its runs are fresh build and validate processes (about 10 s a pair): the tests of its
+    repeats, its output and where it writes read this one run (one xdist group: the root conftest.py)."""
+    root = hand_written_copy(tmp_path_factory.mktemp("bench") / "repo")
     result = subprocess.run([sys.executable, "-m", "agentmon_cli", "--root", str(root), "bench", "--tenants", "1",
-                             "--repeat", "1"], capture_output=True, text=True, timeout=300,
+                             "--repeat", "2"], capture_output=True, text=True, timeout=300,
                             env={**os.environ, "COLUMNS": "60"})
+    return root, result
+
+
+def test_bench_writes_to_build_unless_asked_for_the_docs_and_prints_the_whole_table_in_a_pipe(bench_run):
+    root, result = bench_run
+    docs = root / "docs/bench/build-validate.md"
     assert result.returncode == 0, result.stderr
     assert (root / "build/bench/build-validate.md").is_file() and not docs.exists()
     header = next(line for line in result.stdout.splitlines() if "peak MiB validate" in line)

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import math
 import re
-import subprocess
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -31,7 +30,7 @@ from agentmon_cli import main as cli
 from agentmon_live.preview.chart import DailyPanel, daily_chart
 from agentmon_live.prometheus import PrometheusServer, free_loopback_port
 from agentmon_live.report.figures import Month
-from agentmon_testkit import prerequisite
+from agentmon_testkit import Blocks, add_sample, import_openmetrics, prerequisite
 
 OCT31 = int(datetime(2026, 10, 31, tzinfo=UTC).timestamp())
 NOV1 = OCT31 + 86400
@@ -99,17 +98,14 @@ def _values(tenant: str, increment) -> Iterator[tuple[int, int]]:
         yield t, value
 
 
-def write_history(path: Path) -> None:
-    families: dict[str, list[str]] = {}
+def history_blocks() -> Blocks:
+    blocks: Blocks = {}
+    kinds = {"enhancement_requests": "counter", "enhancement_duration_seconds": "histogram"}
     for tenant in TRAFFIC:
         for family, name, increment in _series(tenant):
-            families.setdefault(family, []).extend(f"{name} {v} {t}\n" for t, v in _values(tenant, increment))
-    kinds = {"enhancement_requests": "counter", "enhancement_duration_seconds": "histogram"}
-    with path.open("w") as out:
-        for family, lines in families.items():
-            out.write(f"# TYPE {family} {kinds[family]}\n")
-            out.writelines(lines)
-        out.write("# EOF\n")
+            for t, v in _values(tenant, increment):
+                add_sample(blocks, f"# TYPE {family} {kinds[family]}\n", f"{name} {v} {t}\n", t)
+    return blocks
 
 
 @pytest.fixture(scope="module")
@@ -117,10 +113,7 @@ def prometheus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PrometheusS
     promtool = prerequisite("promtool")
     prerequisite("prometheus")
     work = tmp_path_factory.mktemp("report-history")
-    source = work / "history.om"
-    write_history(source)
-    subprocess.run([promtool, "tsdb", "create-blocks-from", "openmetrics", "--quiet", str(source),
-                    str(work / "data")], check=True)
+    import_openmetrics(promtool, history_blocks(), work / "openmetrics", work / "data")
     config = work / "prometheus.yml"
     config.write_text(f"global:\n  scrape_interval: {SCRAPE}s\nscrape_configs: []\n")
     with PrometheusServer(config_file=config, storage=work / "data") as server:

@@ -16,7 +16,6 @@ import json
 import math
 import re
 import shutil
-import subprocess
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -27,7 +26,7 @@ from ruamel.yaml import YAML
 
 from agentmon_live.prometheus import PrometheusServer
 from agentmon_live.rules import backfill
-from agentmon_testkit import prerequisite
+from agentmon_testkit import Blocks, add_sample, import_openmetrics, prerequisite
 
 REPO = Path(__file__).resolve().parents[3]
 RULES = REPO / "rules" / "agentmon.rules.yml"
@@ -127,25 +126,37 @@ def _samples(kind: str, value, usual: TenantTraffic, incidents: list[Incident], 
             yield t, value(now)
 
 
-def write_openmetrics(path: Path, traffic: tuple[TenantTraffic, ...], spans: Spans,
-                      incidents: tuple[Incident, ...] = (), extra: str = "") -> None:
-    """Every series, one sample per scrape interval within the spans, grouped by metric family as OpenMetrics
-    requires; then the families of `extra` (OpenMetrics text without # EOF)."""
-    by_family: dict[str, list[tuple[str, list[str]]]] = {}
+def _add_traffic(blocks: Blocks, traffic: tuple[TenantTraffic, ...], spans: Spans,
+                 incidents: tuple[Incident, ...]) -> None:
     for usual in traffic:
         own = [i for i in incidents if (i.traffic.tenant, i.traffic.instance) == (usual.tenant, usual.instance)]
         has_failures = any(t.failure_ratio for t in (usual, *(i.traffic for i in own)))
         for family, prefix, kind, value in _series(usual, has_failures):
-            lines = [f"{prefix} {v:.3f} {t}\n" for t, v in _samples(kind, value, usual, own, spans)]
-            by_family.setdefault(family, []).append((prefix, lines))
-    with path.open("w") as out:
-        for family, series in by_family.items():
-            name, kind = FAMILIES[family]
-            out.write(f"# TYPE {name} {kind}\n")
-            for _, lines in series:
-                out.writelines(lines)
-        out.write(extra)
-        out.write("# EOF\n")
+            header = "# TYPE {} {}\n".format(*FAMILIES[family])
+            for t, v in _samples(kind, value, usual, own, spans):
+                add_sample(blocks, header, f"{prefix} {v:.3f} {t}\n", t)
+
+
+def _add_text(blocks: Blocks, text: str) -> None:
+    """OpenMetrics text (families, each after its # lines; every sample with its timestamp) into `blocks`."""
+    header, in_header = "", False
+    for line in text.splitlines(keepends=True):
+        if line.startswith("#"):
+            header, in_header = (header if in_header else "") + line, True
+            continue
+        in_header = False
+        add_sample(blocks, header, line, int(float(line.split()[-1])))
+
+
+def openmetrics_blocks(traffic: tuple[TenantTraffic, ...], spans: Spans, incidents: tuple[Incident, ...] = (),
+                       extra: str = "") -> Blocks:
+    """Every series, one sample per scrape interval within the spans, grouped by metric family as OpenMetrics
+    requires; then the families of `extra` (OpenMetrics text without # EOF). Split by promtool block
+    (agentmon_testkit.import_openmetrics)."""
+    blocks: Blocks = {}
+    _add_traffic(blocks, traffic, spans, incidents)
+    _add_text(blocks, extra)
+    return blocks
 
 
 @dataclass(frozen=True)
@@ -173,11 +184,8 @@ def build_history(work: Path, traffic: tuple[TenantTraffic, ...], spans: Spans,
     restarted: the operator's procedure, step by step."""
     promtool = prerequisite("promtool")
     prerequisite("prometheus")
-    source = work / "history.om"
-    write_openmetrics(source, traffic, spans, incidents, extra)
-    subprocess.run([promtool, "tsdb", "create-blocks-from", "openmetrics", "--quiet", str(source),
-                    str(work / "raw")], check=True)
-    source.unlink()
+    import_openmetrics(promtool, openmetrics_blocks(traffic, spans, incidents, extra), work / "openmetrics",
+                       work / "raw")
     shutil.copytree(work / "raw", work / "data")
     config = _prometheus_config(work)
     with PrometheusServer(config_file=config, storage=work / "data") as source_server:
