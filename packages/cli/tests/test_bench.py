@@ -22,12 +22,14 @@ REPO = Path(__file__).resolve().parents[3]
 def test_spread_is_the_median_with_the_fastest_and_slowest_run():
     assert str(bench.Spread.of([3.0, 9.5, 2.5])) == "3.0 (2.5-9.5)"
     assert str(bench.Spread.of([4.0, 4.0])) == "4.0"
-    runs = ((bench.Run(1.0, 50), bench.Run(2.0, 60)), (bench.Run(3.0, 70), bench.Run(1.0, 55)),
-            (bench.Run(2.0, 40), bench.Run(2.5, 80)))
+    runs = ((bench.Run(1.0, 50), bench.Run(2.0, 60), bench.Run(5.0, 90)),
+            (bench.Run(3.0, 70), bench.Run(1.0, 55), bench.Run(6.0, 65)),
+            (bench.Run(2.0, 40), bench.Run(2.5, 80), bench.Run(4.0, 85)))
     measured = bench.Measurement(10, runs)
     assert (measured.build.median, measured.validate.median, measured.total.median) == (2.0, 2.0, 4.0)
-    assert (measured.peak_mib(0), measured.peak_mib(1)) == (70, 80)
-    assert bench.rows([measured]) == [("10", "2.0 (1.0-3.0)", "2.0 (1.0-2.5)", "4.0 (3.0-4.5)", "400", "70", "80")]
+    assert (measured.peak_mib(0), measured.peak_mib(1), measured.peak_mib(2)) == (70, 80, 90)
+    assert bench.rows([measured]) == [("10", "2.0 (1.0-3.0)", "2.0 (1.0-2.5)", "4.0 (3.0-4.5)", "400", "70", "80",
+                                       "5.0 (4.0-6.0)")]
 
 
 def test_bench_repeats_each_count_and_writes_where_how_and_when_it_measured(bench_run):
@@ -37,7 +39,8 @@ def test_bench_repeats_each_count_and_writes_where_how_and_when_it_measured(benc
     assert f"agentmon bench on {os.cpu_count()} CPU cores" in out
     assert f"Python {platform.python_version()}" in out
     assert "method: each run is a fresh `agentmon build` process, then a fresh `agentmon validate` process" in out
-    assert len(re.findall(r"\d tenants, run \d: build \d+\.\d s, validate \d+\.\d s", out)) == 2
+    assert len(re.findall(r"\d tenants, run \d: build \d+\.\d s, validate \d+\.\d s, validate without the render "
+                          r"cache \d+\.\d s", out)) == 2
     text = (root / "build/bench/build-validate.md").read_text()
     assert text.startswith("# Build + validate benchmark\n\nWritten by `agentmon bench --tenants 1 --repeat 2` on ")
     assert "2 runs per tenant count: median, with the fastest and slowest run in brackets" in text

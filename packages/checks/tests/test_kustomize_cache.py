@@ -1,0 +1,70 @@
+"""The kustomize render cache: the same tree is read back, any changed byte renders again, and it can be turned off."""
+
+from __future__ import annotations
+
+import json
+import zlib
+from pathlib import Path
+
+import pytest
+
+from agentmon_bundle.outputs import render
+from agentmon_checks import kustomize
+from agentmon_checks.kustomize import render_overlays
+from agentmon_config import load_platform
+
+REPO = Path(__file__).resolve().parents[3]
+FILES = render(load_platform(REPO / "config/platform.yaml", REPO / "tenants")).files
+
+
+def prod(files: dict[str, bytes]) -> list[dict]:
+    (overlay,) = render_overlays(REPO, files, with_components=(), only=("prod",))
+    return overlay.objects
+
+
+@pytest.fixture
+def cache(tmp_path, monkeypatch) -> Path:
+    monkeypatch.setenv("AGENTMON_CACHE_DIR", str(tmp_path))
+    monkeypatch.delenv("AGENTMON_NO_CACHE", raising=False)
+    return tmp_path / "kustomize"
+
+
+def test_a_second_render_of_the_same_tree_is_read_from_the_cache(cache):
+    first = prod(FILES)
+    (entry,) = cache.iterdir()
+    assert json.loads(zlib.decompress(entry.read_bytes())) == first
+    # what the entry holds is what a render of the same tree returns: proven by planting another answer
+    entry.write_bytes(zlib.compress(json.dumps([{"kind": "Planted"}]).encode()))
+    assert prod(FILES) == [{"kind": "Planted"}]
+
+
+def test_one_changed_byte_in_the_tree_renders_again(cache):
+    prod(FILES)
+    name = "dashboards/acme/tenant-acme.json"
+    changed = {**FILES, name: FILES[name].replace(b'"Acme Corp', b'"Acme Corq', 1)}
+    objects = prod(changed)
+    assert len(list(cache.iterdir())) == 2
+    acme = next(o for o in objects if o["metadata"]["name"].startswith("grafana-dashboards-tenants-0"))
+    assert "Acme Corq" in acme["data"]["acme_tenant-acme.json"]
+
+
+def test_an_unreadable_entry_is_rendered_again_and_replaced(cache):
+    first = prod(FILES)
+    (entry,) = cache.iterdir()
+    entry.write_bytes(b"not zlib")
+    assert prod(FILES) == first
+    assert json.loads(zlib.decompress(entry.read_bytes())) == first
+
+
+def test_no_cache_writes_nothing(cache, monkeypatch):
+    monkeypatch.setenv("AGENTMON_NO_CACHE", "1")
+    assert [o["kind"] for o in prod(FILES)].count("Deployment") == 1
+    assert not cache.exists()
+
+
+def test_only_the_newest_entries_are_kept(cache, monkeypatch):
+    monkeypatch.setattr(kustomize, "CACHE_ENTRIES", 2)
+    name = "dashboards/acme/tenant-acme.json"
+    for n in range(3):
+        prod({**FILES, name: FILES[name].replace(b'"Acme Corp', f'"Acme {n}'.encode(), 1)})
+    assert len(list(cache.iterdir())) == 2
