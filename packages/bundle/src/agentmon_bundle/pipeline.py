@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,7 +16,7 @@ from agentmon_checks import dashboards as checks
 from agentmon_checks import rules as rule_checks
 from agentmon_checks.drift import drift
 from agentmon_checks.findings import Finding
-from agentmon_checks.kustomize import KustomizeError, RenderedOverlay, render_overlays
+from agentmon_checks.kustomize import KustomizeError, OverlayRenders, RenderedOverlay
 from agentmon_config import PlatformConfig
 from agentmon_rules import ALERTS_FILE, recording_document
 
@@ -37,8 +36,7 @@ def check_bundle(root: Path, config: PlatformConfig, *, against_disk: bool) -> C
     rendered = render(config)
     # kustomize runs in processes of its own: the checks in Python go on meanwhile (a third of a build's time at
     # 2,000 tenants).
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        overlays = pool.submit(_rendered_overlays, root, rendered)
+    with _OverlayJobs(root, rendered) as overlays:
         findings = list(drift(root, GENERATED_ROOTS, rendered.files)) if against_disk else []
         findings += semantic_checks(config, rendered)
         findings += alert_checks.check_alerts(root, config, RULES_ROOT, rendered.rules, ALERTMANAGER_ROOT,
@@ -67,13 +65,32 @@ def semantic_checks(config: PlatformConfig, rendered: Rendered) -> Iterable[Find
             yield from check(f"dashboards/{name}", dashboard)
 
 
-def _rendered_overlays(root: Path, rendered: Rendered) -> list[RenderedOverlay] | KustomizeError:
-    """Every overlay (and optional component) rendered with real kustomize, or why kustomize failed."""
-    with status.status("rendering overlays with kustomize"):
+class _OverlayJobs:
+    """Every overlay (and optional component) being rendered with real kustomize; result() gives the overlays, or
+    why kustomize failed."""
+
+    def __init__(self, root: Path, rendered: Rendered) -> None:
+        self._renders: OverlayRenders | KustomizeError
         try:
-            return render_overlays(root, rendered.files)
+            self._renders = OverlayRenders(root, rendered.files)
         except KustomizeError as exc:
-            return exc
+            self._renders = exc
+
+    def result(self) -> list[RenderedOverlay] | KustomizeError:
+        if isinstance(self._renders, KustomizeError):
+            return self._renders
+        with status.status("rendering overlays with kustomize"):
+            try:
+                return self._renders.results()
+            except KustomizeError as exc:
+                return exc
+
+    def __enter__(self) -> _OverlayJobs:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if isinstance(self._renders, OverlayRenders):
+            self._renders.close()
 
 
 def kubernetes_checks(config: PlatformConfig, rendered: Rendered,

@@ -269,12 +269,17 @@ def measure_once(repo: Path, tenants: int, distinct: bool = False) -> tuple[tupl
         return runs, largest(Path(scratch)) if distinct else None
 
 
+# Generated files that no object carries whole, so the object budget does not apply: compose loads alertmanager.yml
+# as one file, Kubernetes gets it in parts of at most 200,000 bytes (docs/operations/alerts.md).
+WHOLE_FILES = frozenset({"alertmanager/alertmanager.yml"})
+
+
 def largest(root: Path) -> Largest:
     """The largest generated file, and the largest object of every overlay (and overlay + component) as kustomize
     renders it, measured as the validate check measures it (compact JSON)."""
     generated = {str(path.relative_to(root)): path.read_bytes() for name in GENERATED_ROOTS
                  for path in sorted((root / name).rglob("*")) if path.is_file()}
-    file = max(generated.items(), key=lambda item: len(item[1]))
+    file = max(((k, v) for k, v in generated.items() if k not in WHOLE_FILES), key=lambda item: len(item[1]))
     objects = ((f"{overlay.name}: {obj['kind']}/{obj['metadata']['name']}",
                 len(json.dumps(obj, separators=(",", ":")).encode()))
                for overlay in render_overlays(root, generated) for obj in overlay.objects)
@@ -356,8 +361,9 @@ def over_budget(results: list[Measurement], distinct: bool) -> list[str]:
 
 
 def largest_lines(results: list[Measurement]) -> list[str]:
-    return [f"{r.tenants} tenants: largest generated file {r.largest.file[0]} ({r.largest.file[1]:,} bytes), largest "
-            f"rendered object {r.largest.kubernetes_object[0]} ({r.largest.kubernetes_object[1]:,} bytes)"
+    return [f"{r.tenants} tenants: largest generated file (but alertmanager.yml, which compose loads whole and "
+            f"Kubernetes in parts) {r.largest.file[0]} ({r.largest.file[1]:,} bytes), largest rendered object"
+            f" {r.largest.kubernetes_object[0]} ({r.largest.kubernetes_object[1]:,} bytes)"
             for r in results if r.largest]
 
 
