@@ -55,7 +55,7 @@ def test_validate_passes_on_a_fresh_build(repo):
     assert result.returncode == 0, result.stderr
     # 44: 35 before the tenant shards, + acme's and globex's limits (2 rule files, 2 PrometheusRules), the demo
     # Prometheus' and Alertmanager's Components (2 files each), alertmanager.yml's one part
-    assert "validate ok: 47 generated files fresh; 4 dashboards, 32 queries checked" in result.stdout
+    assert "validate ok: 49 generated files fresh; 4 dashboards, 32 queries checked" in result.stdout
     assert ("kustomize renders dev, grafana-operator, kube-prometheus-stack, prod, prod+demo-stack, prod+ingress, "
             "prod+servicemonitor valid for "
             "Kubernetes 1.34 and 1.37; "
@@ -126,7 +126,7 @@ def test_commands_find_the_project_root_from_a_subdirectory(repo):
     below.mkdir(parents=True)
     result = agentmon_in(below, "validate")
     assert result.returncode == 0, result.stderr
-    assert "validate ok: 47 generated files fresh" in result.stdout
+    assert "validate ok: 49 generated files fresh" in result.stdout
     assert not (below / "dashboards").exists()
 
 
