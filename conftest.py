@@ -9,6 +9,7 @@ for its own and hands them to the controller, which fails the run."""
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -66,3 +67,21 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if leftovers:
         print(f"\nagentmon temporary folders left behind by this test run: {', '.join(sorted(leftovers))}")
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+# The kustomize render cache (agentmon_checks.kustomize.RenderCache) of a test run is its own, empty at the start, as
+# on a CI machine: the suite's time does not depend on what earlier runs left in ~/.cache, and no test reads a render
+# that this run did not make. Set in the controller before xdist starts its workers, which inherit it.
+_OWN_CACHE = "AGENTMON_TEST_CACHE_OWNER"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if "AGENTMON_CACHE_DIR" not in os.environ:
+        os.environ["AGENTMON_CACHE_DIR"] = tempfile.mkdtemp(prefix="pytest-kustomize-cache-")
+        os.environ[_OWN_CACHE] = str(os.getpid())
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if os.environ.get(_OWN_CACHE) == str(os.getpid()):
+        shutil.rmtree(os.environ.pop("AGENTMON_CACHE_DIR"), ignore_errors=True)
+        del os.environ[_OWN_CACHE]
