@@ -176,3 +176,16 @@ def test_every_prometheus_loads_the_same_generated_rules():
         "dev": [], "grafana-operator": [],
         **{name: ["agentmon-alerts", "agentmon-limits-26", "agentmon-limits-30", "agentmon-recording-rules"]
            for name in ("prod", "prod+demo-stack", "prod+ingress", "prod+servicemonitor", "kube-prometheus-stack")}}
+
+
+def test_a_rule_that_reads_a_series_recorded_further_down_gets_its_labels_in_a_later_pass():
+    """x:double reads y:rate, which the next rule records: the first pass knows no labels of y:rate, the second
+    must read x:double again (only rules whose inputs changed are read again)."""
+    doc = {"groups": [{"name": "g", "rules": [
+        {"record": "x:double", "expr": "2 * y:rate"},
+        {"record": "y:rate", "expr": "sum by (tenant_id, status) (rate(enhancement_requests_total[5m]))"},
+        {"record": "z:total", "expr": "sum(x:double)"},
+    ]}]}
+    assert rules.recorded_series(doc) == {"x:double": frozenset({"tenant_id", "status"}),
+                                          "y:rate": frozenset({"tenant_id", "status"}),
+                                          "z:total": frozenset()}

@@ -100,7 +100,8 @@ def _kubelet_volume(folder: Path, files: dict[str, str]) -> None:
 def test_the_copy_script_turns_kubelet_volumes_into_regular_files_with_one_real_folder_per_tenant(tmp_path):
     sources, target = tmp_path / "sources", tmp_path / "dashboards"
     _kubelet_volume(sources / "platform", {"main.json": "main", "slos.json": "slos"})
-    _kubelet_volume(sources / "tenants-0", {"acme_tenant-acme.json": "acme"})
+    # the first "_" ends the tenant id (an id has none): a file name may hold one
+    _kubelet_volume(sources / "tenants-0", {"acme_tenant-acme.json": "acme", "acme_sla_view.json": "sla"})
     _kubelet_volume(sources / "tenants-9", {"globex_tenant-globex.json": "globex",
                                             "north-1_tenant-north-1.json": "north-1"})
     target.mkdir()
@@ -109,6 +110,7 @@ def test_the_copy_script_turns_kubelet_volumes_into_regular_files_with_one_real_
     found = {str(p.relative_to(target)): ("link" if p.is_symlink() else "dir" if p.is_dir() else p.read_text())
              for p in sorted(target.rglob("*"))}
     assert found == {"main.json": "main", "slos.json": "slos", "acme": "dir", "acme/tenant-acme.json": "acme",
+                     "acme/sla_view.json": "sla",
                      "globex": "dir", "globex/tenant-globex.json": "globex",
                      "north-1": "dir", "north-1/tenant-north-1.json": "north-1"}
 
