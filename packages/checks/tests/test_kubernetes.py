@@ -553,3 +553,26 @@ def test_a_service_monitor_off_its_crd_is_named_in_prod_with_the_component():
     assert findings(RenderedOverlay("prod+servicemonitor", bad)) == [
         "overlays/prod with component servicemonitor: ServiceMonitor/agentmon-platform: spec.endpoints[0].scheme: "
         "Input should be 'http' or 'https'"]
+
+
+def test_a_configmap_value_that_is_no_string_is_named_by_its_real_key_for_both_kubernetes_versions():
+    """ConfigMaps share schema verdicts by their shape (strings blanked, keys numbered): a broken one is still named
+    with its own key."""
+    bad = json.loads(json.dumps(OVERLAYS["dev"].objects))
+    rules = next(o for o in bad if o["metadata"]["name"].startswith("prometheus-rules-limits-26-"))
+    (key,) = rules["data"]
+    rules["data"][key] = 42
+    problems = [p for p in findings(RenderedOverlay("dev", bad)) if "invalid for Kubernetes" in p]
+    assert problems == [f"overlays/dev: ConfigMap/{rules['metadata']['name']}: data.{key}: invalid for Kubernetes "
+                        f"{version}: 42 is not of type 'string', 'null'" for version in ("1.34", "1.37")]
+    assert key == "agentmon.limits-26.rules.yml"
+
+
+def test_a_configmap_label_that_is_no_string_is_named_though_configmaps_share_verdicts_by_shape():
+    bad = json.loads(json.dumps(OVERLAYS["dev"].objects))
+    rules = next(o for o in bad if o["metadata"]["name"].startswith("prometheus-rules-limits-26-"))
+    rules["metadata"].setdefault("labels", {})["tier"] = 3
+    problems = [p for p in findings(RenderedOverlay("dev", bad)) if "invalid for Kubernetes" in p]
+    assert [p.split(": ", 2)[2] for p in problems] == [
+        f"metadata.labels.tier: invalid for Kubernetes {version}: 3 is not of type 'string', 'null'"
+        for version in ("1.34", "1.37")]
