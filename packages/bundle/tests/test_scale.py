@@ -105,3 +105,15 @@ def test_adding_a_tenant_moves_no_other_tenants_limits():
         return {r["labels"]["tenant_id"] for g in rules[shard]["groups"] for r in g["rules"]
                 if r["record"] == "tenant_id:agentmon_tenant:info"}
     assert infos(after) == infos(before) | {"tenant-2000"}
+
+
+def test_at_6000_tenants_the_shards_stay_large_and_the_deployment_fits():
+    """Shards split in two, not in sixteen: 6,000 acme-sized dashboards (86 MB stored) need about 600 shards of 100
+    to 200 KB, so the Deployment's volumes still fit (split by a hex digit, most of 256 shards would split into 16)."""
+    acme = (REPO / "dashboards/acme/tenant-acme.json").read_bytes()
+    files = {f"tenant-{i:05d}/tenant-tenant-{i:05d}.json": acme for i in range(6000)}
+    shards = [keys for name, keys in dashboard_configmaps(files).items() if "-tenants-" in name]
+    stored = len(json.dumps(acme.decode()).encode())
+    assert min(len(keys) for keys in shards) * stored > 200_000 // 4  # a split halves a shard over 200,000
+    deployment = render_base_fragments(CONFIG, {"agentmon-system-health.json": b"{}", **files})["deployment.yaml"]
+    assert len(json.dumps(deployment, separators=(",", ":")).encode()) <= BUDGET

@@ -54,7 +54,7 @@ def test_prod_bundle_contents():
     assert sorted(objects("prod")) == [
         "AlertmanagerConfig/agentmon-routing", "AlertmanagerConfig/agentmon-routing-05",
         "ConfigMap/grafana-dashboard-providers", "ConfigMap/grafana-dashboards",
-        "ConfigMap/grafana-dashboards-tenants-0", "ConfigMap/grafana-dashboards-tenants-9",  # acme's, globex's shard
+        "ConfigMap/grafana-dashboards-tenants-0000", "ConfigMap/grafana-dashboards-tenants-1001",  # acme, globex
         "ConfigMap/grafana-datasources",
         "Deployment/grafana", "NetworkPolicy/grafana", "PrometheusRule/agentmon-alerts",
         "PrometheusRule/agentmon-limits-26", "PrometheusRule/agentmon-limits-30",  # globex's and acme's limits
@@ -193,10 +193,10 @@ def test_prod_copies_the_generated_files_into_one_folder_per_tenant_and_rolls_on
     (init,) = pod["initContainers"]
     sources = {m["mountPath"]: volumes[m["name"]] for m in init["volumeMounts"]}
     main = objects("prod")["ConfigMap/grafana-dashboards"]
-    acme = objects("prod")["ConfigMap/grafana-dashboards-tenants-0"]
+    acme = objects("prod")["ConfigMap/grafana-dashboards-tenants-0000"]
     # hashed names, so a changed dashboard rolls the pod
     assert sources["/agentmon-dashboards/platform"] == main["metadata"]["name"]
-    assert sources["/agentmon-dashboards/tenants-0"] == acme["metadata"]["name"]
+    assert sources["/agentmon-dashboards/tenants-0000"] == acme["metadata"]["name"]
     assert main["metadata"]["name"].startswith("grafana-dashboards-") and len(main["metadata"]["name"]) == 29
     assert main["data"][MAIN_KEY] == (REPO / "dashboards" / MAIN_KEY).read_text()
     assert acme["data"] == {"acme_tenant-acme.json": (REPO / "dashboards/acme/tenant-acme.json").read_text()}
@@ -214,8 +214,8 @@ def _prod_pod(objects: list[dict]) -> dict:
 def test_a_dashboards_configmap_the_init_container_does_not_mount_is_named():
     bad = json.loads(json.dumps(OVERLAYS["prod"].objects))
     init = _prod_pod(bad)["initContainers"][0]
-    init["volumeMounts"] = [m for m in init["volumeMounts"] if m["name"] != "dashboards-tenants-0"]
-    acme = objects("prod")["ConfigMap/grafana-dashboards-tenants-0"]["metadata"]["name"]
+    init["volumeMounts"] = [m for m in init["volumeMounts"] if m["name"] != "dashboards-tenants-0000"]
+    acme = objects("prod")["ConfigMap/grafana-dashboards-tenants-0000"]["metadata"]["name"]
     assert findings(RenderedOverlay("prod", bad)) == [
         f"overlays/prod: Deployment/grafana: initContainers[copy-dashboards].volumeMounts: ConfigMap/{acme} is not "
         "mounted under /agentmon-dashboards/, so its dashboards never reach /var/lib/grafana/dashboards"]
@@ -454,8 +454,8 @@ def test_adding_a_tenant_renames_no_other_configmap():
     names = {o["metadata"]["name"] for o in OVERLAYS["prod"].objects if o["kind"] == "ConfigMap"}
     names_after = {o["metadata"]["name"] for o in after if o["kind"] == "ConfigMap"}
     assert names <= names_after
-    # zeta (CRC-32 1a3c7b13) joins a shard of its own: the shards of acme (0) and globex (9) keep their names
-    assert [n.rsplit("-", 1)[0] for n in names_after - names] == ["grafana-dashboards-tenants-1"]
+    # zeta (CRC-32 1a3c7b13) joins a shard of its own: the shards of acme (0000) and globex (1001) keep their names
+    assert [n.rsplit("-", 1)[0] for n in names_after - names] == ["grafana-dashboards-tenants-0001"]
 
 
 def test_oversized_configmap_is_named_with_its_size():

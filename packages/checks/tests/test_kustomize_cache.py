@@ -44,7 +44,7 @@ def test_one_changed_byte_in_the_tree_renders_again(cache):
     changed = {**FILES, name: FILES[name].replace(b'"Acme Corp', b'"Acme Corq', 1)}
     objects = prod(changed)
     assert len(list(cache.iterdir())) == 2
-    acme = next(o for o in objects if o["metadata"]["name"].startswith("grafana-dashboards-tenants-0"))
+    acme = next(o for o in objects if o["metadata"]["name"].startswith("grafana-dashboards-tenants-0000"))
     assert "Acme Corq" in acme["data"]["acme_tenant-acme.json"]
 
 

@@ -38,12 +38,12 @@ def find(objects: list[dict], kind: str, prefix: str) -> dict:
 def test_planted_bad_names_are_each_named():
     objects = copy.deepcopy(OVERLAYS["prod"].objects)
     pod = find(objects, "Deployment", "grafana")["spec"]["template"]["spec"]
-    globex = next(i for i, v in enumerate(pod["volumes"]) if v["name"] == "dashboards-tenants-9")  # globex's shard
+    globex = next(i for i, v in enumerate(pod["volumes"]) if v["name"] == "dashboards-tenants-1001")  # globex's shard
     pod["volumes"][globex]["name"] = "dashboards-zeta-"
     pod["containers"][0]["name"] = "Grafana"
     pod["containers"][0]["ports"][0]["name"] = "http-port-number-3000"
     find(objects, "Service", "grafana")["metadata"]["name"] = "3grafana"
-    configmap = find(objects, "ConfigMap", "grafana-dashboards-tenants-0")  # acme's shard
+    configmap = find(objects, "ConfigMap", "grafana-dashboards-tenants-0000")  # acme's shard
     configmap["data"]["tenant acme.json"] = configmap["data"].pop("acme_tenant-acme.json")
     label = "DNS-1123 label (a-z, 0-9 and '-', starting and ending with a letter or digit, at most 63)"
     at = "overlays/prod: Deployment/grafana: spec.template.spec"
@@ -56,7 +56,7 @@ def test_planted_bad_names_are_each_named():
         f"{at}.containers[0].name: 'Grafana' is not a valid {label}",
         f"{at}.containers[0].ports[0].name: 'http-port-number-3000' is not a valid IANA service name (a-z, 0-9 and "
         "'-', at least one letter, no '--', at most 15)",
-        f"{at}.containers[copy-dashboards].volumeMounts: 'dashboards-tenants-9' is not a volume of this pod",
+        f"{at}.containers[copy-dashboards].volumeMounts: 'dashboards-tenants-1001' is not a volume of this pod",
     ]
 
 

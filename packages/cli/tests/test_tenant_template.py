@@ -64,12 +64,12 @@ def test_baked_tenant_is_found_by_the_build_and_lands_in_its_own_folder(repo):
             assert found["GrafanaDashboard/dashboard-tenant-zeta"]["spec"]["folderRef"] == "agentmon-zeta"
             assert found["GrafanaFolder/agentmon-zeta"]["spec"]["title"] == "zeta"
             continue
-        # zeta (CRC-32 1a3c7b13) in shard 1, keyed zeta_<file>: the init container copies it to <path>/zeta/<file>
-        shard = next(o for o in overlay.objects if o["metadata"]["name"].startswith("grafana-dashboards-tenants-1-"))
+        # zeta (CRC-32 1a3c7b13) in shard 0001, keyed zeta_<file>: the init container copies it to <path>/zeta/<file>
+        shard = next(o for o in overlay.objects if o["metadata"]["name"].startswith("grafana-dashboards-tenants-0001-"))
         assert list(shard["data"]) == ["zeta_tenant-zeta.json"], overlay.name
         (grafana,) = [o for o in overlay.objects if o["kind"] == "Deployment" and o["metadata"]["name"] == "grafana"]
         copied = [m["mountPath"] for m in grafana["spec"]["template"]["spec"]["initContainers"][0]["volumeMounts"]]
-        assert "/agentmon-dashboards/tenants-1" in copied, overlay.name
+        assert "/agentmon-dashboards/tenants-0001" in copied, overlay.name
 
 
 def test_defaults_fill_the_other_answers(repo):

@@ -73,7 +73,7 @@ def test_first_publish_commits_one_file_per_resource_naming_the_source_commit(so
     manifests = [f"{name}.yaml" for name in (
         "alertmanagerconfig-agentmon-routing", "alertmanagerconfig-agentmon-routing-05",
         "configmap-grafana-dashboard-providers", "configmap-grafana-dashboards",
-        "configmap-grafana-dashboards-tenants-0", "configmap-grafana-dashboards-tenants-9",  # acme's, globex's shard
+        "configmap-grafana-dashboards-tenants-0000", "configmap-grafana-dashboards-tenants-1001",  # acme, globex
         "configmap-grafana-datasources", "deployment-grafana", "networkpolicy-grafana",
         "prometheusrule-agentmon-alerts", "prometheusrule-agentmon-limits-26", "prometheusrule-agentmon-limits-30",
         "prometheusrule-agentmon-recording-rules", "service-grafana", "serviceaccount-grafana")]
@@ -169,7 +169,7 @@ def test_dry_run_names_a_changed_panel_query_and_writes_nothing(source, target, 
             "query A:") in out
     assert "/ 0.005) -> 100 * (1 -" in out and out.count("/ 0.001)") == 1
     assert "changed dashboard panel 'Success Rate vs SLO'" not in out
-    assert "changed resource ConfigMap/grafana-dashboards-tenants-0" in out  # acme's shard
+    assert "changed resource ConfigMap/grafana-dashboards-tenants-0000" in out  # acme's shard
     assert "changed resource Deployment/grafana" in out
     assert len(commits(target)) == 1
 
@@ -512,7 +512,7 @@ def test_a_race_lost_on_every_attempt_gives_up_with_its_own_status(source, targe
     assert commits(target) == [f"rival {n}" for n in (5, 4, 3, 2, 1)]
 
 
-GLOBEX_FILE = "configmap-grafana-dashboards-tenants-9.yaml"  # globex's shard (CRC-32 96b39afa), globex alone
+GLOBEX_FILE = "configmap-grafana-dashboards-tenants-1001.yaml"  # globex's shard (CRC-32 96b39afa), globex alone
 
 
 def test_a_tenant_removed_since_the_last_publish_is_named_and_nothing_unchanged_is_reported(source, target, capsys):
@@ -531,7 +531,7 @@ def test_a_tenant_removed_since_the_last_publish_is_named_and_nothing_unchanged_
     lines = capsys.readouterr().out.splitlines()
     assert f"  remove file {GLOBEX_FILE}" in lines
     assert "  removed dashboard 'Globex - Enhancement Pipeline'" in lines
-    assert "  removed resource ConfigMap/grafana-dashboards-tenants-9" in lines
+    assert "  removed resource ConfigMap/grafana-dashboards-tenants-1001" in lines
     assert [line for line in lines if "added" in line or "add file" in line] == []
     assert [line for line in lines if "acme" in line] == []  # acme's dashboard ConfigMap did not change
     assert (files(target), len(commits(target))) == (published, 1)

@@ -20,10 +20,11 @@ CONTAINER_PORT = 3000
 # escape). The image runs under any uid, since everything it writes here is an emptyDir (owned by fsGroup).
 GRAFANA_UID = 10472
 PROVISIONING_DIR = "/etc/grafana/provisioning"
-# Tenant dashboards: shards named <TENANT_SHARDS>-<hex prefix>, each at most this much data (JSON-escaped, as
+# Tenant dashboards: shards named <TENANT_SHARDS>-<CRC-32 bit prefix>, each at most this much data (JSON-escaped, as
 # stored), which leaves room for metadata under the 250,000-byte object budget.
 TENANT_SHARDS = f"{DASHBOARDS_CONFIGMAP}-tenants"
 SHARD_DATA_BYTES = 200_000
+FIRST_SHARD_BITS = 4  # 16 shards to start with
 # The init container copies each dashboards ConfigMap, mounted at COPY_SOURCE/<folder> ($DASHBOARD_SOURCES), into
 # the emptyDir DASHBOARD_FILES_VOLUME that Grafana reads at provisioning.dashboards_path: the top-level ConfigMap
 # (folder PLATFORM_SOURCE) file by file, a shard's key <tenant>_<file> to <tenant>/<file>. `*/*` skips kubelet's
@@ -93,10 +94,11 @@ def dashboard_configmaps(dashboard_files: Mapping[str, bytes]) -> dict[str, list
     """ConfigMap name -> [(key, path under the dashboards folder)], from each file's path and content.
 
     Top-level dashboards share one ConfigMap, keyed by file name. Tenant dashboards go into shards keyed
-    <tenant>_<file> (a tenant id has no "_"), so the Deployment mounts a few dozen volumes however many tenants
-    there are (one per tenant passed the 250,000-byte budget at about 1,200 tenants). A tenant's shard is named by
-    the leading hex digits of the CRC-32 of its id, one digit, and one more wherever a shard would pass
-    SHARD_DATA_BYTES: adding a tenant changes the content of its own shard only (or splits that one shard).
+    <tenant>_<file> (a tenant id has no "_"), so the Deployment mounts about one volume per 100 to 200 KB of tenant
+    dashboards rather than one per tenant (which passed the 250,000-byte budget at about 1,200 tenants). A
+    tenant's shard is named by the leading bits of the CRC-32 of its id, FIRST_SHARD_BITS of them, and one more
+    wherever a shard would pass SHARD_DATA_BYTES: adding a tenant changes the content of its own shard only (or
+    splits that one shard in two).
     """
     groups: dict[str, list[tuple[str, str]]] = {DASHBOARDS_CONFIGMAP: []}
     by_tenant: dict[str, list[str]] = {}
@@ -107,7 +109,7 @@ def dashboard_configmaps(dashboard_files: Mapping[str, bytes]) -> dict[str, list
         else:
             groups[DASHBOARDS_CONFIGMAP].append((name, path))
     stored = {t: sum(_stored_bytes(dashboard_files[p]) for p in paths) for t, paths in by_tenant.items()}
-    for prefix, tenants in sorted(_shards(stored, 1).items()):
+    for prefix, tenants in sorted(_shards(stored, FIRST_SHARD_BITS).items()):
         groups[f"{TENANT_SHARDS}-{prefix}"] = [(shard_key(p), p) for t in tenants for p in by_tenant[t]]
     return groups
 
@@ -122,16 +124,17 @@ def _stored_bytes(content: bytes) -> int:
     return len(json.dumps(content.decode()).encode())
 
 
-def _shards(stored: Mapping[str, int], digits: int) -> dict[str, list[str]]:
-    """Tenants by the first `digits` hex digits of their id's CRC-32; a group over SHARD_DATA_BYTES (with more than
-    one tenant) is split by one more digit."""
+def _shards(stored: Mapping[str, int], bits: int) -> dict[str, list[str]]:
+    """Tenants by the first `bits` bits of their id's CRC-32; a group over SHARD_DATA_BYTES (with more than one
+    tenant) is split in two by the next bit, so a shard holds between a quarter and all of the budget wherever
+    tenants are many (split by a whole hex digit, 3,000 tenants would make a few thousand small shards)."""
     groups: dict[str, list[str]] = {}
     for tenant in sorted(stored):
-        groups.setdefault(f"{zlib.crc32(tenant.encode()):08x}"[:digits], []).append(tenant)
+        groups.setdefault(f"{zlib.crc32(tenant.encode()):032b}"[:bits], []).append(tenant)
     shards: dict[str, list[str]] = {}
     for prefix, tenants in groups.items():
-        if len(tenants) > 1 and digits < 8 and sum(stored[t] for t in tenants) > SHARD_DATA_BYTES:
-            shards |= _shards({t: stored[t] for t in tenants}, digits + 1)
+        if len(tenants) > 1 and bits < 32 and sum(stored[t] for t in tenants) > SHARD_DATA_BYTES:
+            shards |= _shards({t: stored[t] for t in tenants}, bits + 1)
         else:
             shards[prefix] = tenants
     return shards
