@@ -36,14 +36,14 @@ def check_bundle(root: Path, config: PlatformConfig, *, against_disk: bool) -> C
     rendered = render(config)
     # kustomize runs in processes of its own: the checks in Python go on meanwhile (a third of a build's time at
     # 2,000 tenants).
-    with _OverlayJobs(root, rendered) as overlays:
+    with _OverlayJobs(root, config, rendered) as overlays:
         findings = list(drift(root, GENERATED_ROOTS, rendered.files)) if against_disk else []
         findings += semantic_checks(config, rendered)
         findings += alert_checks.check_alerts(root, config, RULES_ROOT, rendered.rules, ALERTMANAGER_ROOT,
                                               rendered.alertmanager, rendered.dashboards, rendered.files,
                                               rule_checks.recorded_series(recording_document(rendered.rules)))
         findings += compose.check_compose(root, config, rendered.files)
-        kube_findings, names_rendered = kubernetes_checks(config, rendered, overlays.result())
+        kube_findings, names_rendered = kubernetes_checks(overlays.result())
     return Checked(rendered, findings + kube_findings, names_rendered, list(alert_checks.link_warnings(config)))
 
 
@@ -65,23 +65,31 @@ def semantic_checks(config: PlatformConfig, rendered: Rendered) -> Iterable[Find
             yield from check(f"dashboards/{name}", dashboard)
 
 
-class _OverlayJobs:
-    """Every overlay (and optional component) being rendered with real kustomize; result() gives the overlays, or
-    why kustomize failed."""
+# What the checks of one rendered overlay found: (its name, overlay checks, name checks, target checks).
+_OverlayFindings = tuple[str, list[Finding], list[Finding], list[Finding]]
 
-    def __init__(self, root: Path, rendered: Rendered) -> None:
+
+class _OverlayJobs:
+    """Every overlay (and optional component) being rendered with real kustomize and checked as soon as it is
+    rendered (its objects are then let go); result() gives what the checks found, or why kustomize failed."""
+
+    def __init__(self, root: Path, config: PlatformConfig, rendered: Rendered) -> None:
+        def check(overlay: RenderedOverlay) -> _OverlayFindings:
+            return (overlay.name, list(kubernetes.check_overlay(overlay, config)), list(names.check_names(overlay)),
+                    list(targets.check_target(overlay, config, rendered.dashboards)))
+
         self._renders: OverlayRenders | KustomizeError
         try:
-            self._renders = OverlayRenders(root, rendered.files)
+            self._renders = OverlayRenders(root, rendered.files, digest=check)
         except KustomizeError as exc:
             self._renders = exc
 
-    def result(self) -> list[RenderedOverlay] | KustomizeError:
+    def result(self) -> list[_OverlayFindings] | KustomizeError:
         if isinstance(self._renders, KustomizeError):
             return self._renders
-        with status.status("rendering overlays with kustomize"):
+        with status.status("rendering and checking the overlays with kustomize"):
             try:
-                return self._renders.results()
+                return self._renders.digests()
             except KustomizeError as exc:
                 return exc
 
@@ -93,16 +101,12 @@ class _OverlayJobs:
             self._renders.close()
 
 
-def kubernetes_checks(config: PlatformConfig, rendered: Rendered,
-                      overlays: list[RenderedOverlay] | KustomizeError) -> tuple[list[Finding], list[str]]:
-    """The checks of every rendered overlay; findings and overlay names."""
-    if isinstance(overlays, KustomizeError):
-        return [Finding("overlays", "", str(overlays))], []
-    with status.status("checking the rendered overlays"):
-        findings = [f for overlay in overlays for f in kubernetes.check_overlay(overlay, config)]
-        findings += [f for overlay in overlays for f in names.check_names(overlay)]
-        findings += [f for overlay in overlays for f in targets.check_target(overlay, config, rendered.dashboards)]
-    return findings, [o.name for o in overlays]
+def kubernetes_checks(checked: list[_OverlayFindings] | KustomizeError) -> tuple[list[Finding], list[str]]:
+    """The findings of every rendered overlay (by check: overlay checks, names, targets) and the overlay names."""
+    if isinstance(checked, KustomizeError):
+        return [Finding("overlays", "", str(checked))], []
+    findings = [f for kind in (1, 2, 3) for overlay in checked for f in overlay[kind]]
+    return findings, [overlay[0] for overlay in checked]
 
 
 def query_count(rendered: Rendered) -> int:

@@ -16,7 +16,7 @@ import subprocess
 import sys
 import threading
 import zlib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -95,22 +95,33 @@ class OverlayRenders:
     for the interpreter behind the checks (kustomize started 12 s late at 2,000 tenants)."""
 
     def __init__(self, repo: Path, generated: Mapping[str, bytes], with_components: tuple[str, ...] = ("prod",),
-                 only: tuple[str, ...] | None = None) -> None:
+                 only: tuple[str, ...] | None = None, digest: Callable[[RenderedOverlay], Any] | None = None) -> None:
+        """With `digest`, each overlay is handed to it as soon as it is rendered, and only what it returns is kept
+        (digests()): at 2,000 tenants the rendered objects of every overlay held together were the build's peak."""
         self._scratch = scratch_dir("kustomize")
         self._pool = ThreadPoolExecutor(max_workers=PARALLEL_BUILDS)
         try:
             tree = Path(self._scratch.name)
             self._jobs = _jobs(_scratch_tree(repo, generated, tree), with_components, only)
             cache = RenderCache.for_tree(tree)
-            self._started = {name: self._pool.submit(cache.build, tree, folder)
+
+            def job(name: str, folder: Path) -> Any:
+                objects = cache.build(tree, folder)
+                return digest(RenderedOverlay(name, objects)) if digest else objects
+
+            self._started = {name: self._pool.submit(job, name, folder)
                              for name, folder in sorted(self._jobs, key=lambda job: job[0] not in RENDER_FIRST)}
         except BaseException:
             self.close()
             raise
 
     def results(self) -> list[RenderedOverlay]:
-        """In the jobs' order; the first failure in that order raises."""
+        """In the jobs' order; the first failure in that order raises (made without a digest)."""
         return [RenderedOverlay(name, self._started[name].result()) for name, _ in self._jobs]
+
+    def digests(self) -> list[Any]:
+        """What the digest returned for each overlay, in the jobs' order; the first failure raises."""
+        return [self._started[name].result() for name, _ in self._jobs]
 
     def close(self) -> None:
         self._pool.shutdown(cancel_futures=True)
@@ -181,14 +192,15 @@ class RenderCache:
         entry = self.folder / hashlib.sha256(f"{self.tree_key}/{directory.relative_to(tree)}".encode()).hexdigest()
         with contextlib.suppress(OSError, ValueError, zlib.error):
             return json.loads(zlib.decompress(entry.read_bytes()))
-        objects = build(directory)
-        with contextlib.suppress(OSError):
-            self._store(entry, zlib.compress(json.dumps(objects).encode(), 1))
-        return objects
+        return build(directory, then=lambda objects: self._store(entry, objects))
 
-    def _store(self, entry: Path, content: bytes) -> None:
+    def _store(self, entry: Path, objects: list[dict[str, Any]]) -> None:
         """Written to a temporary name and renamed (processes may render the same tree side by side); the oldest
-        entries beyond CACHE_ENTRIES are removed."""
+        entries beyond CACHE_ENTRIES are removed. A cache that cannot be written is no error."""
+        with contextlib.suppress(OSError):
+            self._write(entry, zlib.compress(json.dumps(objects).encode(), 1))
+
+    def _write(self, entry: Path, content: bytes) -> None:
         entry.parent.mkdir(parents=True, exist_ok=True)
         temporary = entry.with_name(f".{entry.name}.{os.getpid()}.{threading.get_ident()}")
         temporary.write_bytes(content)
@@ -224,10 +236,21 @@ def _with_component(tree: Path, overlay: str, component: str) -> Path:
 KUSTOMIZE_TIMEOUT_SECONDS = 600
 
 
-def build(directory: Path) -> list[dict[str, Any]]:
+# The kustomize processes run side by side, but their outputs (35 MB each at 2,000 tenants) are read one at a time:
+# reading holds the interpreter anyway, and four read at once held 400 MB more at the build's peak.
+_READING = threading.Lock()
+
+
+def build(directory: Path, then: Callable[[list[dict[str, Any]]], None] | None = None) -> list[dict[str, Any]]:
+    """The overlay's objects, as kustomize renders them; `then` runs on them while no other output is read."""
     result = subprocess.run([kubectl(), "kustomize", str(directory)], capture_output=True, text=True,
                             timeout=KUSTOMIZE_TIMEOUT_SECONDS)
     if result.returncode != 0:
         raise KustomizeError(f"kustomize failed for {directory.name}: {result.stderr.strip()}")
-    # The C loader (ruamel.yaml.clib): the output holds every dashboard as a block scalar, megabytes at scale.
-    return [doc for doc in YAML(typ="safe").load_all(result.stdout) if doc]
+    with _READING:
+        # The C loader (ruamel.yaml.clib): the output holds every dashboard as a block scalar, megabytes at scale.
+        objects = [doc for doc in YAML(typ="safe").load_all(result.stdout) if doc]
+        del result
+        if then is not None:
+            then(objects)
+    return objects
