@@ -507,3 +507,25 @@ def test_a_preview_backfills_as_many_rule_levels_as_its_dashboards_read():
     assert data.levels_read([main, tenant], CONFIG, SCRAPE) == 1
     assert data.levels_read([slos], CONFIG, SCRAPE) == 5
     assert data.levels_read([main, slos], CONFIG, SCRAPE) == 5
+
+
+@pytest.mark.e2e
+def test_history_goes_to_promtool_one_file_per_two_hour_block_and_every_sample_arrives(tmp_path):
+    """promtool reads its whole input once per 2-hour block: a file per block. 2026-01-01T10:00:00Z is a block
+    boundary (1767261600 = 245,453 x 7,200); 2 minutes before it to 2 hours 1 minute after, at 60 s, are 2 scrapes
+    in the first block, 120 in the second, 2 in the third."""
+    promtool = prerequisite("promtool")
+    limits = Limits(load_platform(REPO / "config/platform.yaml", REPO / "tenants").thresholds)
+    traffic = Traffic(tenants=("acme",), limits=limits, seed=42, noise=0.0, incidents=())
+    boundary, first, last = 1767261600, 1767261600 - 120, 1767261600 + 7260
+    blocks = list(data._blocks(data.shifted(traffic, shift=0), first, last, 60, 60.0))
+    assert [(number, len(families["queue_depth"][1])) for number, families in blocks] == [
+        (245452, 2), (245453, 120), (245454, 2)]
+    written = sum(len(lines) for _, families in blocks for _, lines in families.values())
+    data.import_openmetrics(data.shifted(traffic, shift=0), first, last, 60, tmp_path / "data", promtool,
+                            tick_seconds=60.0)
+    metas = sorted((json.loads(p.read_text()) for p in (tmp_path / "data").glob("*/meta.json")),
+                   key=lambda meta: meta["minTime"])
+    assert [meta["minTime"] // 1000 for meta in metas] == [first, boundary, boundary + 7200]
+    assert sum(meta["stats"]["numSamples"] for meta in metas) == written
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["data"]  # the per-block files are gone

@@ -112,11 +112,8 @@ def backfilled(traffic: Traffic, config: PlatformConfig, range_seconds: float, e
     first = (last - int(range_seconds) - backfill_warmup(range_seconds, scrape_interval, rule_window)) // step * step
     with scratch_dir("preview") as work:
         storage = Path(work) / "data"
-        source = Path(work) / "history.om"
-        with source.open("w") as out:
-            write_openmetrics(shifted(traffic, shift=last - int(range_seconds) - first), first, last, step, out)
-        subprocess.run([promtool, "tsdb", "create-blocks-from", "openmetrics", "--quiet", str(source), str(storage)],
-                       check=True, capture_output=True, preexec_fn=die_with_parent())
+        import_openmetrics(shifted(traffic, shift=last - int(range_seconds) - first), first, last, step, storage,
+                           promtool)
         config_file = Path(work) / "prometheus.yml"
         config_file.write_text(f"global:\n  scrape_interval: {scrape_interval}\nscrape_configs: []\n")
         rules = Path(work) / "agentmon.rules.yml"
@@ -148,18 +145,50 @@ def shifted(traffic: Traffic, shift: float) -> Simulation:
     return Simulation(plain.profiles, incidents, noise=traffic.noise, seed=traffic.seed)
 
 
-def write_openmetrics(simulation: Simulation, first: int, last: int, step: int, out: TextIO,
-                      tick_seconds: float = TICK_SECONDS) -> None:
-    """Advance the simulation in ticks (by default the live simulator's), take every sample once per scrape
-    interval, timestamped, and write them grouped by metric family as OpenMetrics requires."""
-    families: dict[str, tuple[str, list[str]]] = {}
+# promtool writes a TSDB block per 2 hours of history, and Debian's promtool 2.42 reads its whole input file once for
+# every block: a simulated month in one file was read about 360 times. One file per block is read once.
+BLOCK_SECONDS = 2 * 3600
+
+
+def import_openmetrics(simulation: Simulation, first: int, last: int, step: int, storage: Path, promtool: str,
+                       tick_seconds: float = TICK_SECONDS) -> None:
+    """The simulation's samples from `first` to `last`, one OpenMetrics file per 2-hour block (each written, imported
+    with `promtool tsdb create-blocks-from openmetrics` into `storage` and removed), so only a block's samples are
+    ever held at once."""
+    work = storage.parent / f"{storage.name}-openmetrics"
+    work.mkdir(parents=True)
+    for number, families in _blocks(simulation, first, last, step, tick_seconds):
+        source = work / f"block-{number}.om"
+        with source.open("w") as out:
+            _write_families(families, out)
+        subprocess.run([promtool, "tsdb", "create-blocks-from", "openmetrics", "--quiet", str(source), str(storage)],
+                       check=True, capture_output=True, preexec_fn=die_with_parent())
+        source.unlink()
+    work.rmdir()
+
+
+_Families = dict[str, tuple[str, list[str]]]
+
+
+def _blocks(simulation: Simulation, first: int, last: int, step: int,
+            tick_seconds: float) -> Iterator[tuple[int, _Families]]:
+    """(block number, its samples by metric family) for each 2-hour block the range touches, in time order."""
+    families: _Families = {}
     ticks = round(step / tick_seconds)
+    block = first // BLOCK_SECONDS
     for at in range(first, last + 1, step):
+        if at // BLOCK_SECONDS != block:
+            yield block, families
+            families, block = {}, at // BLOCK_SECONDS
         for _ in range(ticks if at > first else 0):
             simulation.tick(tick_seconds)
         for metric in simulation.metrics.collect():
             lines = families.setdefault(metric.name, (metric.type, []))[1]
             lines += [f"{s.name}{_labels(s.labels)} {s.value!r} {at}\n" for s in metric.samples]
+    yield block, families
+
+
+def _write_families(families: _Families, out: TextIO) -> None:
     for name, (kind, lines) in families.items():
         out.write(f"# TYPE {name} {kind}\n")
         out.writelines(lines)

@@ -8,14 +8,13 @@ An incident's @Ns counts from the start of the month.
 
 from __future__ import annotations
 
-import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 from agentmon_live.demo import Traffic
-from agentmon_live.owned import die_with_parent, scratch_dir
-from agentmon_live.preview.data import shifted, write_openmetrics
+from agentmon_live.owned import scratch_dir
+from agentmon_live.preview.data import import_openmetrics, shifted
 from agentmon_live.prometheus import PrometheusServer, find_binary
 from agentmon_live.report.figures import Month
 
@@ -35,15 +34,11 @@ def simulated_month(traffic: Traffic, month: Month) -> Iterator[PrometheusServer
     promtool = find_binary("promtool")
     first = month.start - STEP_SECONDS
     with scratch_dir("report-simulated") as work:
-        source, storage = Path(work) / "month.om", Path(work) / "data"
-        with source.open("w") as out:
-            # A tick of the simulation advances the clock, then serves the step with the profile in force at its
-            # end: an incident starting at @Ns changes the step ending at N + one step, counted from `first`.
-            write_openmetrics(shifted(traffic, shift=2 * STEP_SECONDS), first, month.end, STEP_SECONDS, out,
-                              tick_seconds=STEP_SECONDS)
-        subprocess.run([promtool, "tsdb", "create-blocks-from", "openmetrics", "--quiet", str(source), str(storage)],
-                       check=True, capture_output=True, preexec_fn=die_with_parent())
-        source.unlink()
+        storage = Path(work) / "data"
+        # A tick of the simulation advances the clock, then serves the step with the profile in force at its
+        # end: an incident starting at @Ns changes the step ending at N + one step, counted from `first`.
+        import_openmetrics(shifted(traffic, shift=2 * STEP_SECONDS), first, month.end, STEP_SECONDS, storage,
+                           promtool, tick_seconds=STEP_SECONDS)
         config_file = Path(work) / "prometheus.yml"
         config_file.write_text(f"global:\n  scrape_interval: {STEP_SECONDS}s\nscrape_configs: []\n")
         # Retention counts back from the newest block: a month in the past stays whole.
