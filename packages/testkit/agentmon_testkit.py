@@ -11,12 +11,12 @@ import atexit
 import functools
 import os
 import shutil
-import subprocess
 import tempfile
 from pathlib import Path
 
 import pytest
 
+from agentmon_live.preview.data import BLOCK_SECONDS, import_blocks
 from agentmon_live.prometheus import PrerequisiteMissing, find_binary
 
 REPO = Path(__file__).resolve().parents[2]
@@ -69,9 +69,8 @@ def _built_once() -> Path:
 
 # promtool cuts OpenMetrics input into blocks of 2 hours aligned to the epoch, and 2.42 reads its whole input file
 # once for every block between the first and the last sample: one file of the 7-day live history was read 86 times
-# (36 s of a quiet 2-core machine). Written one file per block, each is read once and the same blocks come out (6 s).
-BLOCK_SECONDS = 2 * 3600
-
+# (36 s of a quiet 2-core machine). Written one file per block (agentmon_live.preview.data.import_blocks), each is
+# read once and the same blocks come out (6 s).
 Blocks = dict[int, dict[str, list[str]]]  # block number -> family header -> sample lines, in order
 
 
@@ -83,14 +82,4 @@ def add_sample(blocks: Blocks, header: str, line: str, t: int) -> None:
 def import_openmetrics(promtool: str, blocks: Blocks, work: Path, output: Path) -> None:
     """`promtool tsdb create-blocks-from openmetrics` into `output`, one OpenMetrics file per block (written to
     `work`, removed after): families grouped, as OpenMetrics requires, each series' samples in time order."""
-    work.mkdir(parents=True)
-    for number, families in sorted(blocks.items()):
-        source = work / f"block-{number}.om"
-        with source.open("w") as out:
-            for header, lines in families.items():
-                out.write(header)
-                out.writelines(lines)
-            out.write("# EOF\n")
-        subprocess.run([promtool, "tsdb", "create-blocks-from", "openmetrics", "--quiet", str(source), str(output)],
-                       check=True)
-    shutil.rmtree(work)
+    import_blocks(sorted(blocks.items()), output, promtool, work)

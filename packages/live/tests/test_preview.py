@@ -519,9 +519,9 @@ def test_history_goes_to_promtool_one_file_per_two_hour_block_and_every_sample_a
     traffic = Traffic(tenants=("acme",), limits=limits, seed=42, noise=0.0, incidents=())
     boundary, first, last = 1767261600, 1767261600 - 120, 1767261600 + 7260
     blocks = list(data._blocks(data.shifted(traffic, shift=0), first, last, 60, 60.0))
-    assert [(number, len(families["queue_depth"][1])) for number, families in blocks] == [
+    assert [(number, len(families["# TYPE queue_depth gauge\n"])) for number, families in blocks] == [
         (245452, 2), (245453, 120), (245454, 2)]
-    written = sum(len(lines) for _, families in blocks for _, lines in families.values())
+    written = sum(len(lines) for _, families in blocks for lines in families.values())
     data.import_openmetrics(data.shifted(traffic, shift=0), first, last, 60, tmp_path / "data", promtool,
                             tick_seconds=60.0)
     metas = sorted((json.loads(p.read_text()) for p in (tmp_path / "data").glob("*/meta.json")),

@@ -9,11 +9,11 @@ import json
 import math
 import re
 import subprocess
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any
 
 from agentmon_config import PlatformConfig
 from agentmon_live.demo import COMPOSE_PROMETHEUS, Traffic, local_stack, simulation_from
@@ -150,30 +150,40 @@ def shifted(traffic: Traffic, shift: float) -> Simulation:
 BLOCK_SECONDS = 2 * 3600
 
 
+# A block's samples: the family's `# TYPE` line(s) -> its sample lines, in time order.
+Families = dict[str, list[str]]
+
+
 def import_openmetrics(simulation: Simulation, first: int, last: int, step: int, storage: Path, promtool: str,
                        tick_seconds: float = TICK_SECONDS) -> None:
-    """The simulation's samples from `first` to `last`, one OpenMetrics file per 2-hour block (each written, imported
-    with `promtool tsdb create-blocks-from openmetrics` into `storage` and removed), so only a block's samples are
-    ever held at once."""
-    work = storage.parent / f"{storage.name}-openmetrics"
+    """The simulation's samples from `first` to `last` imported into `storage` block by block (import_blocks), so
+    only a block's samples are ever held at once."""
+    import_blocks(_blocks(simulation, first, last, step, tick_seconds), storage, promtool)
+
+
+def import_blocks(blocks: Iterable[tuple[int, Families]], storage: Path, promtool: str,
+                  work: Path | None = None) -> None:
+    """Each (block number, families) as an OpenMetrics file of its own (in `work`, default beside `storage`),
+    imported with `promtool tsdb create-blocks-from openmetrics` into `storage`, then removed."""
+    work = work or storage.parent / f"{storage.name}-openmetrics"
     work.mkdir(parents=True)
-    for number, families in _blocks(simulation, first, last, step, tick_seconds):
+    for number, families in blocks:
         source = work / f"block-{number}.om"
         with source.open("w") as out:
-            _write_families(families, out)
+            for header, lines in families.items():
+                out.write(header)
+                out.writelines(lines)
+            out.write("# EOF\n")
         subprocess.run([promtool, "tsdb", "create-blocks-from", "openmetrics", "--quiet", str(source), str(storage)],
                        check=True, capture_output=True, preexec_fn=die_with_parent())
         source.unlink()
     work.rmdir()
 
 
-_Families = dict[str, tuple[str, list[str]]]
-
-
 def _blocks(simulation: Simulation, first: int, last: int, step: int,
-            tick_seconds: float) -> Iterator[tuple[int, _Families]]:
+            tick_seconds: float) -> Iterator[tuple[int, Families]]:
     """(block number, its samples by metric family) for each 2-hour block the range touches, in time order."""
-    families: _Families = {}
+    families: Families = {}
     ticks = round(step / tick_seconds)
     block = first // BLOCK_SECONDS
     for at in range(first, last + 1, step):
@@ -183,16 +193,9 @@ def _blocks(simulation: Simulation, first: int, last: int, step: int,
         for _ in range(ticks if at > first else 0):
             simulation.tick(tick_seconds)
         for metric in simulation.metrics.collect():
-            lines = families.setdefault(metric.name, (metric.type, []))[1]
+            lines = families.setdefault(f"# TYPE {metric.name} {metric.type}\n", [])
             lines += [f"{s.name}{_labels(s.labels)} {s.value!r} {at}\n" for s in metric.samples]
     yield block, families
-
-
-def _write_families(families: _Families, out: TextIO) -> None:
-    for name, (kind, lines) in families.items():
-        out.write(f"# TYPE {name} {kind}\n")
-        out.writelines(lines)
-    out.write("# EOF\n")
 
 
 def _labels(labels: Mapping[str, str]) -> str:
