@@ -316,3 +316,37 @@ def test_a_tenants_file_is_refused_before_anything_is_written(repo, command):
         "configuration error\ntenants: <document>: not a folder: tenants are defined in "
         "tenants/<tenant_id>/tenant.yaml (remove the file, or make it a folder)\n")
     assert tree(repo) == before
+
+
+def test_unchanged_files_are_linked_not_written_again_and_changed_ones_are_new_files(repo):
+    unchanged, changed = repo / "dashboards/globex/tenant-globex.json", repo / "dashboards/acme/tenant-acme.json"
+    inodes = {path: path.stat().st_ino for path in (unchanged, changed)}
+    edit_file(repo / "tenants/acme/tenant.yaml", 'display_name: "Acme Corp"', 'display_name: "Acme Inc"')
+    assert cli.main(["--root", str(repo), "build"]) == 0
+    assert unchanged.stat().st_ino == inodes[unchanged]
+    assert unchanged.stat().st_nlink == 1  # the previous folder, its other name, is gone
+    assert changed.stat().st_ino != inodes[changed]
+    assert b'"Acme Inc' in changed.read_bytes()
+
+
+def test_a_generated_file_that_is_a_symlink_is_written_as_a_file_and_its_target_left_alone(repo, tmp_path):
+    """Same bytes as the render, so "unchanged": linking it would link (or follow) the symbolic link."""
+    rel = "dashboards/globex/tenant-globex.json"
+    outside = tmp_path / "outside.json"
+    outside.write_bytes((repo / rel).read_bytes())
+    (repo / rel).unlink()
+    (repo / rel).symlink_to(outside)
+    assert cli.main(["--root", str(repo), "build"]) == 0
+    assert not (repo / rel).is_symlink()
+    assert (repo / rel).read_bytes() == outside.read_bytes()
+    assert outside.stat().st_nlink == 1
+
+
+def test_a_build_refused_by_its_kustomize_checks_removes_its_staging_and_writes_nothing(repo, capsys):
+    change_config(repo)
+    edit_file(repo / "overlays/prod/kustomization.yaml", "namespace: monitoring", "namespace: Monitoring!")
+    before = tree(repo)
+    assert cli.main(["--root", str(repo), "build"]) == 1
+    assert "build refused: nothing was written" in capsys.readouterr().err
+    assert tree(repo) == before
+    assert staging_folders(repo) == []

@@ -7,6 +7,7 @@ import zlib
 from pathlib import Path
 
 import pytest
+from ruamel.yaml import YAML
 
 from agentmon_bundle.outputs import render
 from agentmon_checks import kustomize
@@ -68,3 +69,32 @@ def test_only_the_newest_entries_are_kept(cache, monkeypatch):
     for n in range(3):
         prod({**FILES, name: FILES[name].replace(b'"Acme Corp', f'"Acme {n}'.encode(), 1)})
     assert len(list(cache.iterdir())) == 2
+
+
+def test_a_given_tree_gets_only_the_hand_written_inputs_and_nothing_when_every_render_is_cached(cache, tmp_path):
+    """A build's staging folder holds the generated files already; kustomize renders there."""
+    tree = tmp_path / "staged"
+    kustomize.write_tree(tree, FILES)
+    staged_inode = (tree / "dashboards/acme/tenant-acme.json").stat().st_ino
+    with kustomize.OverlayRenders(REPO, FILES, with_components=(), only=("prod",), tree=tree) as renders:
+        (first,) = renders.results()
+    assert (tree / "overlays/prod/kustomization.yaml").read_bytes() == \
+        (REPO / "overlays/prod/kustomization.yaml").read_bytes()
+    assert (tree / "dashboards/acme/tenant-acme.json").stat().st_ino == staged_inode  # not written again
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with kustomize.OverlayRenders(REPO, FILES, with_components=(), only=("prod",), tree=empty) as renders:
+        (second,) = renders.results()
+    assert second.objects == first.objects
+    assert list(empty.iterdir()) == []
+
+
+def test_the_tree_in_memory_is_the_tree_on_disk_variants_included():
+    files, jobs = kustomize.kustomize_tree(REPO, FILES, ("prod",), ("prod",))
+    assert jobs == [("prod", "overlays/prod"), ("prod+demo-stack", "overlays/prod--demo-stack"),
+                    ("prod+ingress", "overlays/prod--ingress"), ("prod+servicemonitor", "overlays/prod--servicemonitor")]
+    variant = YAML(typ="safe").load(files["overlays/prod--ingress/kustomization.yaml"])
+    assert variant["components"] == ["../../components/prometheus-rules", "../../components/alertmanager-config",
+                                     "../../components/ingress"]
+    assert files["base/kustomization.yaml"] == (REPO / "base/kustomization.yaml").read_bytes()
+    assert not any(rel.startswith("base/generated/") and rel not in FILES for rel in files)

@@ -13,14 +13,16 @@ that is still swapping for one that died.
 
 from __future__ import annotations
 
+import dataclasses
 import errno
 import fcntl
 import json
 import os
 import shutil
+import stat
 import tempfile
 from collections.abc import Iterable, Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
@@ -77,24 +79,50 @@ def check_roots(repo: Path, roots: Iterable[str]) -> None:
 
 def write_roots(repo: Path, roots: Iterable[str], files: Mapping[str, bytes]) -> Changes:
     """Replace every root with exactly `files`; raise WriteError (tree as before) when the OS refuses."""
+    with staged(repo, roots, files) as staging:
+        return staging.swap()
+
+
+class Staging:
+    """The generated roots written in full beside the live ones (tree: staging/new/<root>), not yet swapped in.
+    Build renders the overlays with kustomize in this tree, so each file is written once, and swaps only when
+    every check passed."""
+
+    def __init__(self, repo: Path, folder: Path, roots: list[str], changes: Changes) -> None:
+        self.tree = folder / "new"
+        self._repo, self._folder, self._roots, self._changes = repo, folder, roots, changes
+
+    def swap(self) -> Changes:
+        """Swap the staged roots in; raise WriteError (tree as before, or put back by the next run) on failure."""
+        try:
+            _swap(self._repo, self._folder, self._roots)
+        except OSError as exc:
+            raise WriteError(_explain(exc, self._repo, (self._folder / JOURNAL).exists())) from exc
+        return self._changes
+
+
+@contextmanager
+def staged(repo: Path, roots: Iterable[str], files: Mapping[str, bytes]) -> Iterator[Staging]:
+    """Stage `files` as the new generated roots under the repository lock; what is not swapped in when the block
+    ends is removed. Raise WriteError (tree as before) when the OS refuses to stage."""
     roots = list(roots)
     check_roots(repo, roots)
-    staging: Path | None = None
-    try:
-        with _locked(repo):
+    with ExitStack() as cleanup:
+        try:
+            cleanup.enter_context(_locked(repo))
             recovered = tuple(_recover(repo))
             changes = _changes(repo, roots, files)
             staging = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=repo))
-            try:
-                _stage(staging / "new", roots, files)
-                _swap(repo, staging, roots)
-            finally:
-                if not (staging / JOURNAL).exists():  # a journal left behind holds the only copy of old folders
-                    shutil.rmtree(staging, ignore_errors=True)
-    except OSError as exc:
-        half_swapped = staging is not None and (staging / JOURNAL).exists()
-        raise WriteError(_explain(exc, repo, half_swapped)) from exc
-    return Changes(changes.written, changes.unchanged, changes.removed, recovered)
+            cleanup.callback(_remove_unswapped, staging)
+            _stage(repo, staging / "new", roots, files, set(changes.unchanged))
+        except OSError as exc:
+            raise WriteError(_explain(exc, repo)) from exc
+        yield Staging(repo, staging, roots, dataclasses.replace(changes, recovered=recovered))
+
+
+def _remove_unswapped(staging: Path) -> None:
+    if not (staging / JOURNAL).exists():  # a journal left behind holds the only copy of old folders
+        shutil.rmtree(staging, ignore_errors=True)
 
 
 def recover(repo: Path) -> list[Recovered]:
@@ -195,16 +223,31 @@ def _changes(repo: Path, roots: list[str], files: Mapping[str, bytes]) -> Change
     return Changes(written, unchanged, tuple(sorted(on_disk - set(files))))
 
 
-def _stage(new: Path, roots: list[str], files: Mapping[str, bytes]) -> None:
+def _stage(repo: Path, new: Path, roots: list[str], files: Mapping[str, bytes], unchanged: set[str]) -> None:
+    """Unchanged files are hard links to the live ones (the live folder is dropped after the swap): at 2,000
+    tenants a build that changes one tenant would otherwise write 10,000 files again, and on some disks each new
+    file with data costs a millisecond."""
     for root in roots:
         (new / root).mkdir(parents=True)
     for rel, content in files.items():
         target = new / rel
         target.parent.mkdir(parents=True, exist_ok=True)
         try:
-            target.write_bytes(content)
+            if not (rel in unchanged and _linked(repo / rel, target)):
+                target.write_bytes(content)
         except OSError as exc:  # write() errors (a full disk) name no file: name the one being written
             raise OSError(exc.errno, exc.strerror, exc.filename or str(target)) from exc
+
+
+def _linked(live: Path, target: Path) -> bool:
+    """Hard-link a regular file (never a symbolic link's target); False where links are refused."""
+    try:
+        if not stat.S_ISREG(live.lstat().st_mode):
+            return False
+        os.link(live, target, follow_symlinks=False)
+    except OSError:
+        return False
+    return True
 
 
 def _swap(repo: Path, staging: Path, roots: list[str]) -> None:

@@ -15,7 +15,7 @@ from rich.console import Console
 from rich.text import Text
 
 from agentmon_bundle import writer
-from agentmon_bundle.outputs import GENERATED_ROOTS
+from agentmon_bundle.outputs import GENERATED_ROOTS, render
 from agentmon_bundle.pipeline import check_bundle, query_count
 from agentmon_checks import compose, kubernetes
 from agentmon_checks.findings import Finding
@@ -262,10 +262,14 @@ def _add_report_parser(commands: Any) -> None:
 def build(root: Path, config: PlatformConfig, _args: argparse.Namespace | None = None) -> int:
     buildreport.recovered(writer.recover(root))
     writer.check_roots(root, GENERATED_ROOTS)
-    checked = check_bundle(root, config, against_disk=False)
-    if checked.findings:
-        return report_failure(checked.findings, "build refused: nothing was written")
-    changes = writer.write_roots(root, GENERATED_ROOTS, checked.rendered.files)
+    rendered = render(config)
+    # Staged beside the live folders first: kustomize renders the staged tree, and it is swapped in only when
+    # every check passed (a refused build removes it).
+    with writer.staged(root, GENERATED_ROOTS, rendered.files) as staging:
+        checked = check_bundle(root, config, against_disk=False, rendered=rendered, tree=staging.tree)
+        if checked.findings:
+            return report_failure(checked.findings, "build refused: nothing was written")
+        changes = staging.swap()
     buildreport.changes(changes, GENERATED_ROOTS)
     report_warnings(checked.warnings)
     return 0
