@@ -50,6 +50,46 @@ def test_the_walker_and_amtool_name_the_same_receivers(tmp_path, labels, expecte
     assert receivers_for(TREE, labels) == expected
 
 
+# A route per tenant, as agentmon's routing has: the walker indexes children by the label most of them test for
+# equality (here tenant); children that test it otherwise, or not at all, keep their place in the order.
+TENANT_TREE = {
+    "route": {"receiver": "root", "routes": [
+        {"receiver": "t1", "matchers": ['tenant="t1"'], "continue": True},
+        {"receiver": "any-critical", "matchers": ['severity="critical"'], "continue": True},
+        {"receiver": "t2", "matchers": ['tenant="t2"']},
+        {"receiver": "never", "matchers": ['tenant="t1"', 'tenant="t2"']},
+        {"receiver": "t1-late", "matchers": ['tenant="t1"']},
+        {"receiver": "t-regex", "matchers": ['tenant=~"t[0-9]+"', 'severity="page"']},
+        {"receiver": "t3", "match": {"tenant": "t3"}},
+        {"receiver": "t4-or-t5", "matchers": ['tenant=~"t4|t5"', 'tenant!="t4"']},
+        {"receiver": "dot-is-any", "matchers": ['tenant=~"t.6"']},
+    ]},
+    "receivers": [{"name": n} for n in ("root", "t1", "any-critical", "t2", "never", "t1-late", "t-regex", "t3",
+                                        "t4-or-t5", "dot-is-any")],
+}
+TENANT_CASES = {
+    "keyed, unkeyed between, keyed again": ({"tenant": "t1", "severity": "critical"}, ["t1", "any-critical", "t1-late"]),
+    "keyed twice": ({"tenant": "t1"}, ["t1", "t1-late"]),
+    "unkeyed before keyed": ({"tenant": "t2", "severity": "critical"}, ["any-critical", "t2"]),
+    "a value no child names": ({"tenant": "t9", "severity": "critical"}, ["any-critical"]),
+    "a value no child names reaches a regex": ({"tenant": "t9", "severity": "page"}, ["t-regex"]),
+    "match map": ({"tenant": "t3"}, ["t3"]),
+    "a list of names": ({"tenant": "t5"}, ["t4-or-t5"]),
+    "a list of names, and a negative matcher": ({"tenant": "t4"}, ["root"]),
+    "a dot matches any character": ({"tenant": "tx6"}, ["dot-is-any"]),
+    "missing label": ({"severity": "info"}, ["root"]),
+}
+
+
+@pytest.mark.parametrize("labels, expected", TENANT_CASES.values(), ids=TENANT_CASES.keys())
+def test_a_route_per_tenant_is_walked_as_amtool_walks_it(tmp_path, labels, expected):
+    amtool = prerequisite("amtool")
+    (tmp_path / "am.yml").write_text(json.dumps(TENANT_TREE))
+    result = subprocess.run([amtool, "config", "routes", "test", f"--config.file={tmp_path / 'am.yml'}",
+                             *(f'{k}="{v}"' for k, v in labels.items())], capture_output=True, text=True, check=True)
+    assert result.stdout.strip().split(",") == expected
+    assert receivers_for(TENANT_TREE, labels) == expected
+
 def test_matcher_texts_parse_as_alertmanager_reads_them():
     assert parse_matcher('alertname = "Watchdog"') == ("alertname", "=", "Watchdog")
     assert parse_matcher("severity =~ warning|info") == ("severity", "=~", "warning|info")

@@ -15,12 +15,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
 Labels = Mapping[str, str]
 _MATCHER = re.compile(r'\s*([a-zA-Z_:][a-zA-Z0-9_:]*)\s*(=~|!~|!=|=)\s*(.*?)\s*')
-_LITERALS = re.compile(r"[A-Za-z0-9_.@:/-]+(\|[A-Za-z0-9_.@:/-]+)*")
+# A regular expression that is only names joined by |: no character of it means anything but itself ('.' would).
+_LITERALS = re.compile(r"[A-Za-z0-9_@:/-]+(\|[A-Za-z0-9_@:/-]+)*")
 
 
 @cache
@@ -73,31 +75,83 @@ class Router:
         return list(_walk(self.root, labels, None))
 
 
-_Compiled = tuple[str | None, tuple[tuple[str, Any], ...], bool, tuple[Any, ...]]  # receiver, tests, continue, children
+@dataclass(frozen=True)
+class _Route:
+    receiver: str | None
+    tests: tuple[tuple[str, Any], ...]  # (label, test of its value)
+    keep_going: bool  # continue: true
+    children: tuple[_Route, ...]
+    # The children a value of `key` can reach, in order: those whose matchers let that value through, and those
+    # that do not restrict key to a list of values. A tree of a route per tenant is otherwise walked child by child for every question,
+    # thousands of tenants times thousands of questions at 2,000 tenants.
+    key: str | None
+    by_value: Mapping[str, tuple[_Route, ...]]
+    unkeyed: tuple[_Route, ...]
+
+    def candidates(self, labels: Labels) -> tuple[_Route, ...]:
+        if self.key is None:
+            return self.children
+        return self.by_value.get(labels.get(self.key, ""), self.unkeyed)
 
 
-def _compile(route: Mapping[str, Any]) -> _Compiled:
-    tests = []
+def _compile(route: Mapping[str, Any]) -> _Route:
+    children = tuple(_compile(child) for child in route.get("routes") or [])
+    key, by_value, unkeyed = _index(route.get("routes") or [], children)
+    return _Route(route.get("receiver"), tuple(_tests(route)), bool(route.get("continue")), children,
+                  key, by_value, unkeyed)
+
+
+def _tests(route: Mapping[str, Any]) -> Iterator[tuple[str, Any]]:
     for text in route_matchers(route):
         name, op, value = parse_matcher(text)
-        tests.append((name, _value_test(op, value)))
-    return (route.get("receiver"), tuple(tests), bool(route.get("continue")),
-            tuple(_compile(child) for child in route.get("routes") or []))
+        yield name, _value_test(op, value)
+
+
+def _index(routes: list[Mapping[str, Any]], children: tuple[_Route, ...]
+           ) -> tuple[str | None, dict[str, tuple[_Route, ...]], tuple[_Route, ...]]:
+    """The label most children restrict to a list of values, and the children each of its values can reach."""
+    allowed = [_allowed_values(route) for route in routes]
+    counts: dict[str, int] = {}
+    for restricted in allowed:
+        for name in restricted:
+            counts[name] = counts.get(name, 0) + 1
+    if not counts or max(counts.values()) < 2:
+        return None, {}, children
+    key = max(sorted(counts), key=lambda name: counts[name])
+    values = {value for restricted in allowed for value in restricted.get(key, ())}
+    by_value = {value: tuple(child for child, restricted in zip(children, allowed, strict=True)
+                             if value in restricted.get(key, (value,))) for value in values}
+    return key, by_value, tuple(child for child, restricted in zip(children, allowed, strict=True)
+                                if key not in restricted)
+
+
+def _allowed_values(route: Mapping[str, Any]) -> dict[str, frozenset[str]]:
+    """Label -> the only values the route's matchers let through: `=` a value, `=~` a list of names (anchored, so
+    exactly those names); several matchers on a label allow what they all allow."""
+    allowed: dict[str, frozenset[str]] = {}
+    for name, op, value in map(parse_matcher, route_matchers(route)):
+        if op == "=":
+            values = frozenset((value,))
+        elif op == "=~" and _LITERALS.fullmatch(value):
+            values = frozenset(value.split("|"))
+        else:
+            continue
+        allowed[name] = allowed[name] & values if name in allowed else values
+    return allowed
 
 
 def receivers_for(config: Mapping[str, Any], labels: Labels) -> list[str]:
     return Router(config).receivers(labels)
 
 
-def _walk(route: _Compiled, labels: Labels, inherited: str | None) -> Iterator[str]:
-    own, _, _, children = route
-    receiver = own or inherited
+def _walk(route: _Route, labels: Labels, inherited: str | None) -> Iterator[str]:
+    receiver = route.receiver or inherited
     found = False
-    for child in children:
-        if all(test(labels.get(name, "")) for name, test in child[1]):
+    for child in route.candidates(labels):
+        if all(test(labels.get(name, "")) for name, test in child.tests):
             found = True
             yield from _walk(child, labels, receiver)
-            if not child[2]:
+            if not child.keep_going:
                 break
     if not found and receiver is not None:
         yield receiver
