@@ -41,13 +41,17 @@ CASES = {
 
 @pytest.mark.parametrize("labels, expected", CASES.values(), ids=CASES.keys())
 def test_the_walker_and_amtool_name_the_same_receivers(tmp_path, labels, expected):
+    assert amtool_receivers(tmp_path, TREE, labels) == expected
+    assert receivers_for(TREE, labels) == expected
+
+
+def amtool_receivers(tmp_path, tree: dict, labels: dict[str, str]) -> list[str]:
     amtool = prerequisite("amtool")
-    (tmp_path / "am.yml").write_text(json.dumps(TREE))
+    (tmp_path / "am.yml").write_text(json.dumps(tree))
     result = subprocess.run([amtool, "config", "routes", "test", f"--config.file={tmp_path / 'am.yml'}",
                              *(f'{k}="{v}"'.replace('"hi"', '\\"hi\\"') for k, v in labels.items())],
                             capture_output=True, text=True, check=True)
-    assert result.stdout.strip().split(",") == expected  # amtool prints them comma-separated
-    assert receivers_for(TREE, labels) == expected
+    return result.stdout.strip().split(",")  # amtool prints them comma-separated
 
 
 # A route per tenant, as agentmon's routing has: the walker indexes children by the label most of them test for
@@ -83,11 +87,7 @@ TENANT_CASES = {
 
 @pytest.mark.parametrize("labels, expected", TENANT_CASES.values(), ids=TENANT_CASES.keys())
 def test_a_route_per_tenant_is_walked_as_amtool_walks_it(tmp_path, labels, expected):
-    amtool = prerequisite("amtool")
-    (tmp_path / "am.yml").write_text(json.dumps(TENANT_TREE))
-    result = subprocess.run([amtool, "config", "routes", "test", f"--config.file={tmp_path / 'am.yml'}",
-                             *(f'{k}="{v}"' for k, v in labels.items())], capture_output=True, text=True, check=True)
-    assert result.stdout.strip().split(",") == expected
+    assert amtool_receivers(tmp_path, TENANT_TREE, labels) == expected
     assert receivers_for(TENANT_TREE, labels) == expected
 
 def test_matcher_texts_parse_as_alertmanager_reads_them():
