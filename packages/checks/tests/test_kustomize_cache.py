@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import zlib
 from pathlib import Path
 
@@ -10,7 +11,7 @@ import pytest
 from ruamel.yaml import YAML
 
 from agentmon_bundle.outputs import render
-from agentmon_checks import kustomize
+from agentmon_checks import identity, kustomize
 from agentmon_checks.kustomize import render_overlays
 from agentmon_config import load_platform
 
@@ -98,3 +99,46 @@ def test_the_tree_in_memory_is_the_tree_on_disk_variants_included():
                                      "../../components/ingress"]
     assert files["base/kustomization.yaml"] == (REPO / "base/kustomization.yaml").read_bytes()
     assert not any(rel.startswith("base/generated/") and rel not in FILES for rel in files)
+
+
+def counted_renders(cache: Path, key: str, calls: list[str]) -> list:
+    def digest(overlay: kustomize.RenderedOverlay) -> list:
+        calls.append(overlay.name)
+        return [overlay.name, sum(o["kind"] == "Deployment" for o in overlay.objects)]
+
+    with kustomize.OverlayRenders(REPO, FILES, with_components=(), only=("prod",), digest=digest,
+                                  digest_key=key) as renders:
+        return renders.digests()
+
+
+def test_what_the_checks_found_is_kept_under_its_key_and_used_instead_of_checking_again(cache):
+    calls: list[str] = []
+    assert counted_renders(cache, "config-1", calls) == [["prod", 1]]
+    assert counted_renders(cache, "config-1", calls) == [["prod", 1]]
+    assert calls == ["prod"]
+    assert counted_renders(cache, "config-2", calls) == [["prod", 1]]  # another configuration: checked again
+    assert calls == ["prod", "prod"]
+    verdicts = cache.with_name("kustomize-verdicts")
+    assert len(list(verdicts.iterdir())) == 2
+    for entry in verdicts.iterdir():  # what is kept is what is used: proven by planting another answer
+        entry.write_bytes(zlib.compress(json.dumps(["prod", "planted"]).encode()))
+    assert counted_renders(cache, "config-1", calls) == [["prod", "planted"]]
+    assert calls == ["prod", "prod"]
+
+
+def test_without_the_cache_every_render_is_checked(cache, monkeypatch):
+    monkeypatch.setenv("AGENTMON_NO_CACHE", "1")
+    calls: list[str] = []
+    counted_renders(cache, "config-1", calls)
+    counted_renders(cache, "config-1", calls)
+    assert calls == ["prod", "prod"]
+    assert not cache.with_name("kustomize-verdicts").exists()
+
+
+def test_the_checks_identity_follows_a_checker_binary_on_path(tmp_path, monkeypatch):
+    before = identity.checks_identity.__wrapped__()
+    assert identity.checks_identity.__wrapped__() == before
+    (tmp_path / "amtool").write_text("#!/bin/sh\n")
+    (tmp_path / "amtool").chmod(0o755)
+    monkeypatch.setenv("PATH", f"{tmp_path}:{os.environ['PATH']}")
+    assert identity.checks_identity.__wrapped__() != before

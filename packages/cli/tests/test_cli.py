@@ -4,6 +4,7 @@ import io
 import json
 import subprocess
 import sys
+import zlib
 from pathlib import Path
 
 import pytest
@@ -61,6 +62,24 @@ def test_validate_passes_on_a_fresh_build(repo):
             "Kubernetes 1.34 and 1.37; "
             "compose/docker-compose.yml valid") in " ".join(result.stdout.split())
 
+
+def test_validate_after_build_uses_what_build_found_in_each_render(repo, tmp_path, monkeypatch):
+    """The render cache keeps each overlay's findings; validate of the same tree and configuration reads them."""
+    monkeypatch.setenv("AGENTMON_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.delenv("AGENTMON_NO_CACHE", raising=False)
+    assert agentmon(repo, "build").returncode == 0
+    verdicts = tmp_path / "cache/kustomize-verdicts"
+    assert len(list(verdicts.iterdir())) == 7  # 4 overlays, prod with each of 3 optional components
+    for entry in verdicts.iterdir():  # proven by planting a finding in each
+        name = json.loads(zlib.decompress(entry.read_bytes()))[0]
+        entry.write_bytes(zlib.compress(json.dumps([name, [["overlays", name, "planted"]], [], []]).encode()))
+    result = agentmon(repo, "validate")
+    assert result.returncode == 1
+    assert "validate failed: 7 problem(s)" in result.stderr
+    assert "overlays: prod+ingress: planted" in result.stderr
+    edit_file(repo / "config/platform.yaml", "refresh: 30s", "refresh: 1m")  # another tree and configuration
+    assert agentmon(repo, "build").returncode == 0
+    assert agentmon(repo, "validate").returncode == 0
 
 def test_validate_names_a_hand_edited_file(repo):
     path = repo / MAIN

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from rich.console import Console
 
@@ -16,6 +18,7 @@ from agentmon_checks import dashboards as checks
 from agentmon_checks import rules as rule_checks
 from agentmon_checks.drift import drift
 from agentmon_checks.findings import Finding
+from agentmon_checks.identity import checks_identity
 from agentmon_checks.kustomize import KustomizeError, OverlayRenders, RenderedOverlay
 from agentmon_config import PlatformConfig
 from agentmon_rules import ALERTS_FILE, recording_document
@@ -76,13 +79,18 @@ class _OverlayJobs:
     rendered (its objects are then let go); result() gives what the checks found, or why kustomize failed."""
 
     def __init__(self, root: Path, config: PlatformConfig, rendered: Rendered, tree: Path | None) -> None:
-        def check(overlay: RenderedOverlay) -> _OverlayFindings:
-            return (overlay.name, list(kubernetes.check_overlay(overlay, config)), list(names.check_names(overlay)),
-                    list(targets.check_target(overlay, config, rendered.dashboards)))
+        def check(overlay: RenderedOverlay) -> list[Any]:
+            """The findings as JSON, the form the render cache keeps them in."""
+            found = (kubernetes.check_overlay(overlay, config), names.check_names(overlay),
+                     targets.check_target(overlay, config, rendered.dashboards))
+            return [overlay.name, *([[f.file, f.where, f.message] for f in kind] for kind in found)]
 
+        # The checks of an overlay depend on its render, the configuration (the dashboards follow from it) and the
+        # checks themselves: a render checked before under the same three is not checked again.
+        context = hashlib.sha256(f"{config!r}\0{checks_identity()}".encode()).hexdigest()
         self._renders: OverlayRenders | KustomizeError
         try:
-            self._renders = OverlayRenders(root, rendered.files, digest=check, tree=tree)
+            self._renders = OverlayRenders(root, rendered.files, digest=check, tree=tree, digest_key=context)
         except KustomizeError as exc:
             self._renders = exc
 
@@ -91,7 +99,8 @@ class _OverlayJobs:
             return self._renders
         with status.status("rendering and checking the overlays with kustomize"):
             try:
-                return self._renders.digests()
+                return [(name, *([Finding(*f) for f in kind] for kind in kinds))
+                        for name, *kinds in self._renders.digests()]
             except KustomizeError as exc:
                 return exc
 

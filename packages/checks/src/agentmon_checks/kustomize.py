@@ -102,9 +102,12 @@ class OverlayRenders:
 
     def __init__(self, repo: Path, generated: Mapping[str, bytes], with_components: tuple[str, ...] = ("prod",),
                  only: tuple[str, ...] | None = None, digest: Callable[[RenderedOverlay], Any] | None = None,
-                 tree: Path | None = None) -> None:
+                 tree: Path | None = None, digest_key: str | None = None) -> None:
         """With `digest`, each overlay is handed to it as soon as it is rendered, and only what it returns is kept
-        (digests()): at 2,000 tenants the rendered objects of every overlay held together were the build's peak."""
+        (digests()): at 2,000 tenants the rendered objects of every overlay held together were the build's peak.
+        With `digest_key` too (naming everything besides the render that the digest depends on), what the digest
+        returned, JSON, is cached with the render: validate after build neither reads the renders nor checks them
+        again."""
         self._files, self._jobs = kustomize_tree(repo, generated, with_components, only)
         self._generated, self._given = generated, tree
         self._tree: Path | None = None
@@ -113,12 +116,20 @@ class OverlayRenders:
         self._pool = ThreadPoolExecutor(max_workers=PARALLEL_BUILDS)
         try:
             cache = RenderCache.for_files(self._files)
-            if not all(cache.holds(folder) for _, folder in self._jobs):
+            verdicts = digest_key if digest else None
+            if not all(cache.holds(folder, verdicts) for _, folder in self._jobs):
                 self.prepared_tree()
 
             def job(name: str, folder: str) -> Any:
+                if verdicts is not None and (known := cache.verdict(folder, verdicts)) is not None:
+                    return known[0]
                 objects = cache.build(self.prepared_tree, folder)
-                return digest(RenderedOverlay(name, objects)) if digest else objects
+                if digest is None:
+                    return objects
+                found = digest(RenderedOverlay(name, objects))
+                if verdicts is not None:
+                    cache.keep_verdict(folder, verdicts, found)
+                return found
 
             self._started = {name: self._pool.submit(job, name, folder)
                              for name, folder in sorted(self._jobs, key=lambda job: job[0] not in RENDER_FIRST)}
@@ -248,6 +259,9 @@ _BLOCK_YAML.default_flow_style = False
 # overlay (1,000 ConfigMaps 0.5 s, 2,000 1.7 s, 4,000 6.8 s). Only successful renders are kept, the newest
 # CACHE_ENTRIES of them. AGENTMON_CACHE_DIR moves the cache; AGENTMON_NO_CACHE=1 turns it off.
 CACHE_ENTRIES = 24
+# What the checks found in a render sits in a folder of its own beside the renders ("kustomize-verdicts"), with a
+# limit of its own.
+VERDICTS_SUFFIX = "-verdicts"
 
 
 def cache_root() -> Path:
@@ -277,8 +291,30 @@ class RenderCache:
         assert self.folder is not None
         return self.folder / hashlib.sha256(f"{self.tree_key}/{folder}".encode()).hexdigest()
 
-    def holds(self, folder: str) -> bool:
-        return self.folder is not None and self._entry(folder).is_file()
+    def holds(self, folder: str, verdicts: str | None = None) -> bool:
+        """Whether the render (or, with a verdicts key, what was found in it) is in the cache."""
+        if self.folder is None:
+            return False
+        return (verdicts is not None and self._verdict_entry(folder, verdicts).is_file()) or \
+            self._entry(folder).is_file()
+
+    def _verdict_entry(self, folder: str, verdicts: str) -> Path:
+        assert self.folder is not None
+        name = hashlib.sha256(f"{self.tree_key}/{folder}/{verdicts}".encode()).hexdigest()
+        return self.folder.with_name(f"{self.folder.name}{VERDICTS_SUFFIX}") / name
+
+    def verdict(self, folder: str, verdicts: str) -> tuple[Any] | None:
+        """(what the checks found in the render,), if kept; None otherwise."""
+        if self.folder is None:
+            return None
+        with contextlib.suppress(OSError, ValueError, zlib.error):
+            return (json.loads(zlib.decompress(self._verdict_entry(folder, verdicts).read_bytes())),)
+        return None
+
+    def keep_verdict(self, folder: str, verdicts: str, found: Any) -> None:
+        if self.folder is not None:
+            with contextlib.suppress(OSError):
+                self._write(self._verdict_entry(folder, verdicts), zlib.compress(json.dumps(found).encode(), 1))
 
     def build(self, tree: Callable[[], Path], folder: str) -> list[dict[str, Any]]:
         """The render of `folder` (relative to the tree): read back, or rendered in tree() and kept."""
