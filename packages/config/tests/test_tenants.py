@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from agentmon_config import ConfigError, check_tenant_answers, load_tenants
+from agentmon_config import ConfigError, check_tenant_answers, load_tenants, loader
 from agentmon_config.errors import ConfigErrors
 
 
@@ -128,3 +128,28 @@ def test_hidden_files_are_ignored(tmp_path):
     (tmp_path / ".gitkeep").write_text("")
     (tmp_path / "acme" / ".tenant.yaml.swp").write_text("")
     assert [t.tenant_id for t in load_tenants(tmp_path)] == ["acme"]
+
+
+REPO = Path(__file__).resolve().parents[3]
+# Values whose type a YAML 1.1 reader would change (yes, 010, 1:30), written as a tenant could: the C parser and
+# the round-trip reader must read the same values from a file both accept.
+EDGE_VALUES = ('tenant_id: edge\ndisplay_name: "1:30 yes 010"\nsuccess_rate_slo: 99.50\n'
+               "p95_latency_sla_seconds: 1.0e1\nqueue_alert_threshold: 0100\nowner_contact: edge-oncall@example.com\n")
+
+
+def test_the_fast_reader_and_the_round_trip_reader_read_the_same_values(tmp_path):
+    paths = sorted((REPO / "tenants").glob("*/tenant.yaml")) + [tenant_file(tmp_path, "edge", EDGE_VALUES)]
+    for path in paths:
+        fast, round_trip = loader._parse_yaml(path, fast=True), loader._parse_yaml(path)
+        assert type(fast) is dict and hasattr(round_trip, "lc")  # each reader was used
+        assert repr(fast) == repr(loader._plain(round_trip))
+    (edge,) = load_tenants(tmp_path)
+    assert (edge.display_name, edge.success_rate_slo, edge.p95_latency_sla_seconds, edge.queue_alert_threshold) == (
+        "1:30 yes 010", 99.5, 10.0, 100)
+
+
+def test_a_file_the_fast_reader_accepts_but_a_check_refuses_is_named_with_its_line(tmp_path):
+    path = tenant_file(tmp_path, "edge", EDGE_VALUES.replace("queue_alert_threshold: 0100", "queue_alert_threshold: -1"))
+    with pytest.raises(ConfigError) as info:
+        load_tenants(tmp_path)
+    assert (info.value.path, info.value.field, info.value.line) == (str(path), "queue_alert_threshold", 5)
