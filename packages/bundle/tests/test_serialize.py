@@ -1,12 +1,13 @@
 from __future__ import annotations
 
+import json
 import random
 from pathlib import Path
 
 import pytest
 
 from agentmon_bundle import outputs
-from agentmon_bundle.serialize import _ruamel_yaml, json_bytes, plain_yaml, yaml_bytes
+from agentmon_bundle.serialize import _ruamel_yaml, json_bytes, plain_json, plain_yaml, yaml_bytes
 from agentmon_config import load_platform
 
 REPO = Path(__file__).resolve().parents[3]
@@ -83,6 +84,22 @@ def test_a_long_value_is_folded_where_ruamel_folds_it_at_any_depth():
     assert len(folded) >= 8 and sum(folded) >= 8
 
 
+
+def test_a_long_list_item_is_folded_where_ruamel_folds_it():
+    """alertmanager.yml's matcher naming every tenant (24,000 characters at 2,000 tenants) is a list item: ruamel
+    keeps a word on the dash's line and folds at spaces past column 4,096, continuation lines under the item."""
+    rng = random.Random(11)
+    compared = []
+    for _ in range(60):
+        words = ["".join(rng.choice("t-0|a") for _ in range(rng.choice([1, 7, 900, 4100]))).strip("-|") or "t"
+                 for _ in range(rng.randint(1, 14))]
+        doc = {"route": {"routes": [{"matchers": [" ".join(words), "x"]}]}, "names": [words[0] + "".join(words)]}
+        fast = plain_yaml(doc)
+        if fast is not None and max(map(len, fast.splitlines())) > 4000:
+            assert fast == _ruamel_yaml(doc)
+            compared.append("\n          " in fast)  # a continuation line under a nested item
+    assert len(compared) >= 30 and sum(compared) >= 5
+
 @pytest.mark.parametrize(("text", "expected"), [
     ("a" * 4093 + " b", "k: " + "a" * 4093 + "\n  b\n"),  # the space comes at column 4,096: a line break
     ("a" * 4092 + " b", "k: " + "a" * 4092 + " \n  b\n"),  # at column 4,095: kept, but the word would pass 4,096
@@ -91,3 +108,33 @@ def test_a_long_value_is_folded_where_ruamel_folds_it_at_any_depth():
 ])
 def test_a_long_value_folds_exactly_at_ruamels_width(text, expected):
     assert plain_yaml({"k": text}) == expected == _ruamel_yaml({"k": text})
+
+
+# Values at the edges of json.dumps: escapes it writes and those it leaves (ensure_ascii=False), floats it writes
+# in exponent form, the smallest float, -0.0, an int beyond 64 bits, empty containers at any depth.
+JSON_EDGES = [{"b": 1, "a": [0.5]}, {}, [], {"a": {}, "b": [[], {}]}, {"x": "Zoë \u2028 \x01 \x7f \" \\ / \n\t"},
+              {"f": [1e-05, 1e16, -0.0, 5e-324, 1.5, 9.999999999998899e-05, 1e22]},
+              {"i": [10**30, -1, 0, True, False, None]}, "s", 1, None, {"é": 1, "e": 2, "E": 3, "": 4}]
+
+
+@pytest.mark.parametrize("doc", JSON_EDGES)
+def test_the_fast_json_writer_writes_what_json_dumps_writes(doc):
+    assert plain_json(doc) == json.dumps(doc, sort_keys=True, indent=2, ensure_ascii=False)
+
+
+def test_the_fast_json_writer_leaves_other_keys_types_and_non_finite_numbers_to_json_dumps():
+    class Text(str):
+        pass
+
+    docs = ({1: "a"}, {"a": (1, 2)}, {"a": float("nan")}, {Text("a"): 1}, {"a": Text("b")}, {"a": {1.5}})
+    assert [plain_json(doc) for doc in docs] == [None] * 6
+    assert json_bytes({1: "a"}) == b'{\n  "1": "a"\n}\n'
+
+
+def test_every_json_file_of_the_build_is_written_by_both_writers_byte_for_byte():
+    files = outputs.render(CONFIG).files
+    written = {rel: content for rel, content in files.items() if rel.endswith(".json")}
+    assert len(written) == 8  # 4 dashboards, and the kube-prometheus-stack target's copies
+    assert [rel for rel, content in written.items() if plain_json(json.loads(content)) + "\n" != content.decode()
+            or json.dumps(json.loads(content), sort_keys=True, indent=2, ensure_ascii=False) + "\n"
+            != content.decode()] == []
