@@ -142,3 +142,9 @@ def test_the_checks_identity_follows_a_checker_binary_on_path(tmp_path, monkeypa
     (tmp_path / "amtool").chmod(0o755)
     monkeypatch.setenv("PATH", f"{tmp_path}:{os.environ['PATH']}")
     assert identity.checks_identity.__wrapped__() != before
+
+
+def test_an_entry_is_the_json_of_the_render_written_an_object_at_a_time():
+    objects = [{"kind": "ConfigMap", "data": {"a.json": "{\"é\": 1}\n"}}, {}, {"n": [1, 2.5, None, True]}]
+    assert zlib.decompress(kustomize._compressed_json(objects)) == json.dumps(objects).encode()
+    assert zlib.decompress(kustomize._compressed_json([])) == b"[]"
