@@ -64,19 +64,26 @@ def test_validate_passes_on_a_fresh_build(repo):
 
 
 def test_validate_after_build_uses_what_build_found_in_each_render(repo, tmp_path, monkeypatch):
-    """The render cache keeps each overlay's findings; validate of the same tree and configuration reads them."""
+    """The render cache keeps each overlay's findings, and those of the checks of the generated files; validate of
+    the same tree and configuration reads them."""
     monkeypatch.setenv("AGENTMON_CACHE_DIR", str(tmp_path / "cache"))
     monkeypatch.delenv("AGENTMON_NO_CACHE", raising=False)
     assert agentmon(repo, "build").returncode == 0
     verdicts = tmp_path / "cache/kustomize-verdicts"
-    assert len(list(verdicts.iterdir())) == 7  # 4 overlays, prod with each of 3 optional components
-    for entry in verdicts.iterdir():  # proven by planting a finding in each
-        name = json.loads(zlib.decompress(entry.read_bytes()))[0]
-        entry.write_bytes(zlib.compress(json.dumps([name, [["overlays", name, "planted"]], [], []]).encode()))
+    # 4 overlays, prod with each of 3 optional components, and the checks of the dashboards and rules (found nothing)
+    kept = {entry: json.loads(zlib.decompress(entry.read_bytes())) for entry in verdicts.iterdir()}
+    assert sorted(found[0] if found else "semantic" for found in kept.values()) == [
+        "dev", "grafana-operator", "kube-prometheus-stack", "prod", "prod+demo-stack", "prod+ingress",
+        "prod+servicemonitor", "semantic"]
+    for entry, found in kept.items():  # proven by planting a finding in each
+        planted = [found[0], [["overlays", found[0], "planted"]], [], []] if found else [
+            ["dashboards/agentmon-system-health.json", "panel 1", "planted"]]
+        entry.write_bytes(zlib.compress(json.dumps(planted).encode()))
     result = agentmon(repo, "validate")
     assert result.returncode == 1
-    assert "validate failed: 7 problem(s)" in result.stderr
+    assert "validate failed: 8 problem(s)" in result.stderr
     assert "overlays: prod+ingress: planted" in result.stderr
+    assert "dashboards/agentmon-system-health.json: panel 1: planted" in result.stderr
     edit_file(repo / "config/platform.yaml", "refresh: 30s", "refresh: 1m")  # another tree and configuration
     assert agentmon(repo, "build").returncode == 0
     assert agentmon(repo, "validate").returncode == 0

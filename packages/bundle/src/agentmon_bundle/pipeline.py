@@ -43,7 +43,7 @@ def check_bundle(root: Path, config: PlatformConfig, *, against_disk: bool, rend
     # 2,000 tenants).
     with _OverlayJobs(root, config, rendered, tree) as overlays:
         findings = list(drift(root, GENERATED_ROOTS, rendered.files)) if against_disk else []
-        findings += semantic_checks(config, rendered)
+        findings += overlays.remembered("semantic", lambda: list(semantic_checks(config, rendered)))
         findings += alert_checks.check_alerts(root, config, RULES_ROOT, rendered.rules, ALERTMANAGER_ROOT,
                                               rendered.alertmanager, rendered.dashboards, rendered.files,
                                               rule_checks.recorded_series(recording_document(rendered.rules)))
@@ -87,12 +87,22 @@ class _OverlayJobs:
 
         # The checks of an overlay depend on its render, the configuration (the dashboards follow from it) and the
         # checks themselves: a render checked before under the same three is not checked again.
-        context = hashlib.sha256(f"{config!r}\0{checks_identity()}".encode()).hexdigest()
+        self._context = context = hashlib.sha256(f"{config!r}\0{checks_identity()}".encode()).hexdigest()
         self._renders: OverlayRenders | KustomizeError
         try:
             self._renders = OverlayRenders(root, rendered.files, digest=check, tree=tree, digest_key=context)
         except KustomizeError as exc:
             self._renders = exc
+
+    def remembered(self, what: str, check: Callable[[], list[Finding]]) -> list[Finding]:
+        """check()'s findings, kept in the render cache beside the overlays' (the generated files are in the tree
+        its key names): for checks of the generated files alone, which depend on nothing else but the
+        configuration and the checks."""
+        if isinstance(self._renders, KustomizeError):
+            return check()
+        found = self._renders.cache.remembered(
+            what, self._context, lambda: [[f.file, f.where, f.message] for f in check()])
+        return [Finding(*f) for f in found]
 
     def result(self) -> list[_OverlayFindings] | KustomizeError:
         if isinstance(self._renders, KustomizeError):

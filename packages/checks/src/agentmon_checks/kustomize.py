@@ -115,7 +115,7 @@ class OverlayRenders:
         self._tree_lock = threading.Lock()
         self._pool = ThreadPoolExecutor(max_workers=PARALLEL_BUILDS)
         try:
-            cache = RenderCache.for_files(self._files)
+            self.cache = cache = RenderCache.for_files(self._files)
             verdicts = digest_key if digest else None
             if not all(cache.holds(folder, verdicts) for _, folder in self._jobs):
                 self.prepared_tree()
@@ -310,6 +310,15 @@ class RenderCache:
         with contextlib.suppress(OSError, ValueError, zlib.error):
             return (json.loads(zlib.decompress(self._verdict_entry(folder, verdicts).read_bytes())),)
         return None
+
+    def remembered(self, what: str, verdicts: str, compute: Callable[[], Any]) -> Any:
+        """What compute() returns (JSON) for this tree under the verdicts key: kept, or computed and kept. For
+        checks of the generated files that depend on nothing else but the verdicts key names."""
+        if (known := self.verdict(what, verdicts)) is not None:
+            return known[0]
+        found = compute()
+        self.keep_verdict(what, verdicts, found)
+        return found
 
     def keep_verdict(self, folder: str, verdicts: str, found: Any) -> None:
         if self.folder is not None:
