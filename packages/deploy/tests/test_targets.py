@@ -58,13 +58,15 @@ def test_a_tenant_dashboard_goes_into_its_grafana_folder_with_its_json_inline():
 
 def test_operator_resources_one_folder_per_tenant_one_dashboard_each_and_the_datasource():
     files = operator_resources(CONFIG, BOARDS, PROVISIONED)
-    assert sorted(files) == ["dashboard-agentmon-system-health.yaml", "dashboard-tenant-acme.yaml",
-                             "dashboard-tenant-globex.yaml", "datasource.yaml", "folder-acme.yaml",
-                             "folder-globex.yaml", "kustomization.yaml"]
+    assert sorted(files) == ["dashboard-agentmon-system-health.yaml", "datasource.yaml", "kustomization.yaml",
+                             "tenant-acme.yaml", "tenant-globex.yaml"]
     assert files["kustomization.yaml"]["resources"] == sorted(set(files) - {"kustomization.yaml"})
-    assert files["folder-globex.yaml"]["spec"] == {
+    folder, dashboard = files["tenant-globex.yaml"]  # a tenant's objects in one file
+    assert folder["spec"] == {
         "instanceSelector": {"matchLabels": {"dashboards": "grafana"}}, "allowCrossNamespaceImport": False,
         "title": "globex", "uid": "agentmon-globex"}
+    assert (dashboard["metadata"]["name"], dashboard["spec"]["folderRef"]) == ("dashboard-tenant-globex",
+                                                                              "agentmon-globex")
     assert "folderRef" not in files["dashboard-agentmon-system-health.yaml"]["spec"]  # the General folder
     datasource = files["datasource.yaml"]["spec"]["datasource"]
     # the provisioned datasource, not made the default of a Grafana that may have its own

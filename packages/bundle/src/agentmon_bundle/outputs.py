@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import PurePosixPath
 from typing import Any
 
-from agentmon_bundle.serialize import json_bytes, yaml_bytes
+from agentmon_bundle.serialize import YAML_HEADER, json_bytes, yaml_bytes
 from agentmon_config import PlatformConfig, with_datasource_uid
 from agentmon_dashboards import render_dashboards
 from agentmon_deploy import dashboards_kustomization, provisioning_kustomization, render_base_fragments
@@ -86,11 +86,19 @@ def _target_files(config: PlatformConfig, dashboards: dict[str, dict[str, Any]],
     files |= {_join(sidecar_root, name): yaml_bytes(doc)
               for name, doc in sidecar_kustomizations(config, sidecar_boards).items()}
     operator_boards = _dashboards_for(config, dashboards, config.targets.grafana_operator.datasource_uid)
-    files |= {_join(operator_root, name): _yaml_with_inline_json(doc)
-              for name, doc in operator_resources(config, operator_boards, provisioned_datasource).items()}
+    files |= {_join(operator_root, name): _operator_file(content)
+              for name, content in operator_resources(config, operator_boards, provisioned_datasource).items()}
     files |= {_join(TARGETS_ROOT, f"{SERVICE_MONITOR_TARGET}/{name}"): yaml_bytes(doc)
               for name, doc in service_monitor_files(config).items()}
     return files
+
+
+def _operator_file(content: dict[str, Any] | list[dict[str, Any]]) -> bytes:
+    """One resource, or several as YAML documents of one file (a tenant's folder and dashboards)."""
+    if isinstance(content, dict):
+        return _yaml_with_inline_json(content)
+    bodies = [_yaml_with_inline_json(doc).decode().removeprefix(YAML_HEADER) for doc in content]
+    return (YAML_HEADER + "---\n".join(bodies)).encode()
 
 
 _INLINE_JSON = "agentmon-inline-json"

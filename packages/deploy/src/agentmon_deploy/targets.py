@@ -4,7 +4,7 @@
   tenant dashboards annotated with their folder; the sidecar writes each key as a file into <FOLDER>/<annotation>
   and Grafana's file provider (foldersFromFilesStructure) turns the directory into a folder.
 - grafana-operator (grafana.integreatly.org/v1beta1): a GrafanaFolder per tenant, a GrafanaDashboard per
-  dashboard (its JSON inline), and a GrafanaDatasource when asked.
+  dashboard (its JSON inline), and a GrafanaDatasource when asked; a tenant's objects in one file.
 - The ServiceMonitor that makes the Prometheus Operator scrape the platform at datasource.scrape_interval
   (kube-prometheus-stack scrapes every 30 s unless told otherwise).
 
@@ -26,6 +26,7 @@ GRAFANA_OPERATOR_API = "grafana.integreatly.org/v1beta1"
 SERVICE_MONITOR_NAME = "agentmon-platform"
 KUSTOMIZATION = "kustomization.yaml"
 DASHBOARDS_DIR = "dashboards"  # where a target's dashboard JSON files sit, beside its kustomization
+TENANT_FILE_PREFIX = "tenant-"  # grafana-operator: tenant-<tenant id>.yaml holds the tenant's folder and dashboards
 
 
 def dashboard_object_name(path: str) -> str:
@@ -115,11 +116,18 @@ def grafana_datasource(config: PlatformConfig, provisioned: dict[str, Any]) -> d
 
 
 def operator_resources(config: PlatformConfig, dashboards: Mapping[str, dict[str, Any]],
-                       provisioned_datasource: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    """File name (relative to the target's folder) -> resource, plus the kustomization listing them all."""
-    files = {f"{dashboard_object_name(path)}.yaml": grafana_dashboard(config, path, board)
-             for path, board in dashboards.items()}
-    files |= {f"folder-{t.tenant_id}.yaml": grafana_folder(config, t.tenant_id) for t in config.tenants}
+                       provisioned_datasource: dict[str, Any]) -> dict[str, Any]:
+    """File name (relative to the target's folder) -> resource, or resources: a tenant's file holds its GrafanaFolder
+    and its GrafanaDashboards (one file a tenant: at 2,000 tenants a file per object was 2,000 more files to write
+    on every build); plus the kustomization listing them all."""
+    files: dict[str, Any] = {f"{TENANT_FILE_PREFIX}{t.tenant_id}.yaml": [grafana_folder(config, t.tenant_id)]
+                             for t in config.tenants}
+    for path, board in dashboards.items():
+        tenant_file = f"{TENANT_FILE_PREFIX}{folder_of(path)}.yaml"
+        if folder_of(path) and tenant_file in files:
+            files[tenant_file].append(grafana_dashboard(config, path, board))
+        else:
+            files[f"{dashboard_object_name(path)}.yaml"] = grafana_dashboard(config, path, board)
     if config.targets.grafana_operator.create_datasource:
         files["datasource.yaml"] = grafana_datasource(config, provisioned_datasource)
     kustomization = {"apiVersion": "kustomize.config.k8s.io/v1beta1", "kind": "Kustomization",
