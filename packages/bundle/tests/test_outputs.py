@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from ruamel.yaml import YAML
 
-from agentmon_bundle.outputs import _yaml_with_inline_json
-from agentmon_bundle.serialize import yaml_bytes
+from agentmon_bundle.outputs import _configmap_with_block_json, _yaml_with_inline_json
+from agentmon_bundle.serialize import json_bytes, yaml_bytes
 from agentmon_checks.kustomize import build
 
 TITLES = ['Acme "quoted" \\ back\tslash', "Café Zürich \u2028 line separator \u0001",
@@ -39,3 +39,28 @@ def test_json_dumps_writes_the_json_and_ruamel_the_rest():
     assert _yaml_with_inline_json(emoji) == yaml_bytes(emoji)  # a surrogate pair YAML would refuse
     assert _yaml_with_inline_json({"kind": "GrafanaFolder", "spec": {"title": "acme"}}) == yaml_bytes(
         {"kind": "GrafanaFolder", "spec": {"title": "acme"}})
+
+
+def configmap(title: str) -> dict:
+    """A tenant dashboard's ConfigMap for the kube-prometheus-stack sidecar, its JSON as the build writes it."""
+    text = json_bytes({"title": title, "uid": "tenant-acme", "panels": [{"id": 1}, {}]}).decode()
+    return {"apiVersion": "v1", "kind": "ConfigMap",
+            "metadata": {"name": "dashboard-tenant-acme", "annotations": {"grafana_folder": "acme"}},
+            "data": {"tenant-acme.json": text}}
+
+
+@pytest.mark.parametrize("title", [*TITLES, "trailing space ", "# not a comment", "---", "plain"])
+def test_the_sidecar_json_reads_back_exactly_with_both_yaml_loaders_and_kustomize(tmp_path: Path, title: str):
+    doc = configmap(title)
+    written = _configmap_with_block_json(doc)
+    assert YAML(typ="safe").load(written) == YAML(typ="safe", pure=True).load(written) == doc
+    (tmp_path / "configmap.yaml").write_bytes(written)
+    (tmp_path / "kustomization.yaml").write_text("resources: [configmap.yaml]\n")
+    assert build(tmp_path) == [doc]
+
+
+def test_the_sidecar_json_is_a_literal_block_unless_yaml_could_not_hold_it_so():
+    block = _configmap_with_block_json(configmap("plain")).decode()
+    assert '  tenant-acme.json: |\n    {\n      "panels": [\n        {\n          "id": 1\n' in block
+    # a tab, a Unicode line separator, a control character: one double-quoted line of escapes, by ruamel
+    assert _configmap_with_block_json(configmap(TITLES[1])) == yaml_bytes(configmap(TITLES[1]))

@@ -214,7 +214,7 @@ def test_build_reports_what_changed(repo, capsys):
         "  wrote rules/agentmon.limits-30.rules.yml",
         "  wrote rules/operator/limits-30.yaml",
         "  wrote targets/grafana-operator/tenant-acme.yaml",
-        "  wrote targets/kube-prometheus-stack/dashboards/acme/tenant-acme.json",
+        "  wrote targets/kube-prometheus-stack/dashboards/acme.yaml",
         "  removed dashboards/old-board.json",
         f"build ok: {FILES} files in {ROOTS_TEXT}: 5 written, {FILES - 5} unchanged, 1 removed"]
 

@@ -54,10 +54,10 @@ def test_generated_files_are_deterministic_sorted_and_marked(repo):
 def test_validate_passes_on_a_fresh_build(repo):
     result = agentmon(repo, "validate")
     assert result.returncode == 0, result.stderr
-    # 47: 35 before the tenant shards, + acme's and globex's limits (2 rule files, 2 PrometheusRules), the demo
-    # Prometheus' and Alertmanager's Components (2 files each), alertmanager.yml's one part, the kube-prometheus-stack
-    # target's 2 tenant kustomizations, less 2 with grafana-operator's folder and dashboard of a tenant in one file
-    assert "validate ok: 47 generated files fresh; 4 dashboards, 32 queries checked" in result.stdout
+    # 45: 35 before the tenant shards, + acme's and globex's limits (2 rule files, 2 PrometheusRules), the demo
+    # Prometheus' and Alertmanager's Components (2 files each), alertmanager.yml's one part; a tenant's objects in
+    # one file in the kube-prometheus-stack and grafana-operator targets
+    assert "validate ok: 45 generated files fresh; 4 dashboards, 32 queries checked" in result.stdout
     assert ("kustomize renders dev, grafana-operator, kube-prometheus-stack, prod, prod+demo-stack, prod+ingress, "
             "prod+servicemonitor valid for "
             "Kubernetes 1.34 and 1.37; "
@@ -153,7 +153,7 @@ def test_commands_find_the_project_root_from_a_subdirectory(repo):
     below.mkdir(parents=True)
     result = agentmon_in(below, "validate")
     assert result.returncode == 0, result.stderr
-    assert "validate ok: 47 generated files fresh" in result.stdout
+    assert "validate ok: 45 generated files fresh" in result.stdout
     assert not (below / "dashboards").exists()
 
 

@@ -11,40 +11,41 @@ from agentmon_deploy.targets import (
     grafana_dashboard,
     operator_resources,
     service_monitor,
-    sidecar_kustomizations,
+    sidecar_files,
 )
 
 REPO = Path(__file__).resolve().parents[3]
 CONFIG = load_platform(REPO / "config" / "platform.yaml", REPO / "tenants")
 BOARDS = {"agentmon-system-health.json": {"uid": "agentmon-system-health"},
           "acme/tenant-acme.json": {"uid": "tenant-acme"}, "globex/tenant-globex.json": {"uid": "tenant-globex"}}
+JSON = {path: (json.dumps(board) + "\n").encode() for path, board in BOARDS.items()}
 PROVISIONED = {"access": "proxy", "editable": False, "isDefault": True, "jsonData": {"timeInterval": "15s"},
                "name": "Prometheus", "type": "prometheus", "uid": "agentmon-prometheus", "url": "http://prometheus:9090"}
 
 
 def test_one_configmap_per_dashboard_labelled_for_the_sidecar_tenants_annotated_with_their_folder():
     labels = {"grafana_dashboard": "1", "app.kubernetes.io/part-of": "agentmon"}
-    kustomizations = sidecar_kustomizations(CONFIG, BOARDS)
-    assert sorted(kustomizations) == ["dashboards/acme/kustomization.yaml", "dashboards/globex/kustomization.yaml",
-                                      "kustomization.yaml"]
-    assert kustomizations["kustomization.yaml"]["configMapGenerator"] == [
+    files = sidecar_files(CONFIG, JSON)
+    assert sorted(files) == ["dashboards/acme.yaml", "dashboards/globex.yaml", "kustomization.yaml"]
+    assert files["kustomization.yaml"]["configMapGenerator"] == [
         {"name": "dashboard-agentmon-system-health",
          "files": ["agentmon-system-health.json=dashboards/agentmon-system-health.json"],
          "options": {"disableNameSuffixHash": True, "labels": labels}}]
-    # each tenant's generator sits in its folder (a kustomization reads files below it only), listed by the top one
-    assert kustomizations["kustomization.yaml"]["resources"] == ["dashboards/acme", "dashboards/globex"]
-    assert kustomizations["dashboards/globex/kustomization.yaml"]["configMapGenerator"] == [
-        {"name": "dashboard-tenant-globex", "files": ["tenant-globex.json=tenant-globex.json"],
-         "options": {"disableNameSuffixHash": True, "labels": labels, "annotations": {"grafana_folder": "globex"}}}]
+    # each tenant's ConfigMaps in a file of their own, listed by the kustomization
+    assert files["kustomization.yaml"]["resources"] == ["dashboards/acme.yaml", "dashboards/globex.yaml"]
+    assert files["dashboards/globex.yaml"] == [
+        {"apiVersion": "v1", "kind": "ConfigMap",
+         "metadata": {"name": "dashboard-tenant-globex", "labels": labels, "annotations": {"grafana_folder": "globex"}},
+         "data": {"tenant-globex.json": '{"uid": "tenant-globex"}\n'}}]
 
 
 def test_the_sidecar_label_and_folder_annotation_come_from_the_configuration():
     kps = dataclasses.replace(CONFIG.targets.kube_prometheus_stack, dashboard_label="team-dashboards",
                               dashboard_label_value="", folder_annotation="k8s-sidecar-target-directory")
     config = dataclasses.replace(CONFIG, targets=dataclasses.replace(CONFIG.targets, kube_prometheus_stack=kps))
-    (acme,) = sidecar_kustomizations(config, BOARDS)["dashboards/acme/kustomization.yaml"]["configMapGenerator"]
-    assert acme["options"]["labels"] == {"team-dashboards": "", "app.kubernetes.io/part-of": "agentmon"}
-    assert acme["options"]["annotations"] == {"k8s-sidecar-target-directory": "acme"}
+    (acme,) = sidecar_files(config, JSON)["dashboards/acme.yaml"]
+    assert acme["metadata"]["labels"] == {"team-dashboards": "", "app.kubernetes.io/part-of": "agentmon"}
+    assert acme["metadata"]["annotations"] == {"k8s-sidecar-target-directory": "acme"}
 
 
 def test_a_tenant_dashboard_goes_into_its_grafana_folder_with_its_json_inline():

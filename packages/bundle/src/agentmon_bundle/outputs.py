@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 from typing import Any
@@ -16,7 +17,7 @@ from agentmon_bundle.serialize import YAML_HEADER, json_bytes, yaml_bytes
 from agentmon_config import PlatformConfig, with_datasource_uid
 from agentmon_dashboards import render_dashboards
 from agentmon_deploy import dashboards_kustomization, provisioning_kustomization, render_base_fragments
-from agentmon_deploy.targets import DASHBOARDS_DIR, operator_resources, service_monitor_files, sidecar_kustomizations
+from agentmon_deploy.targets import DASHBOARDS_DIR, folder_of, operator_resources, service_monitor_files, sidecar_files
 from agentmon_provisioning import DASHBOARD_PROVIDERS_FILE, DATASOURCES_FILE, render_provisioning
 from agentmon_rules import ALERTMANAGER_FILE, config_parts, part_path, parts_files, render_alertmanager, render_rules
 
@@ -82,23 +83,51 @@ def _target_files(config: PlatformConfig, dashboards: dict[str, dict[str, Any]],
     """Each target gets its dashboards generated for its own datasource uid."""
     sidecar_root, operator_root = _join(TARGETS_ROOT, SIDECAR_TARGET), _join(TARGETS_ROOT, OPERATOR_TARGET)
     sidecar_boards = _dashboards_for(config, dashboards, config.targets.kube_prometheus_stack.datasource_uid)
-    files = {_join(sidecar_root, f"{DASHBOARDS_DIR}/{name}"): json_bytes(doc) for name, doc in sidecar_boards.items()}
-    files |= {_join(sidecar_root, name): yaml_bytes(doc)
-              for name, doc in sidecar_kustomizations(config, sidecar_boards).items()}
+    sidecar_json = {name: json_bytes(doc) for name, doc in sidecar_boards.items()}
+    files = {_join(sidecar_root, f"{DASHBOARDS_DIR}/{name}"): content
+             for name, content in sidecar_json.items() if not folder_of(name)}
+    files |= {_join(sidecar_root, name): _documents(content, _configmap_with_block_json)
+              for name, content in sidecar_files(config, sidecar_json).items()}
     operator_boards = _dashboards_for(config, dashboards, config.targets.grafana_operator.datasource_uid)
-    files |= {_join(operator_root, name): _operator_file(content)
+    files |= {_join(operator_root, name): _documents(content, _yaml_with_inline_json)
               for name, content in operator_resources(config, operator_boards, provisioned_datasource).items()}
     files |= {_join(TARGETS_ROOT, f"{SERVICE_MONITOR_TARGET}/{name}"): yaml_bytes(doc)
               for name, doc in service_monitor_files(config).items()}
     return files
 
 
-def _operator_file(content: dict[str, Any] | list[dict[str, Any]]) -> bytes:
-    """One resource, or several as YAML documents of one file (a tenant's folder and dashboards)."""
+def _documents(content: dict[str, Any] | list[dict[str, Any]], write: Callable[[dict[str, Any]], bytes]) -> bytes:
+    """One document, or several as the YAML documents of one file (a tenant's objects)."""
     if isinstance(content, dict):
-        return _yaml_with_inline_json(content)
-    bodies = [_yaml_with_inline_json(doc).decode().removeprefix(YAML_HEADER) for doc in content]
+        return write(content)
+    bodies = [write(doc).decode().removeprefix(YAML_HEADER) for doc in content]
     return (YAML_HEADER + "---\n".join(bodies)).encode()
+
+
+_BLOCK_JSON = "agentmon-block-json"
+
+
+def _configmap_with_block_json(doc: dict[str, Any]) -> bytes:
+    """yaml_bytes, but a ConfigMap's dashboard JSON as a literal block, line for line as in its .json file (readable
+    in a diff; ruamel would write one double-quoted line of escapes). Text a literal block cannot hold as it is (a
+    character outside YAML's printable set, or a Unicode line break such as U+2028) is left to ruamel."""
+    if doc.get("kind") != "ConfigMap" or len(doc.get("data", {})) != 1:
+        return yaml_bytes(doc)
+    ((key, text),) = doc["data"].items()
+    if not (text.endswith("}\n") and text.startswith("{") and "\n\n" not in text
+            and all(line.isprintable() and line == line.rstrip(" ") for line in text[:-1].split("\n"))):
+        return yaml_bytes(doc)
+    out = yaml_bytes({**doc, "data": {key: _BLOCK_JSON}}).decode()
+    line = f"  {_scalar_key(key)}: {_BLOCK_JSON}\n"
+    if out.count(line) != 1:
+        raise ValueError(f"{doc['metadata']['name']}: cannot place the dashboard JSON (a generator bug)")
+    block = "".join(f"    {json_line}\n" for json_line in text[:-1].split("\n"))
+    return out.replace(line, f"  {_scalar_key(key)}: |\n{block}").encode()
+
+
+def _scalar_key(key: str) -> str:
+    """The key as the YAML writer writes it (a file name: plain, or quoted when it must be)."""
+    return yaml_bytes({key: 0}).decode().removeprefix(YAML_HEADER).removesuffix(": 0\n")
 
 
 _INLINE_JSON = "agentmon-inline-json"

@@ -39,40 +39,46 @@ def folder_of(path: str) -> str:
     return str(PurePosixPath(path).parent).removeprefix(".")
 
 
-def sidecar_kustomizations(config: PlatformConfig, dashboard_files: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
-    """Path under the target -> kustomization. One ConfigMap per dashboard: each stays far below the size budget at
-    any tenant count, and changing one dashboard rewrites only its own ConfigMap. No name hash: no pod mounts them
-    (the sidecar watches labels), and a hashed name would leave the previous ConfigMap behind, which the sidecar
-    would go on loading. A tenant's generator lives in its own folder's kustomization, which the top one lists:
-    a kustomization reads only files below it, and one list of every generator grew by 160 bytes a tenant (320 KB
-    at 2,000). kustomize renders the same objects either way."""
-    by_folder: dict[str, list[dict[str, Any]]] = {}
+def sidecar_files(config: PlatformConfig, dashboard_files: Mapping[str, bytes]) -> dict[str, Any]:
+    """Path under the target -> what it holds, besides the General folder's JSON files (dashboards/<name>.json):
+    kustomization.yaml, with a generator per General dashboard and listing dashboards/<tenant>.yaml, the tenant's
+    ConfigMaps with their JSON (one file a tenant: a folder with a kustomization and a JSON copy per tenant was
+    6,000 files and folders to write at 2,000 tenants, and a list of every generator in one kustomization grew by
+    160 bytes a tenant). One ConfigMap per dashboard: each stays far below the size budget at any tenant count, and
+    changing one dashboard rewrites only its own ConfigMap. No name hash: no pod mounts them (the sidecar watches
+    labels), and a hashed name would leave the previous ConfigMap behind, which the sidecar would go on loading."""
+    general = [path for path in sorted(dashboard_files) if not folder_of(path)]
+    by_tenant: dict[str, list[dict[str, Any]]] = {}
     for path in sorted(dashboard_files):
-        by_folder.setdefault(folder_of(path), []).append(_sidecar_generator(config, path))
-    tenants = sorted(set(by_folder) - {""})
-    top = _kustomization(by_folder.get("", []))
-    top["resources"] = [f"{DASHBOARDS_DIR}/{tenant}" for tenant in tenants]
-    per_tenant = {f"{DASHBOARDS_DIR}/{tenant}/{KUSTOMIZATION}": _kustomization(by_folder[tenant]) for tenant in tenants}
-    return {KUSTOMIZATION: top, **per_tenant}
+        if folder_of(path):
+            by_tenant.setdefault(folder_of(path), []).append(
+                sidecar_configmap(config, path, dashboard_files[path].decode()))
+    top = {"apiVersion": "kustomize.config.k8s.io/v1beta1", "kind": "Kustomization",
+           "configMapGenerator": [_general_generator(config, path) for path in general],
+           "resources": [f"{DASHBOARDS_DIR}/{tenant}.yaml" for tenant in sorted(by_tenant)]}
+    return {KUSTOMIZATION: top, **{f"{DASHBOARDS_DIR}/{tenant}.yaml": maps for tenant, maps in by_tenant.items()}}
 
 
-def _sidecar_generator(config: PlatformConfig, path: str) -> dict[str, Any]:
-    """The ConfigMap of one dashboard; its file is named relative to the kustomization that lists it."""
+def _sidecar_options(config: PlatformConfig, path: str) -> tuple[dict[str, str], dict[str, str]]:
+    """The labels and annotations of a dashboard's ConfigMap."""
     kps = config.targets.kube_prometheus_stack
-    options: dict[str, Any] = {"disableNameSuffixHash": True,
-                               "labels": {kps.dashboard_label: kps.dashboard_label_value, **PART_OF}}
-    source = PurePosixPath(path).name
-    if folder_of(path):
-        # relative to the sidecar's FOLDER: the file lands in <FOLDER>/<tenant>/, Grafana's folder <tenant>
-        options["annotations"] = {kps.folder_annotation: folder_of(path)}
-    else:
-        source = f"{DASHBOARDS_DIR}/{path}"
-    return {"name": dashboard_object_name(path), "options": options, "files": [f"{PurePosixPath(path).name}={source}"]}
+    labels = {kps.dashboard_label: kps.dashboard_label_value, **PART_OF}
+    # relative to the sidecar's FOLDER: the file lands in <FOLDER>/<tenant>/, Grafana's folder <tenant>
+    return labels, ({kps.folder_annotation: folder_of(path)} if folder_of(path) else {})
 
 
-def _kustomization(generators: list[dict[str, Any]]) -> dict[str, Any]:
-    return {"apiVersion": "kustomize.config.k8s.io/v1beta1", "kind": "Kustomization",
-            "configMapGenerator": generators}
+def _general_generator(config: PlatformConfig, path: str) -> dict[str, Any]:
+    labels, _ = _sidecar_options(config, path)
+    return {"name": dashboard_object_name(path), "options": {"disableNameSuffixHash": True, "labels": labels},
+            "files": [f"{PurePosixPath(path).name}={DASHBOARDS_DIR}/{path}"]}
+
+
+def sidecar_configmap(config: PlatformConfig, path: str, text: str) -> dict[str, Any]:
+    """A tenant dashboard's ConfigMap, as a generator of its file would make it."""
+    labels, annotations = _sidecar_options(config, path)
+    return {"apiVersion": "v1", "kind": "ConfigMap",
+            "metadata": {"name": dashboard_object_name(path), "labels": labels, "annotations": annotations},
+            "data": {PurePosixPath(path).name: text}}
 
 
 def folder_name(tenant_id: str) -> str:
