@@ -25,11 +25,14 @@ def dashboard(title: str) -> dict:
 
 @pytest.mark.parametrize("title", TITLES)
 def test_the_inline_json_reads_back_exactly_with_both_yaml_loaders_and_kustomize(tmp_path: Path, title: str):
-    doc = dashboard(title)
-    written = _yaml_with_inline_json(doc)
+    assert_reads_back(tmp_path, dashboard(title), _yaml_with_inline_json)
+
+
+def assert_reads_back(tmp_path: Path, doc: dict, write) -> None:
+    written = write(doc)
     assert YAML(typ="safe").load(written) == YAML(typ="safe", pure=True).load(written) == doc
-    (tmp_path / "dashboard.yaml").write_bytes(written)
-    (tmp_path / "kustomization.yaml").write_text("resources: [dashboard.yaml]\n")
+    (tmp_path / "object.yaml").write_bytes(written)
+    (tmp_path / "kustomization.yaml").write_text("resources: [object.yaml]\n")
     assert build(tmp_path) == [doc]
 
 
@@ -51,12 +54,7 @@ def configmap(title: str) -> dict:
 
 @pytest.mark.parametrize("title", [*TITLES, "trailing space ", "# not a comment", "---", "plain"])
 def test_the_sidecar_json_reads_back_exactly_with_both_yaml_loaders_and_kustomize(tmp_path: Path, title: str):
-    doc = configmap(title)
-    written = _configmap_with_block_json(doc)
-    assert YAML(typ="safe").load(written) == YAML(typ="safe", pure=True).load(written) == doc
-    (tmp_path / "configmap.yaml").write_bytes(written)
-    (tmp_path / "kustomization.yaml").write_text("resources: [configmap.yaml]\n")
-    assert build(tmp_path) == [doc]
+    assert_reads_back(tmp_path, configmap(title), _configmap_with_block_json)
 
 
 def test_the_sidecar_json_is_a_literal_block_unless_yaml_could_not_hold_it_so():
