@@ -7,6 +7,8 @@ generated files, so build and validate check exactly what the next commit will d
 from __future__ import annotations
 
 import contextlib
+import ctypes
+import ctypes.util
 import hashlib
 import io
 import json
@@ -127,6 +129,8 @@ class OverlayRenders:
                 if digest is None:
                     return objects
                 found = digest(RenderedOverlay(name, objects))
+                del objects
+                _return_freed_memory()
                 if verdicts is not None:
                     cache.keep_verdict(folder, verdicts, found)
                 return found
@@ -167,6 +171,18 @@ class OverlayRenders:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _return_freed_memory() -> None:
+    """Hand the memory an overlay's objects held back to the system (glibc keeps freed memory for reuse, and the
+    build's resident size grew by each overlay read, about 200 MB over seven at 2,000 tenants); elsewhere nothing."""
+    with contextlib.suppress(OSError, AttributeError):
+        _LIBC.malloc_trim(0)
+
+
+_LIBC: Any = None
+with contextlib.suppress(OSError):
+    _LIBC = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
 
 
 def kustomize_tree(repo: Path, generated: Mapping[str, bytes], with_components: tuple[str, ...],
