@@ -43,22 +43,26 @@ def check_bundle(root: Path, config: PlatformConfig, *, against_disk: bool, rend
     # 2,000 tenants).
     with _OverlayJobs(root, config, rendered, tree) as overlays:
         findings = list(drift(root, GENERATED_ROOTS, rendered.files)) if against_disk else []
-        findings += overlays.remembered("semantic", lambda: list(semantic_checks(config, rendered)))
+        # What the rules record, worked out once for both (0.65 s at 2,000 tenants)
+        recorded = rule_checks.recorded_series(recording_document(rendered.rules))
+        findings += overlays.remembered("semantic", lambda: list(semantic_checks(config, rendered, recorded)))
         findings += alert_checks.check_alerts(root, config, RULES_ROOT, rendered.rules, ALERTMANAGER_ROOT,
-                                              rendered.alertmanager, rendered.dashboards, rendered.files,
-                                              rule_checks.recorded_series(recording_document(rendered.rules)))
+                                              rendered.alertmanager, rendered.dashboards, rendered.files, recorded)
         findings += compose.check_compose(root, config, rendered.files)
         kube_findings, names_rendered = kubernetes_checks(overlays.result())
     return Checked(rendered, findings + kube_findings, names_rendered, list(alert_checks.link_warnings(config)))
 
 
-def semantic_checks(config: PlatformConfig, rendered: Rendered) -> Iterable[Finding]:
+def semantic_checks(config: PlatformConfig, rendered: Rendered,
+                    rules_record: dict[str, frozenset[str]] | None = None) -> Iterable[Finding]:
+    """rules_record: recorded_series of the rendered rules, when the caller has it already."""
     provisioned = checks.provisioned_datasource_uids(rendered.provisioning)
     yield from rule_checks.check_rules(RULES_ROOT, rendered.rules, rendered.files)
     # Panels may read what the bundle's own rules record (and the ALERTS of its alert rules), and nothing else
     # besides the contract.
-    recorded = rule_checks.recorded_series(recording_document(rendered.rules))
-    recorded |= rule_checks.alert_series(rendered.rules.get(ALERTS_FILE), recorded)
+    if rules_record is None:
+        rules_record = rule_checks.recorded_series(recording_document(rendered.rules))
+    recorded = rules_record | rule_checks.alert_series(rendered.rules.get(ALERTS_FILE), rules_record)
     yield from checks.unique_uids(rendered.dashboards)
     per_dashboard: list[Callable[[str, dict], Iterable[Finding]]] = [
         lambda f, d: checks.promql(f, d, config.datasource.scrape_interval, recorded),

@@ -181,7 +181,10 @@ class Spread:
 
 
 def timed(command: list[str], env: dict[str, str] | None = None) -> Run:
-    """Wall time and peak resident memory of one child process and its descendants."""
+    """Wall time and peak resident memory of one child process and its descendants. What earlier steps wrote (the
+    scratch project, the last command's files) is flushed to disk first: on a 2-core machine the kernel's
+    write-back of thousands of files otherwise runs during the next measurement, on its cores."""
+    os.sync()
     started = time.perf_counter()
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env,
                                preexec_fn=die_with_parent())
@@ -307,8 +310,8 @@ def method(repeat: int, distinct: bool = False) -> str:
             f"scratch copy of the hand-written files plus {tenants}; the build starts with an empty kustomize render "
             f"cache and validate reads the renders of the same files from it, as in `nox -s build validate`; the last "
             f"column is a third process, validate with AGENTMON_NO_CACHE=1, as on a fresh clone (wall time includes "
-            f"interpreter "
-            f"start-up, kustomize and every check); {repeat} runs per tenant count: median, with the fastest and "
+            f"interpreter start-up, kustomize and every check; what earlier steps wrote is flushed to disk before "
+            f"each command starts); {repeat} runs per tenant count: median, with the fastest and "
             f"slowest run in brackets; peak memory is the largest of any run, summed over the command and every "
             f"process it starts (kustomize, promtool, amtool), sampled every {TreeMemory.SAMPLE_SECONDS} s")
 
