@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from agentmon_bundle import outputs
 from agentmon_bundle.outputs import with_parts
 from agentmon_bundle.serialize import yaml_bytes
 from agentmon_checks.kustomize import build
@@ -117,3 +118,15 @@ def test_at_6000_tenants_the_shards_stay_large_and_the_deployment_fits():
     assert min(len(keys) for keys in shards) * stored > 200_000 // 4  # a split halves a shard over 200,000
     deployment = render_base_fragments(CONFIG, {"agentmon-system-health.json": b"{}", **files})["deployment.yaml"]
     assert len(json.dumps(deployment, separators=(",", ":")).encode()) <= BUDGET
+
+
+def test_the_targets_rendered_in_a_second_process_are_the_files_one_process_renders(monkeypatch):
+    """At TARGETS_IN_CHILD_FROM tenants and more the targets' files come from a forked process."""
+    assert len(CONFIG.tenants) >= outputs.TARGETS_IN_CHILD_FROM
+    forked = outputs.render(CONFIG).files
+    monkeypatch.setattr(outputs, "TARGETS_IN_CHILD_FROM", len(CONFIG.tenants) + 1)
+    in_one_process = outputs.render(CONFIG).files
+    assert list(forked) == list(in_one_process)  # the same files in the same order
+    assert [rel for rel in forked if forked[rel] != in_one_process[rel]] == []
+    # each tenant's file in each target, and 9 more: 2 JSON files, the kustomizations, the datasource, ServiceMonitor
+    assert sum(rel.startswith("targets/") for rel in forked) == 2 * TENANTS + 9
