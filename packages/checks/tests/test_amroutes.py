@@ -72,7 +72,8 @@ TENANT_TREE = {
                                         "t4-or-t5", "dot-is-any")],
 }
 TENANT_CASES = {
-    "keyed, unkeyed between, keyed again": ({"tenant": "t1", "severity": "critical"}, ["t1", "any-critical", "t1-late"]),
+    "keyed, unkeyed between, keyed again": ({"tenant": "t1", "severity": "critical"},
+                                            ["t1", "any-critical", "t1-late"]),
     "keyed twice": ({"tenant": "t1"}, ["t1", "t1-late"]),
     "unkeyed before keyed": ({"tenant": "t2", "severity": "critical"}, ["any-critical", "t2"]),
     "a value no child names": ({"tenant": "t9", "severity": "critical"}, ["any-critical"]),

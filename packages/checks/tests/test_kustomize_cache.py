@@ -93,7 +93,8 @@ def test_a_given_tree_gets_only_the_hand_written_inputs_and_nothing_when_every_r
 def test_the_tree_in_memory_is_the_tree_on_disk_variants_included():
     files, jobs = kustomize.kustomize_tree(REPO, FILES, ("prod",), ("prod",))
     assert jobs == [("prod", "overlays/prod"), ("prod+demo-stack", "overlays/prod--demo-stack"),
-                    ("prod+ingress", "overlays/prod--ingress"), ("prod+servicemonitor", "overlays/prod--servicemonitor")]
+                    ("prod+ingress", "overlays/prod--ingress"),
+                    ("prod+servicemonitor", "overlays/prod--servicemonitor")]
     variant = YAML(typ="safe").load(files["overlays/prod--ingress/kustomization.yaml"])
     assert variant["components"] == ["../../components/prometheus-rules", "../../components/alertmanager-config",
                                      "../../components/ingress"]

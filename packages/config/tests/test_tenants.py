@@ -138,7 +138,7 @@ EDGE_VALUES = ('tenant_id: edge\ndisplay_name: "1:30 yes 010"\nsuccess_rate_slo:
 
 
 def test_the_fast_reader_and_the_round_trip_reader_read_the_same_values(tmp_path):
-    paths = sorted((REPO / "tenants").glob("*/tenant.yaml")) + [tenant_file(tmp_path, "edge", EDGE_VALUES)]
+    paths = [*sorted((REPO / "tenants").glob("*/tenant.yaml")), tenant_file(tmp_path, "edge", EDGE_VALUES)]
     for path in paths:
         fast, round_trip = loader._parse_yaml(path, fast=True), loader._parse_yaml(path)
         assert type(fast) is dict and hasattr(round_trip, "lc")  # each reader was used
@@ -149,7 +149,8 @@ def test_the_fast_reader_and_the_round_trip_reader_read_the_same_values(tmp_path
 
 
 def test_a_file_the_fast_reader_accepts_but_a_check_refuses_is_named_with_its_line(tmp_path):
-    path = tenant_file(tmp_path, "edge", EDGE_VALUES.replace("queue_alert_threshold: 0100", "queue_alert_threshold: -1"))
+    negative = EDGE_VALUES.replace("queue_alert_threshold: 0100", "queue_alert_threshold: -1")
+    path = tenant_file(tmp_path, "edge", negative)
     with pytest.raises(ConfigError) as info:
         load_tenants(tmp_path)
     assert (info.value.path, info.value.field, info.value.line) == (str(path), "queue_alert_threshold", 5)

@@ -6,6 +6,7 @@ and gets removed (build) or reported (validate).
 
 from __future__ import annotations
 
+import functools
 import json
 import multiprocessing
 import re
@@ -109,7 +110,7 @@ class _TargetFiles:
 
     def result(self, dashboards: dict[str, dict[str, Any]], provisioned: dict[str, Any]) -> dict[str, bytes]:
         if self._future is None:
-            return _target_files(self._config, dashboards, provisioned)
+            return _target_files(self._config, lambda: dashboards, provisioned)
         return self._future.result()
 
     def __exit__(self, *exc: object) -> None:
@@ -118,24 +119,12 @@ class _TargetFiles:
 
 
 def _target_files_alone(config: PlatformConfig) -> dict[str, bytes]:
+    """_target_files in a process of its own: the standard dashboards are rendered there if a target needs them."""
     provisioned = render_provisioning(config)[DATASOURCES_FILE]["datasources"][0]
-    return _target_files(config, _MainDashboards(config), provisioned)
+    return _target_files(config, functools.cache(lambda: render_dashboards(config)), provisioned)
 
 
-class _MainDashboards(dict[str, dict[str, Any]]):
-    """The standard dashboards, rendered only if a target uses the standard datasource uid (_dashboards_for)."""
-
-    def __init__(self, config: PlatformConfig) -> None:
-        super().__init__()
-        self._config = config
-
-    def rendered(self) -> dict[str, dict[str, Any]]:
-        if not self:
-            self.update(render_dashboards(self._config))
-        return self
-
-
-def _target_files(config: PlatformConfig, dashboards: dict[str, dict[str, Any]],
+def _target_files(config: PlatformConfig, dashboards: Callable[[], dict[str, dict[str, Any]]],
                   provisioned_datasource: dict[str, Any]) -> dict[str, bytes]:
     """Each target gets its dashboards generated for its own datasource uid."""
     sidecar_root, operator_root = _join(TARGETS_ROOT, SIDECAR_TARGET), _join(TARGETS_ROOT, OPERATOR_TARGET)
@@ -207,11 +196,12 @@ def _yaml_with_inline_json(doc: dict[str, Any]) -> bytes:
     return out.replace(line, f"  json: {json.dumps(text, ensure_ascii=True)}\n").encode()
 
 
-def _dashboards_for(config: PlatformConfig, dashboards: dict[str, dict[str, Any]], uid: str) -> dict[str, Any]:
+def _dashboards_for(config: PlatformConfig, dashboards: Callable[[], dict[str, dict[str, Any]]],
+                    uid: str) -> dict[str, Any]:
     """The dashboards generated with `uid` as their datasource (the standard render when it is that uid already)."""
     if uid != config.datasource.uid:
         return render_dashboards(with_datasource_uid(config, uid))
-    return dashboards.rendered() if isinstance(dashboards, _MainDashboards) else dashboards
+    return dashboards()
 
 
 def _join(root: str, name: str) -> str:

@@ -82,8 +82,8 @@ class _Route:
     keep_going: bool  # continue: true
     children: tuple[_Route, ...]
     # The children a value of `key` can reach, in order: those whose matchers let that value through, and those
-    # that do not restrict key to a list of values. A tree of a route per tenant is otherwise walked child by child for every question,
-    # thousands of tenants times thousands of questions at 2,000 tenants.
+    # that do not restrict key to a list of values. A tree of a route per tenant is otherwise walked child by child
+    # for every question, thousands of tenants times thousands of questions at 2,000 tenants.
     key: str | None
     by_value: Mapping[str, tuple[_Route, ...]]
     unkeyed: tuple[_Route, ...]

@@ -239,7 +239,8 @@ def listed_components(tree: Path, overlay: str) -> set[str]:
 
 def _listed(files: Mapping[str, bytes], overlay: str) -> set[str]:
     kustomization = _YAML.load(files[f"{OVERLAYS_DIR}/{overlay}/kustomization.yaml"]) or {}
-    listed = {posixpath.normpath(f"{OVERLAYS_DIR}/{overlay}/{entry}") for entry in kustomization.get("components") or []}
+    listed = {posixpath.normpath(f"{OVERLAYS_DIR}/{overlay}/{entry}")
+              for entry in kustomization.get("components") or []}
     return {name for name in _names(files, COMPONENTS_DIR) if f"{COMPONENTS_DIR}/{name}" in listed}
 
 
